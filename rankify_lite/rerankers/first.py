@@ -27,8 +27,9 @@ class FirstReranker(WindowedLLMReranker):
     def __init__(self, model: str | Any | None = None, **kwargs: Any) -> None:
         super().__init__(model, **kwargs)
         # the identifiers must each be ONE token right after the prompt's last character
-        context = self.backend.render_chat(self.template.text("system"), "x",
-                                           self.template.text("assistant_prefix"))
+        context = self.backend.render_chat(
+            [{"role": "system", "content": self.template.text("system")},
+             {"role": "user", "content": "x"}]) + self.template.text("assistant_prefix")
         self.identifier_ids = single_token_ids(
             self.backend, context, list(self.identifiers), what="identifier",
             fix="FIRST reads one token per identifier; use a model whose tokenizer has "

@@ -1,14 +1,46 @@
 """The seam between LLM rerankers and the engine that runs the model.
 
-A backend renders chat prompts, counts tokens, reads next-token logits for a batch of prompts
-(restricted to the token ids asked for) and generates greedily. :class:`TransformersBackend` is
-the Hugging Face implementation; a vLLM backend (or a test double) implements the same
-:class:`LLMBackend` protocol and plugs into every LLM reranker unchanged.
+The protocol (:class:`LLMBackend`) -- token ids are the single source of truth
+-------------------------------------------------------------------------------
+A reranker builds each prompt as text, then turns it into token ids with the backend's own
+tokenizer, and from then on only the ids travel: the engine runs exactly the ids it is given
+and never re-tokenizes. So the same ids go to transformers, vLLM or an OpenAI-compatible
+server, and the invocation log can say precisely what the model saw.
+
+``render_chat(messages, chat_template=None) -> str``
+    ``tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=True)``;
+    ``messages`` is a list of ``{"role", "content"}`` dicts (system / user / assistant turns,
+    multi-turn allowed). ``chat_template`` overrides the tokenizer's template (rank_llm does
+    this for RankVicuna). A tokenizer without a template gives the turns' contents joined by
+    blank lines. The reranker appends any assistant pre-fill (FIRST's ``"["``) itself.
+``encode(text, add_special_tokens=False) -> list[int]``
+    ``tokenizer(text, add_special_tokens=...)["input_ids"]``. With ``True`` this is exactly
+    what the reference feeds the model (vLLM's ``generate(text)`` and the FIRST trainer's
+    ``tokenizer(text)``): the tokenizer's BOS where it adds one (Mistral, Llama: yes; SmolLM2,
+    Qwen: none) -- even when the chat template already wrote one. Rerankers choose with their
+    ``bos=`` option (see ``LLMReranker.prompt_ids``); ``False`` is for measuring pieces.
+``decode(ids) -> str``
+    ``tokenizer.decode(ids, skip_special_tokens=False)`` (logs and tests).
+``next_token_logits(prompts, token_ids) -> NextTokenLogits``
+    ``prompts``: a batch of token-id lists. One forward pass per prompt, read at the position
+    after its last token, restricted to ``token_ids``; float32. Values may be logits or
+    log-probabilities (they differ by a per-prompt constant; callers only compare values
+    within one row). Backends should compute them in fp32 (transformers projects the final
+    hidden state onto the fp32 LM-head rows of ``token_ids``) so bf16 rounding cannot tie.
+``generate(prompts, max_new_tokens, min_new_tokens=0) -> list[Generation]``
+    Greedy decoding of each token-id prompt; end-of-sequence is suppressed until
+    ``min_new_tokens`` (rank_llm uses ``min_tokens == max_tokens``); ``text`` is the new
+    tokens decoded with special tokens skipped, cut at the first EOS.
+``max_context: int`` and ``config() -> dict``
+    The model's longest prompt + output in tokens; model id, revision, dtype, engine.
+
+:class:`TransformersBackend` is the in-process Hugging Face implementation; other engines
+(vLLM, OpenAI-compatible servers) implement the same protocol in their own modules.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol, runtime_checkable
 
@@ -16,10 +48,12 @@ import numpy as np
 
 from rankify_lite.errors import InputError, require
 
+Messages = Sequence[Mapping[str, str]]
+
 
 @dataclass(frozen=True, slots=True)
 class NextTokenLogits:
-    """Logits of the next token after each prompt, over the requested ids only."""
+    """Next-token values after each prompt, over the requested ids only (see the protocol)."""
 
     logits: np.ndarray                 # (batch, len(token_ids)), float32
     input_tokens: tuple[int, ...]      # prompt length in tokens, per prompt
@@ -34,26 +68,30 @@ class Generation:
 
 @runtime_checkable
 class LLMBackend(Protocol):
-    """What LLM rerankers need from a model engine."""
+    """What LLM rerankers need from a model engine (the module docstring is the contract)."""
 
     #: the longest prompt + output the model takes, in tokens
     max_context: int
 
     def config(self) -> dict[str, Any]:
-        """Model id, revision, dtype, ... (goes into run metadata)."""
+        """Model id, revision, dtype, engine, ... (goes into run metadata)."""
 
-    def render_chat(self, system: str, user: str, assistant_prefix: str = "") -> str:
-        """The full prompt text: chat template with a generation prompt, then the prefix."""
+    def render_chat(self, messages: Messages, chat_template: str | None = None) -> str:
+        """The chat template applied to ``messages`` with the generation prompt, as text."""
 
-    def encode(self, text: str) -> list[int]:
-        """Token ids of ``text`` exactly as the model will see it (no extra special tokens)."""
+    def encode(self, text: str, add_special_tokens: bool = False) -> list[int]:
+        """Token ids of ``text``; with ``add_special_tokens`` the tokenizer's BOS etc."""
 
-    def next_token_logits(self, prompts: Sequence[str],
+    def decode(self, ids: Sequence[int]) -> str:
+        """Text of token ids, special tokens kept."""
+
+    def next_token_logits(self, prompts: Sequence[Sequence[int]],
                           token_ids: Sequence[int]) -> NextTokenLogits:
-        """One forward pass per prompt (batched); logits at the last position."""
+        """One forward pass per token-id prompt (batched); fp32 values at the last position."""
 
-    def generate(self, prompts: Sequence[str], max_new_tokens: int) -> list[Generation]:
-        """Greedy continuation of each prompt."""
+    def generate(self, prompts: Sequence[Sequence[int]], max_new_tokens: int,
+                 min_new_tokens: int = 0) -> list[Generation]:
+        """Greedy continuation of each token-id prompt."""
 
 
 def continuation_ids(backend: LLMBackend, context: str, piece: str) -> list[int]:
@@ -88,6 +126,11 @@ def single_token_ids(backend: LLMBackend, context: str, pieces: Sequence[str],
     return ids
 
 
+def plain_chat(messages: Messages) -> str:
+    """The fallback rendering for tokenizers without a chat template."""
+    return "".join(f"{m['content']}\n\n" for m in messages)
+
+
 def default_device() -> str:
     import torch
 
@@ -99,7 +142,8 @@ class TransformersBackend:
 
     ``model`` is a Hub id, a local folder, or an already-built ``PreTrainedModel`` (then pass
     ``tokenizer`` too). On GPU the default dtype is bf16 (fp16 where bf16 is unsupported); on
-    CPU fp32.
+    CPU fp32. ``next_token_logits`` runs the decoder once and projects its final hidden state,
+    in fp32, onto the LM-head rows of the requested ids (the full vocabulary is never formed).
     """
 
     def __init__(self, model: Any, tokenizer: Any = None, *, device: str | None = None,
@@ -143,65 +187,122 @@ class TransformersBackend:
         self.max_context = int(min(positions, max_context or positions))
         self.batch_size = max(1, int(batch_size))
         self.has_chat_template = bool(getattr(self.tokenizer, "chat_template", None))
+        self._head_cache: dict[tuple[int, ...], Any] = {}
 
     def config(self) -> dict[str, Any]:
         return {"backend": "transformers", "model": self.model_id, "revision": self.revision,
                 "dtype": self.dtype, "max_context": self.max_context,
-                "chat_template": self.has_chat_template}
+                "chat_template": self.has_chat_template,
+                "next_token_logits": ("fp32 projection of the final hidden state"
+                                      if self._decoder_and_head() else "full logits, as fp32")}
 
-    def render_chat(self, system: str, user: str, assistant_prefix: str = "") -> str:
-        if not self.has_chat_template:
-            return f"{system}\n\n{user}\n\n{assistant_prefix}"
-        messages = [{"role": "system", "content": system}, {"role": "user", "content": user}]
-        text = self.tokenizer.apply_chat_template(messages, tokenize=False,
-                                                  add_generation_prompt=True)
-        return text + assistant_prefix
+    # -- text <-> ids ---------------------------------------------------------------------------
+    def render_chat(self, messages: Messages, chat_template: str | None = None) -> str:
+        if chat_template is None and not self.has_chat_template:
+            return plain_chat(messages)
+        return self.tokenizer.apply_chat_template([dict(m) for m in messages], tokenize=False,
+                                                  add_generation_prompt=True,
+                                                  chat_template=chat_template)
 
-    def encode(self, text: str) -> list[int]:
-        return list(self.tokenizer(text, add_special_tokens=False)["input_ids"])
+    def encode(self, text: str, add_special_tokens: bool = False) -> list[int]:
+        return list(self.tokenizer(text, add_special_tokens=add_special_tokens)["input_ids"])
+
+    def decode(self, ids: Sequence[int]) -> str:
+        return self.tokenizer.decode(list(ids), skip_special_tokens=False)
 
     # -- batching ------------------------------------------------------------------------------
-    def _batches(self, prompts: Sequence[str]):
+    def _batches(self, prompts: Sequence[Sequence[int]]):
         """Yield (original indices, input_ids, attention_mask, position_ids), sorted by length."""
         import torch
 
-        encoded = [self.encode(p) for p in prompts]
-        for i, ids in enumerate(encoded):
-            if not ids:
-                raise InputError(f"prompt {i} is empty after tokenization.",
-                                 fix="check the prompt template.")
-        order = sorted(range(len(prompts)), key=lambda i: len(encoded[i]))
+        for i, ids in enumerate(prompts):
+            if not len(ids):
+                raise InputError(f"prompt {i} has no tokens.", fix="check the prompt template.")
+        order = sorted(range(len(prompts)), key=lambda i: len(prompts[i]))
         pad = self.tokenizer.pad_token_id
         for start in range(0, len(order), self.batch_size):
             idx = order[start:start + self.batch_size]
-            width = max(len(encoded[i]) for i in idx)
+            width = max(len(prompts[i]) for i in idx)
             ids = torch.full((len(idx), width), pad, dtype=torch.long)
             mask = torch.zeros((len(idx), width), dtype=torch.long)
             for row, i in enumerate(idx):
-                n = len(encoded[i])
-                ids[row, width - n:] = torch.tensor(encoded[i])
+                n = len(prompts[i])
+                ids[row, width - n:] = torch.tensor(list(prompts[i]), dtype=torch.long)
                 mask[row, width - n:] = 1
             pos = (mask.cumsum(-1) - 1).clamp(min=0)
             yield idx, ids.to(self.device), mask.to(self.device), pos.to(self.device)
 
-    def next_token_logits(self, prompts: Sequence[str],
+    # -- next-token logits ---------------------------------------------------------------------
+    def _decoder_and_head(self) -> tuple[Any, Any] | None:
+        """(decoder, lm_head) when logits are a plain linear map of the decoder's output."""
+        import torch
+
+        get_decoder = getattr(self.model, "get_decoder", None)
+        try:
+            decoder = get_decoder() if callable(get_decoder) else None
+        except (AttributeError, NotImplementedError):
+            decoder = None
+        head = self.model.get_output_embeddings()
+        if decoder is None or decoder is self.model or not isinstance(head, torch.nn.Linear):
+            return None
+        return decoder, head
+
+    def _head_rows(self, head: Any, token_ids: Sequence[int]) -> tuple[Any, Any]:
+        """fp32 LM-head rows (and bias) of ``token_ids``, cached per id list."""
+        import torch
+
+        key = tuple(int(t) for t in token_ids)
+        if key not in self._head_cache:
+            sel = torch.tensor(key, dtype=torch.long, device=head.weight.device)
+            w = head.weight.detach().index_select(0, sel).float()
+            b = None if head.bias is None else head.bias.detach().index_select(0, sel).float()
+            self._head_cache[key] = (w, b)
+        return self._head_cache[key]
+
+    def _postprocess(self, logits: Any) -> Any:
+        """The architecture's own logit scaling / soft-capping, applied in fp32."""
+        import torch
+
+        cfg = self.model.config
+        if getattr(cfg, "logit_scale", None):                 # Cohere
+            logits = logits * float(cfg.logit_scale)
+        if getattr(cfg, "logits_scaling", None):              # Granite
+            logits = logits / float(cfg.logits_scaling)
+        cap = getattr(cfg, "final_logit_softcapping", None)   # Gemma 2/3
+        if cap:
+            logits = torch.tanh(logits / float(cap)) * float(cap)
+        return logits
+
+    def next_token_logits(self, prompts: Sequence[Sequence[int]],
                           token_ids: Sequence[int]) -> NextTokenLogits:
         import torch
 
         out = np.zeros((len(prompts), len(token_ids)), dtype=np.float32)
-        lengths = [0] * len(prompts)
+        parts = self._decoder_and_head()
         sel = torch.tensor(list(token_ids), dtype=torch.long, device=self.device)
         with torch.inference_mode():
             for idx, ids, mask, pos in self._batches(prompts):
-                logits = self.model(input_ids=ids, attention_mask=mask, position_ids=pos,
-                                    logits_to_keep=1, use_cache=False).logits
-                picked = logits[:, -1, :].index_select(-1, sel).float().cpu().numpy()
+                if parts is not None:
+                    decoder, head = parts
+                    hidden = decoder(input_ids=ids, attention_mask=mask, position_ids=pos,
+                                     use_cache=False).last_hidden_state[:, -1, :]
+                    w, b = self._head_rows(head, token_ids)
+                    picked = hidden.float().to(w.device) @ w.T
+                    if b is not None:
+                        picked = picked + b
+                    picked = self._postprocess(picked)
+                else:
+                    logits = self.model(input_ids=ids, attention_mask=mask, position_ids=pos,
+                                        logits_to_keep=1, use_cache=False).logits
+                    picked = logits[:, -1, :].index_select(-1, sel).float()
+                picked = picked.cpu().numpy()
                 for row, i in enumerate(idx):
                     out[i] = picked[row]
-                    lengths[i] = int(mask[row].sum())
-        return NextTokenLogits(out, tuple(lengths))
+        return NextTokenLogits(out, tuple(len(p) for p in prompts))
 
-    def generate(self, prompts: Sequence[str], max_new_tokens: int) -> list[Generation]:
+    # -- generation ----------------------------------------------------------------------------
+    def generate(self, prompts: Sequence[Sequence[int]], max_new_tokens: int,
+                 min_new_tokens: int = 0) -> list[Generation]:
         import torch
 
         results: list[Generation | None] = [None] * len(prompts)
@@ -209,7 +310,9 @@ class TransformersBackend:
         with torch.inference_mode():
             for idx, ids, mask, _ in self._batches(prompts):
                 out = self.model.generate(input_ids=ids, attention_mask=mask,
-                                          max_new_tokens=max_new_tokens, do_sample=False,
+                                          max_new_tokens=max_new_tokens,
+                                          min_new_tokens=min(min_new_tokens, max_new_tokens),
+                                          do_sample=False,
                                           pad_token_id=self.tokenizer.pad_token_id,
                                           eos_token_id=eos)
                 new = out[:, ids.shape[1]:].cpu().tolist()
@@ -218,5 +321,5 @@ class TransformersBackend:
                     if eos is not None and eos in toks:
                         toks = toks[:toks.index(eos)]
                     text = self.tokenizer.decode(toks, skip_special_tokens=True)
-                    results[i] = Generation(text, int(mask[row].sum()), len(toks))
+                    results[i] = Generation(text, len(prompts[i]), len(toks))
         return [r for r in results if r is not None]

@@ -123,8 +123,10 @@ class WindowedLLMReranker(LLMReranker):
         prefix = self.template.text("assistant_prefix")
         limit = self.backend.max_context - self.reserve_tokens
         while True:
-            text = self.backend.render_chat(system, self._user_text(query, docs, words), prefix)
-            n = len(self.backend.encode(text))
+            text = self.backend.render_chat(
+                [{"role": "system", "content": system},
+                 {"role": "user", "content": self._user_text(query, docs, words)}]) + prefix
+            n = len(self.backend.encode(text, add_special_tokens=True))
             if n <= limit:
                 return text, words
             if words == 1:
@@ -153,7 +155,8 @@ class WindowedLLMReranker(LLMReranker):
                 sizes.append(len(docs))
                 meta.append({"qid": items[i].query.id, "window": step, "span": [lo, hi],
                              "passage_words": words, "doc_ids": [d.id for d in docs]})
-            perms, records = self._order_windows(prompts, sizes)
+            ids = [self.backend.encode(p, add_special_tokens=True) for p in prompts]
+            perms, records = self._order_windows(ids, sizes)
             for i, perm in zip(active, perms, strict=True):
                 apply_permutation(orders[i], plans[i][step], perm)
             self._count(windows=len(active))

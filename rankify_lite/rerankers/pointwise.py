@@ -43,8 +43,9 @@ class PointwiseReranker(LLMReranker):
         self.template: PromptTemplate = load_prompt(
             prompt or "yes_no_relevance", required=("system", "user", "assistant_prefix",
                                                     "yes_words", "no_words"))
-        context = self.backend.render_chat(self.template.text("system"), "x",
-                                           self.template.text("assistant_prefix"))
+        context = self.backend.render_chat(
+            [{"role": "system", "content": self.template.text("system")},
+             {"role": "user", "content": "x"}]) + self.template.text("assistant_prefix")
         self.yes_ids = self._answer_ids(context, "yes_words")
         self.no_ids = self._answer_ids(context, "no_words")
         if set(self.yes_ids) & set(self.no_ids):
@@ -77,8 +78,9 @@ class PointwiseReranker(LLMReranker):
         while True:
             user = self.template.text("user", query=query.text,
                                       passage=truncate_words(doc.full_text(), words))
-            text = self.backend.render_chat(system, user, prefix)
-            n = len(self.backend.encode(text))
+            text = self.backend.render_chat([{"role": "system", "content": system},
+                                             {"role": "user", "content": user}]) + prefix
+            n = len(self.backend.encode(text, add_special_tokens=True))
             if n <= limit:
                 return text
             if words == 1:
@@ -91,7 +93,8 @@ class PointwiseReranker(LLMReranker):
         pairs = [(it, d) for it in items for d in it.documents]
         prompts = [self.prompt(it.query, d) for it, d in pairs]
         ids = self.yes_ids + self.no_ids
-        out = self.backend.next_token_logits(prompts, ids)
+        out = self.backend.next_token_logits(
+            [self.backend.encode(p, add_special_tokens=True) for p in prompts], ids)
         self._count(model_calls=1, prompts=len(prompts), input_tokens=sum(out.input_tokens))
         logits = out.logits.astype(np.float64)
         yes = _logsumexp(logits[:, :len(self.yes_ids)])

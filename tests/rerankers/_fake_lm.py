@@ -17,8 +17,9 @@ import numpy as np
 from rankify_lite.rerankers.llm_backend import Generation, NextTokenLogits
 from rankify_lite.types import Document
 
-_TOKEN = re.compile(r"[A-Za-z0-9]+|\S")
-_PASSAGE = re.compile(r"^\[([A-Z])\] (.*)$", re.M)
+_TOKEN = re.compile(r"\s+|[A-Za-z0-9]+|\S")
+_PASSAGE = re.compile(r"^\[([A-Z]|[0-9]+)\] (.*)$", re.M)
+BOS = "<bos>"
 _REL = re.compile(r"rel=(-?[0-9.]+)")
 
 
@@ -34,32 +35,37 @@ def docs_with_relevance(scores: Sequence[float], words: int = 5) -> list[Documen
 
 def perfect_writer(window: list[tuple[str, float]]) -> str:
     ranked = sorted(window, key=lambda x: -x[1])
-    return " > ".join(f"[{c}]" for c, _ in ranked)[1:]     # the prompt already ends with "["
+    return " > ".join(f"[{c}]" for c, _ in ranked)
 
 
 class FakeLM:
-    """Implements the LLMBackend protocol."""
+    """Implements the LLMBackend protocol. Tokens are word runs, single characters and
+    whitespace runs, so ``decode(encode(text)) == text``; ``add_special_tokens`` adds a BOS
+    token when ``adds_bos``. Calls record the decoded prompts."""
 
     def __init__(self, max_context: int = 100_000, multi_token: Sequence[str] = (),
-                 writer: Callable[[list[tuple[str, float]]], str] = perfect_writer) -> None:
+                 writer: Callable[[list[tuple[str, float]]], str] = perfect_writer,
+                 adds_bos: bool = True) -> None:
         self.max_context = max_context
         self.multi_token = set(multi_token)
         self.writer = writer
-        self.vocab: dict[str, int] = {}
+        self.adds_bos = adds_bos
+        self.vocab: dict[str, int] = {BOS: 0}
         self.logit_calls: list[list[str]] = []
         self.generate_calls: list[list[str]] = []
+        self.generate_args: list[tuple[int, int]] = []
 
     def config(self) -> dict[str, Any]:
         return {"backend": "fake", "model": "fake-lm"}
 
-    def render_chat(self, system: str, user: str, assistant_prefix: str = "") -> str:
-        return f"<sys> {system} </sys>\n<user> {user} </user>\n<asst> {assistant_prefix}"
+    def render_chat(self, messages, chat_template=None) -> str:
+        return "".join(f"<{m['role']}> {m['content']} </{m['role']}>\n" for m in messages) + "<asst> "
 
     def _id(self, piece: str) -> int:
         return self.vocab.setdefault(piece, len(self.vocab))
 
-    def encode(self, text: str) -> list[int]:
-        ids = []
+    def encode(self, text: str, add_special_tokens: bool = False) -> list[int]:
+        ids = [0] if add_special_tokens and self.adds_bos else []
         for tok in _TOKEN.findall(text):
             if tok in self.multi_token:                     # e.g. "K" -> two tokens
                 ids += [self._id(tok + "#1"), self._id(tok + "#2")]
@@ -70,8 +76,13 @@ class FakeLM:
     def _piece(self, token_id: int) -> str:
         return next(p for p, i in self.vocab.items() if i == token_id)
 
-    def next_token_logits(self, prompts: Sequence[str],
+    def decode(self, ids: Sequence[int]) -> str:
+        pieces = [self._piece(i) for i in ids]
+        return "".join("" if p.endswith("#2") else p.removesuffix("#1") for p in pieces)
+
+    def next_token_logits(self, prompt_ids: Sequence[Sequence[int]],
                           token_ids: Sequence[int]) -> NextTokenLogits:
+        prompts = [self.decode(p) for p in prompt_ids]
         self.logit_calls.append(list(prompts))
         pieces = [self._piece(t) for t in token_ids]
         out = np.full((len(prompts), len(token_ids)), -100.0, dtype=np.float32)
@@ -85,13 +96,16 @@ class FakeLM:
                     out[row, col] = rel(doc.group(1))
                 elif doc and piece.lower() == "no":
                     out[row, col] = 0.0
-        return NextTokenLogits(out, tuple(len(self.encode(p)) for p in prompts))
+        return NextTokenLogits(out, tuple(len(p) for p in prompt_ids))
 
-    def generate(self, prompts: Sequence[str], max_new_tokens: int) -> list[Generation]:
+    def generate(self, prompt_ids: Sequence[Sequence[int]], max_new_tokens: int,
+                 min_new_tokens: int = 0) -> list[Generation]:
+        prompts = [self.decode(p) for p in prompt_ids]
         self.generate_calls.append(list(prompts))
+        self.generate_args.append((max_new_tokens, min_new_tokens))
         gens = []
-        for prompt in prompts:
+        for prompt, ids in zip(prompts, prompt_ids, strict=True):
             window = [(c, rel(t)) for c, t in _PASSAGE.findall(prompt)]
             text = self.writer(window)
-            gens.append(Generation(text, len(self.encode(prompt)), len(self.encode(text))))
+            gens.append(Generation(text, len(ids), len(self.encode(text))))
         return gens

@@ -4,8 +4,12 @@ from __future__ import annotations
 
 import json
 import random
+import sys
+from pathlib import Path
 
 import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _fake_lm import FakeLM
 from test_first import _inputs, _reference
 

@@ -19,6 +19,12 @@ from rankify_lite.rerankers.llm_backend import (  # noqa: E402
 )
 from rankify_lite.rerankers.pointwise import PointwiseReranker  # noqa: E402
 
+
+def _chat(backend, system: str, user: str) -> str:
+    return backend.render_chat([{"role": "system", "content": system},
+                                {"role": "user", "content": user}])
+
+
 CHAT = ("{% for m in messages %}<|im_start|>{{ m['role'] }}\n{{ m['content'] }}<|im_end|>\n"
         "{% endfor %}{% if add_generation_prompt %}<|im_start|>assistant\n{% endif %}")
 
@@ -53,16 +59,17 @@ def test_backend_follows_protocol_and_left_padding_is_exact(tiny):
     model, tok = tiny
     backend = TransformersBackend(model, tok, device="cpu", batch_size=4)
     assert isinstance(backend, LLMBackend)
-    prompts = [backend.render_chat("sys", "short", "["),
-               backend.render_chat("sys", "a much longer user message " * 6, "["),
-               backend.render_chat("sys", "medium length message here", "[")]
-    ids = [continuation_ids(backend, prompts[0], c)[0] for c in "ABCD"]
+    texts = [_chat(backend, "sys", "short") + "[",
+             _chat(backend, "sys", "a much longer user message " * 6) + "[",
+             _chat(backend, "sys", "medium length message here") + "["]
+    prompts = [backend.encode(t, add_special_tokens=True) for t in texts]
+    ids = [continuation_ids(backend, texts[0], c)[0] for c in "ABCD"]
     batched = backend.next_token_logits(prompts, ids)
     for i, p in enumerate(prompts):
         alone = backend.next_token_logits([p], ids)
         assert alone.logits[0] == pytest.approx(batched.logits[i], abs=1e-4)
         # and equal to a plain full forward pass of the unpadded prompt
-        full = model(torch.tensor([backend.encode(p)])).logits[0, -1, ids]
+        full = model(torch.tensor([p])).logits[0, -1, ids]
         assert alone.logits[0] == pytest.approx(full.detach().numpy(), abs=1e-4)
     assert batched.input_tokens[1] > batched.input_tokens[2] > batched.input_tokens[0]
 
@@ -70,7 +77,7 @@ def test_backend_follows_protocol_and_left_padding_is_exact(tiny):
 def test_first_runs_one_forward_per_window_step(tiny, scifact):
     model, tok = tiny
     calls = []
-    handle = model.register_forward_hook(lambda m, a, kw_out: calls.append(1))
+    handle = model.get_decoder().register_forward_hook(lambda m, a, kw_out: calls.append(1))
     try:
         backend = TransformersBackend(model, tok, device="cpu", batch_size=8)
         rr = FirstReranker(backend=backend, window_size=6, stride=3, passage_words=20,
@@ -95,10 +102,11 @@ def test_first_runs_one_forward_per_window_step(tiny, scifact):
 def test_generation_and_pointwise_on_tiny_model(tiny, scifact):
     model, tok = tiny
     backend = TransformersBackend(model, tok, device="cpu")
-    gens = backend.generate([backend.render_chat("s", "hello", "["),
-                             backend.render_chat("s", "a longer hello there", "[")], 7)
+    prompts = [backend.encode(_chat(backend, "s", "hello") + "["),
+               backend.encode(_chat(backend, "s", "a longer hello there") + "[")]
+    gens = backend.generate(prompts, 7)
     assert all(0 < g.output_tokens <= 7 and g.input_tokens > 0 for g in gens)
-    again = backend.generate([backend.render_chat("s", "hello", "[")], 7)
+    again = backend.generate(prompts[:1], 7)
     assert again[0].text == gens[0].text                       # greedy, batch-independent
     lw = ListwiseReranker(backend=backend, window_size=4, stride=2, max_new_tokens=12)
     from rankify_lite.types import Run
