@@ -221,8 +221,9 @@ class Run(Mapping):
         lists = {}
         for qid, docs in scores.items():
             for d, s in docs.items():
-                if not isinstance(s, (int, float)) or math.isnan(s):
-                    raise InputError(f"query {qid!r}, document {d!r}: score {s!r} is not a number.",
+                if not isinstance(s, (int, float)) or not math.isfinite(s):
+                    raise InputError(f"query {qid!r}, document {d!r}: score {s!r} is not a "
+                                     "finite number.",
                                      fix="give every candidate a finite numeric score.")
             ids, ss = _canonical((str(d), float(s)) for d, s in docs.items())
             lists[str(qid)] = RankedList(ids, ss)
@@ -274,8 +275,12 @@ class Run(Mapping):
         """Only the queries in ``qids``, in the order of ``qids``."""
         return self.replace(lists={q: self.lists[q] for q in qids if q in self.lists})
 
+    def count_self_hits(self) -> int:
+        """How many lists contain their own query id as a document."""
+        return sum(1 for q, rl in self.lists.items() if q in rl.doc_ids)
+
     def without_self_hits(self) -> Run:
-        """Drop documents whose id equals the query id (BEIR's ArguAna/Quora convention)."""
+        """Drop documents whose id equals the query id (BEIR's convention)."""
         lists = {}
         for q, rl in self.lists.items():
             if q in rl.doc_ids:

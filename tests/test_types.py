@@ -35,7 +35,7 @@ def test_run_is_never_mutated_by_operations():
 
 
 def test_nan_score_is_refused():
-    with pytest.raises(InputError, match="not a number"):
+    with pytest.raises(InputError, match="not a finite number"):
         Run.from_scores({"q": {"a": float("nan")}})
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import sys
 
 from rankify_lite.cli.output import print_json, print_table
 
@@ -10,15 +11,21 @@ from rankify_lite.cli.output import print_json, print_table
 def _qrels_and_level(args: argparse.Namespace):
     from rankify_lite.datasets import load_dataset
     from rankify_lite.errors import InputError
+    from rankify_lite.evaluation.metrics import check_rel_level
     from rankify_lite.io.trec import read_qrels
 
     if bool(args.qrels) == bool(args.dataset):
         raise InputError("give exactly one of --qrels FILE or --dataset NAME.",
                          fix="e.g. --qrels qrels.tsv, or --dataset trec-dl/dl19-passage.")
+    if args.rel_level is not None:
+        check_rel_level(args.rel_level)
     if args.qrels:
-        return read_qrels(args.qrels), args.rel_level or 1
+        return read_qrels(args.qrels), 1 if args.rel_level is None else args.rel_level
     ds = load_dataset(args.dataset, with_corpus=False)
-    return ds.qrels, args.rel_level or ds.rel_level
+    if args.rel_level is None:
+        print(f"rules: {ds.rules.describe()}", file=sys.stderr)
+        return ds.qrels, ds.rel_level
+    return ds.qrels, args.rel_level
 
 
 def _common(p: argparse.ArgumentParser) -> None:

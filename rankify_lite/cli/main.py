@@ -36,6 +36,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     except BrokenPipeError:  # e.g. piped into `head`
         return 0
+    except OSError as exc:  # a path the user gave can't be read or written
+        where = f"{exc.filename}: " if getattr(exc, "filename", None) else ""
+        print(f"rankify-lite: error: {where}{exc.strerror or exc}. Fix: check the path and its "
+              "permissions.", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import json
-from pathlib import Path
 from typing import Any
 
 from rankify_lite.cli.output import print_json
@@ -46,12 +45,16 @@ def add_parsers(sub) -> None:
     p.add_argument("--no-cache", action="store_true", help="don't read or write cached runs")
     p.add_argument("--refresh", action="store_true", help="recompute and overwrite the cache")
     p.add_argument("--output", help="folder for the run files and meta.json")
+    p.add_argument("--overwrite", action="store_true",
+                   help="replace a result already saved in --output")
     p.add_argument("--json", action="store_true", help="print the result as JSON")
     p.set_defaults(func=cmd_run)
 
     r = sub.add_parser("rerun", help="reproduce a saved result from its meta.json")
     r.add_argument("meta", help="meta.json written by 'run --output' or PipelineResult.save")
     r.add_argument("--output", help="folder for the reproduced run files")
+    r.add_argument("--overwrite", action="store_true",
+                   help="replace a result already saved in --output")
     r.add_argument("--json", action="store_true")
     r.set_defaults(func=cmd_rerun)
 
@@ -64,6 +67,8 @@ def _print_result(result, args: argparse.Namespace) -> None:
     print(f"dataset {ds['name']}: {ds['docs']} docs, {ds['queries']} queries, "
           f"{ds['qrels']} qrels")
     print(result.table())
+    for note in result.notes:
+        print(f"note: {note}" if not note.startswith("rules:") else note)
     secs = result.timing.seconds
     parts = [f"{k} {v:.1f}s" for k, v in secs.items()]
     cached = f" (from cache: {', '.join(result.timing.cached)})" if result.timing.cached else ""
@@ -80,7 +85,7 @@ def _print_result(result, args: argparse.Namespace) -> None:
 def _finish(result, args: argparse.Namespace) -> int:
     _print_result(result, args)
     if args.output:
-        path = result.save(args.output)
+        path = result.save(args.output, overwrite=args.overwrite)
         if not args.json:
             print(f"saved: {path}")
     return 0
@@ -105,8 +110,19 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 def cmd_rerun(args: argparse.Namespace) -> int:
+    from rankify_lite.errors import InputError
+    from rankify_lite.io.files import read_text
     from rankify_lite.pipeline.rebuild import pipeline_from_meta
 
-    meta = json.loads(Path(args.meta).read_text())
+    text = read_text(args.meta, "result metadata")
+    try:
+        meta = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise InputError(f"result metadata is not valid JSON ({exc.msg}).", path=args.meta,
+                         line=exc.lineno, fix="pass the meta.json written by 'rankify-lite run "
+                                              "--output DIR' (unedited).") from None
+    if not isinstance(meta, dict):
+        raise InputError("result metadata is not a JSON object.", path=args.meta,
+                         fix="pass the meta.json written by 'rankify-lite run --output DIR'.")
     pipeline, dataset = pipeline_from_meta(meta)
     return _finish(pipeline.run(dataset), args)

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from rankify_lite.datasets.rules import CollectionRules
 from rankify_lite.types import Corpus, Qrels, Queries
 
 
@@ -17,8 +18,9 @@ class Dataset:
 
     ``corpus`` is None for sets shipped as topics + qrels only (evaluate runs, don't retrieve).
     ``runs`` maps names of first-stage runs shipped with the data to their files.
-    ``remove_self_hits`` is BEIR's rule for ArguAna and Quora: a query never retrieves the
-    document with its own id.
+    ``rules`` says how the collection is evaluated (relevance level of binary metrics, BEIR's
+    self-hit rule, default metrics and split): read from the folder's ``collection.yaml`` or the
+    table of known collections, never guessed from the name (see :mod:`rankify_lite.datasets.rules`).
     """
 
     name: str
@@ -26,11 +28,26 @@ class Dataset:
     queries: Queries
     qrels: Qrels
     runs: Mapping[str, Path] = field(default_factory=dict)
-    remove_self_hits: bool = True
-    #: grade from which binary metrics (recall, MAP, MRR) count a document as relevant;
-    #: 2 for TREC DL, as published DL recall/MAP figures use (trec_eval -l 2)
-    rel_level: int = 1
+    rules: CollectionRules = field(default_factory=CollectionRules)
     metadata: Mapping[str, Any] = field(default_factory=dict)
+
+    @property
+    def rel_level(self) -> int:
+        """Grade from which binary metrics (recall, MAP, MRR) count a document as relevant:
+        2 for TREC DL, as published DL recall/MAP figures use (trec_eval -l 2)."""
+        return self.rules.rel_level
+
+    @property
+    def remove_self_hits(self) -> bool:
+        """BEIR's rule: a query never retrieves the document with its own id."""
+        return self.rules.remove_self_hits
+
+    def input_hash(self) -> str:
+        """Hash of what retrieval and reranking read (corpus and queries, not the qrels)."""
+        h = hashlib.sha256()
+        for part in (self.corpus, self.queries):
+            h.update(b"-" if part is None else part.content_hash().encode())
+        return h.hexdigest()
 
     def __repr__(self) -> str:
         nd = len(self.corpus) if self.corpus is not None else 0
@@ -57,7 +74,7 @@ class Dataset:
         return {"name": self.name, "docs": len(self.corpus) if self.corpus is not None else 0,
                 "queries": len(self.queries), "qrels": self.qrels.num_judgments,
                 "rel_level": self.rel_level, "content_hash": self.content_hash(),
-                **dict(self.metadata)}
+                "rules": self.rules.as_dict(), **dict(self.metadata)}
 
 
 @dataclass(frozen=True)

@@ -10,6 +10,10 @@ Order of resolution for ``load_dataset(x)``:
 4. ``x`` is an ir_datasets id (``beir/scifact/test``, ``msmarco-passage/trec-dl-2019/judged``):
    loaded through ir_datasets, which downloads on first use (online users only).
 5. Otherwise: DatasetNotFoundError listing the closest known names.
+
+How the collection is evaluated (relevance level, self-hit rule, default metrics and split) comes
+from :mod:`rankify_lite.datasets.rules`: the folder's ``collection.yaml``, else the table of known
+collections by exact name or query-id fingerprint, else documented defaults. Never from a substring.
 """
 
 from __future__ import annotations
@@ -20,6 +24,7 @@ from pathlib import Path
 
 from rankify_lite.datasets.beir_folder import is_beir_folder, load_beir_folder
 from rankify_lite.datasets.dataset import Dataset, DatasetGroup
+from rankify_lite.datasets.rules import resolve_rules
 from rankify_lite.errors import DatasetNotFoundError
 
 BUNDLED_DIR = Path(__file__).resolve().parent.parent / "data"
@@ -40,9 +45,6 @@ ALIASES = {
     "msmarco-passage/trec-dl-2019": "trec-dl/dl19-passage",
     "msmarco-passage/trec-dl-2020": "trec-dl/dl20-passage",
 }
-
-# Datasets whose query ids live in a different namespace from doc ids: never drop "self hits".
-_NO_SELF_HIT_RULE = ("trec-dl/", "msmarco")
 
 # A few ir_datasets ids offered as close matches when nothing else fits.
 IRDS_EXAMPLES = ("beir/scifact/test", "beir/nfcorpus/test", "beir/arguana", "beir/fiqa/test",
@@ -93,16 +95,24 @@ def available_datasets() -> list[dict[str, str]]:
     return rows
 
 
-def _finish(ds: Dataset, name: str) -> Dataset:
+def _load_folder(folder: Path, split: str | None, with_corpus: bool, names: tuple[str, ...],
+                 display: str) -> Dataset:
+    """A BEIR-layout folder with its collection rules (metadata file, exact name, fingerprint)."""
     from dataclasses import replace
 
-    msmarco = any(name.startswith(p) or p in name for p in _NO_SELF_HIT_RULE)
-    return replace(ds, name=name, remove_self_hits=not msmarco, rel_level=2 if msmarco else 1)
+    rules = resolve_rules(names, folder=folder)
+    ds = load_beir_folder(folder, split or rules.split, name=display, with_corpus=with_corpus)
+    if rules.source == "defaults":
+        rules = resolve_rules((), qids=ds.qrels)
+    return replace(ds, rules=rules)
 
 
-def load_dataset(name_or_path: str | os.PathLike, split: str = "test",
+def load_dataset(name_or_path: str | os.PathLike, split: str | None = None,
                  with_corpus: bool = True) -> Dataset | DatasetGroup:
-    """Load a dataset by path or name; see the module docstring for the resolution order."""
+    """Load a dataset by path or name; see the module docstring for the resolution order.
+
+    ``split`` defaults to the collection's own (``test`` for BEIR and TREC DL, ``dev`` for MS MARCO).
+    """
     raw = str(name_or_path)
     path = Path(raw).expanduser()
     if path.exists():
@@ -110,8 +120,9 @@ def load_dataset(name_or_path: str | os.PathLike, split: str = "test",
             raise DatasetNotFoundError(
                 f"{path}: not a dataset folder. Fix: give a folder in BEIR layout "
                 "(corpus.jsonl, queries.jsonl, qrels/<split>.tsv).")
-        return _finish(load_beir_folder(path, split, name=path.name, with_corpus=with_corpus),
-                       path.name)
+        resolved = path.resolve()
+        return _load_folder(path, split, with_corpus,
+                            (f"{resolved.parent.name}/{resolved.name}", resolved.name), path.name)
 
     name = raw.strip("/")
     if name.removeprefix("beir/") == "cqadupstack":
@@ -123,16 +134,17 @@ def load_dataset(name_or_path: str | os.PathLike, split: str = "test",
         for rel in _candidates(name):
             folder = root / rel
             if is_beir_folder(folder):
-                return _finish(load_beir_folder(folder, split, name=canonical,
-                                                with_corpus=with_corpus), canonical)
+                return _load_folder(folder, split, with_corpus, (name, canonical, rel), canonical)
     if canonical in BUNDLED:
-        ds = load_beir_folder(BUNDLED[canonical], split, name=canonical, with_corpus=with_corpus)
-        return _finish(ds, canonical)
+        return _load_folder(BUNDLED[canonical], split, with_corpus, (name, canonical), canonical)
 
     from rankify_lite.datasets import irds
 
     if irds.is_known(name):
-        return _finish(irds.load(name, with_corpus=with_corpus), name)
+        from dataclasses import replace
+
+        ds = irds.load(name, with_corpus=with_corpus)
+        return replace(ds, rules=resolve_rules((name,), qids=ds.qrels))
 
     known = _local_names()
     close = difflib.get_close_matches(name, known + list(IRDS_EXAMPLES), n=5, cutoff=0.5)

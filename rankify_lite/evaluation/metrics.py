@@ -69,13 +69,24 @@ def parse_metric(text: str | Metric) -> Metric:
         names = "ndcg@k, recall@k, map[@k], mrr[@k], precision@k (suffix -lN for a level)"
         raise InputError(f"unknown metric {text!r}.", fix=f"use one of: {names}.")
     family = _FAMILIES[m.group(1)][0]
-    k = int(m.group(2)) if m.group(2) else 0
-    if family in ("ndcg", "precision", "recall") and k == 0 and m.group(2) is None:
-        k = 0  # whole list
+    if m.group(2) is not None and int(m.group(2)) == 0:
+        raise InputError(f"metric {text!r} has cut-off 0.",
+                         fix=f"use a cut-off >= 1 (e.g. {family}@10), or no cut-off "
+                             f"({family}) for the whole list.")
+    k = int(m.group(2)) if m.group(2) else 0  # no cut-off: the whole list
     return Metric(family, k, int(m.group(3)) if m.group(3) else None)
 
 
 DEFAULT_METRICS = ("ndcg@10", "recall@100")
+
+
+def check_rel_level(level: object) -> int:
+    """``level`` if it is a whole number >= 0 (trec_eval ``-l``), else an InputError."""
+    if isinstance(level, bool) or not isinstance(level, (int, np.integer)) or level < 0:
+        raise InputError(f"relevance level must be a whole number >= 0, got {level!r}.",
+                         fix="binary metrics count grades >= the level: 1 by default, "
+                             "2 for TREC DL (trec_eval -l 2).")
+    return int(level)
 
 
 @dataclass(frozen=True)
@@ -145,6 +156,7 @@ def evaluate(run: Run, qrels: Qrels, metrics: Iterable[str | Metric] = DEFAULT_M
     if not isinstance(run, Run):
         raise InputError(f"evaluate() takes a rankify_lite Run, got {type(run).__name__}.",
                          fix="load one with Run.load(path) or build it with Run.from_scores().")
+    check_rel_level(rel_level)
     parsed = [parse_metric(m) for m in metrics]
     if not parsed:
         raise InputError("no metrics requested.", fix="pass e.g. metrics=['ndcg@10'].")

@@ -12,15 +12,64 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import IO
 
+_GZIP_MAGIC = b"\x1f\x8b"
+_XZ_MAGIC = b"\xfd7zXZ\x00"
+
+
+def check_readable(path: str | Path, what: str = "file") -> Path:
+    """``path`` as a Path if it is an existing file; otherwise an InputError that says why."""
+    from rankify_lite.errors import InputError
+
+    path = Path(path)
+    if not path.exists():
+        raise InputError(f"{what} does not exist.", path=path, fix="check the path and spelling.")
+    if path.is_dir():
+        raise InputError(f"{what} is a folder, not a file.", path=path,
+                         fix="point at the file inside it.")
+    return path
+
+
+def open_binary(path: str | Path, what: str = "file") -> IO[bytes]:
+    """Open for reading as bytes, decompressing gzip and xz by their magic bytes (not by the
+    file name: a gzip file named ``.trec`` and a plain file named ``.gz`` both read correctly)."""
+    path = check_readable(path, what)
+    with open(path, "rb") as fh:
+        head = fh.read(6)
+    if head.startswith(_GZIP_MAGIC):
+        return gzip.open(path, "rb")
+    if head.startswith(_XZ_MAGIC):
+        return lzma.open(path, "rb")
+    return open(path, "rb")
+
+
+def iter_lines(path: str | Path, what: str = "file") -> Iterator[tuple[int, str]]:
+    """(line number, text) for every line; bad bytes, a truncated or corrupt archive raise an
+    InputError naming the file and the line."""
+    from rankify_lite.errors import InputError
+
+    lineno = 0
+    try:
+        with open_binary(path, what) as fh:
+            for lineno, raw in enumerate(fh, 1):
+                try:
+                    yield lineno, raw.decode("utf-8")
+                except UnicodeDecodeError as exc:
+                    raise InputError(f"{what} has bytes that are not UTF-8 (column {exc.start + 1}).",
+                                     path=path, line=lineno,
+                                     fix="re-encode the file as UTF-8 (e.g. iconv -t UTF-8).") from None
+    except (EOFError, OSError, lzma.LZMAError) as exc:
+        raise InputError(f"{what} could not be read after line {lineno}: {exc}.", path=path,
+                         fix="the compressed file is truncated or corrupt; recreate it.") from None
+
+
+def read_text(path: str | Path, what: str = "file") -> str:
+    """The whole (possibly compressed) file as text; errors as :func:`iter_lines`."""
+    return "".join(line for _, line in iter_lines(path, what))
+
 
 def open_text(path: str | Path) -> IO[str]:
-    """Open a text file for reading; ``.gz`` and ``.xz`` are decompressed transparently."""
-    path = Path(path)
-    if path.suffix == ".gz":
-        return io.TextIOWrapper(gzip.open(path, "rb"), encoding="utf-8")
-    if path.suffix == ".xz":
-        return io.TextIOWrapper(lzma.open(path, "rb"), encoding="utf-8")
-    return open(path, encoding="utf-8")
+    """Open a text file for reading, decompressing gzip and xz by their magic bytes."""
+    return io.TextIOWrapper(open_binary(path), encoding="utf-8")
 
 
 @contextlib.contextmanager

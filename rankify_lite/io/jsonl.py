@@ -7,26 +7,25 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from rankify_lite.errors import InputError
-from rankify_lite.io.files import open_text
+from rankify_lite.io.files import iter_lines
 from rankify_lite.types import Corpus, Document, Queries, Query
 
 
 def iter_jsonl(path: str | Path) -> Iterator[tuple[int, dict]]:
     """Yield (line number, object) for every non-blank line."""
-    with open_text(path) as fh:
-        for lineno, line in enumerate(fh, 1):
-            if not line.strip():
-                continue
-            try:
-                obj = json.loads(line)
-            except json.JSONDecodeError as exc:
-                raise InputError(f"malformed JSON ({exc.msg} at column {exc.colno}).",
-                                 path=path, line=lineno,
-                                 fix="make every line one complete JSON object.") from None
-            if not isinstance(obj, dict):
-                raise InputError("expected a JSON object per line.", path=path, line=lineno,
-                                 fix='write lines like {"_id": "d1", "text": "..."}.')
-            yield lineno, obj
+    for lineno, line in iter_lines(path, "JSONL file"):
+        if not line.strip():
+            continue
+        try:
+            obj = json.loads(line)
+        except json.JSONDecodeError as exc:
+            raise InputError(f"malformed JSON ({exc.msg} at column {exc.colno}).",
+                             path=path, line=lineno,
+                             fix="make every line one complete JSON object.") from None
+        if not isinstance(obj, dict):
+            raise InputError("expected a JSON object per line.", path=path, line=lineno,
+                             fix='write lines like {"_id": "d1", "text": "..."}.')
+        yield lineno, obj
 
 
 def _id_of(obj: dict, path, lineno: int) -> str:
@@ -59,5 +58,9 @@ def read_corpus(path: str | Path) -> Corpus:
 
 
 def read_queries_jsonl(path: str | Path) -> Queries:
-    return Queries(_read_records(path, "query", ("text", "query", "title"),
-                                 lambda i, t, o: Query(i, t)))
+    queries = Queries(_read_records(path, "query", ("text", "query", "title"),
+                                    lambda i, t, o: Query(i, t)))
+    if not queries:
+        raise InputError("the queries file has no queries.", path=path,
+                         fix="write one JSON object per query, e.g. {\"_id\": \"q1\", \"text\": \"...\"}.")
+    return queries

@@ -10,41 +10,41 @@
 
 from __future__ import annotations
 
+import math
 import re
 from pathlib import Path
 
 from rankify_lite.errors import InputError
-from rankify_lite.io.files import atomic_write, open_text
+from rankify_lite.io.files import atomic_write, iter_lines, read_text
 from rankify_lite.types import Qrels, Queries, Query, Run
 
 
 def read_run(path: str | Path, name: str | None = None) -> Run:
     scores: dict[str, dict[str, float]] = {}
-    with open_text(path) as fh:
-        for lineno, line in enumerate(fh, 1):
-            parts = line.split()
-            if not parts:
-                continue
-            if len(parts) != 6:
-                raise InputError(
-                    f"a TREC run line needs 6 columns (qid Q0 docid rank score tag), "
-                    f"found {len(parts)}.", path=path, line=lineno,
-                    fix="write 'qid Q0 docid rank score tag' on every line.")
-            qid, _, docid, _, score, _ = parts
-            try:
-                value = float(score)
-            except ValueError:
-                raise InputError(f"score {score!r} is not a number.", path=path, line=lineno,
-                                 fix="the 5th column must be a numeric score.") from None
-            if value != value:  # NaN
-                raise InputError("score is NaN.", path=path, line=lineno,
-                                 fix="the 5th column must be a finite number.")
-            per = scores.setdefault(qid, {})
-            if docid in per:
-                raise InputError(f"document {docid!r} appears twice for query {qid!r}.",
-                                 path=path, line=lineno,
-                                 fix="keep one line per (qid, docid) pair.")
-            per[docid] = value
+    for lineno, line in iter_lines(path, "run file"):
+        parts = line.split()
+        if not parts:
+            continue
+        if len(parts) != 6:
+            raise InputError(
+                f"a TREC run line needs 6 columns (qid Q0 docid rank score tag), "
+                f"found {len(parts)}.", path=path, line=lineno,
+                fix="write 'qid Q0 docid rank score tag' on every line.")
+        qid, _, docid, _, score, _ = parts
+        try:
+            value = float(score)
+        except ValueError:
+            raise InputError(f"score {score!r} is not a number.", path=path, line=lineno,
+                             fix="the 5th column must be a numeric score.") from None
+        if not math.isfinite(value):
+            raise InputError(f"score {score!r} is not finite.", path=path, line=lineno,
+                             fix="the 5th column must be a finite number (no NaN or inf).")
+        per = scores.setdefault(qid, {})
+        if docid in per:
+            raise InputError(f"document {docid!r} appears twice for query {qid!r}.",
+                             path=path, line=lineno,
+                             fix="keep one line per (qid, docid) pair.")
+        per[docid] = value
     if not scores:
         raise InputError("the run file is empty.", path=path,
                          fix="point at a non-empty TREC run file.")
@@ -63,51 +63,61 @@ def write_run(run: Run, path: str | Path, tag: str | None = None) -> None:
                 fh.write(f"{qid} Q0 {d} {i} {s!r} {tag}\n")
 
 
-def _is_int(text: str) -> bool:
+def _grade(text: str) -> int | None:
+    """The integer grade written in ``text`` ("2", "3.0"), or None when it is not one."""
     try:
-        int(text)
+        return int(text)
+    except ValueError:
+        pass
+    try:
+        value = float(text)
+    except ValueError:
+        return None
+    return int(value) if math.isfinite(value) and value == int(value) else None
+
+
+def _is_number(text: str) -> bool:
+    try:
+        float(text)
     except ValueError:
         return False
     return True
 
 
 def read_qrels(path: str | Path) -> Qrels:
+    """TREC 4-column or BEIR 3-column qrels. A first line is taken as a header only when it is
+    not a judgment (its grade is not a number, e.g. ``query-id corpus-id score``)."""
     data: dict[str, dict[str, int]] = {}
-    with open_text(path) as fh:
-        for lineno, line in enumerate(fh, 1):
-            parts = line.split()
-            if not parts:
-                continue
-            if len(parts) == 4:
-                qid, _, docid, rel = parts
-            elif len(parts) == 3:
-                qid, docid, rel = parts
-            else:
-                raise InputError(f"a qrels line needs 3 or 4 columns, found {len(parts)}.",
-                                 path=path, line=lineno,
-                                 fix="use 'qid 0 docid rel' (TREC) or 'qid<TAB>docid<TAB>rel'.")
-            if not _is_int(rel):
-                if lineno == 1 and not data:
-                    continue  # a header line such as "query-id corpus-id score"
-                raise InputError(f"relevance {rel!r} is not an integer.", path=path, line=lineno,
-                                 fix="the last column must be an integer grade.")
-            per = data.setdefault(qid, {})
-            if docid in per and per[docid] != int(rel):
-                raise InputError(f"document {docid!r} is judged twice for query {qid!r} with "
-                                 f"different grades.", path=path, line=lineno,
-                                 fix="keep one judgment per (qid, docid).")
-            per[docid] = int(rel)
+    seen_line = False
+    for lineno, line in iter_lines(path, "qrels file"):
+        parts = line.split()
+        if not parts:
+            continue
+        first, seen_line = not seen_line, True
+        if len(parts) == 4:
+            qid, _, docid, rel = parts
+        elif len(parts) == 3:
+            qid, docid, rel = parts
+        else:
+            raise InputError(f"a qrels line needs 3 or 4 columns, found {len(parts)}.",
+                             path=path, line=lineno,
+                             fix="use 'qid 0 docid rel' (TREC) or 'qid<TAB>docid<TAB>rel'.")
+        grade = _grade(rel)
+        if grade is None:
+            if first and not _is_number(rel):
+                continue  # a header line such as "query-id corpus-id score"
+            raise InputError(f"relevance {rel!r} is not an integer grade.", path=path, line=lineno,
+                             fix="the last column must be an integer grade (e.g. 0, 1, 2).")
+        per = data.setdefault(qid, {})
+        if docid in per and per[docid] != grade:
+            raise InputError(f"document {docid!r} is judged twice for query {qid!r} with "
+                             f"different grades.", path=path, line=lineno,
+                             fix="keep one judgment per (qid, docid).")
+        per[docid] = grade
     if not data:
         raise InputError("the qrels file has no judgments.", path=path,
                          fix="point at a non-empty qrels file.")
     return Qrels(data)
-
-
-def write_qrels(qrels: Qrels, path: str | Path) -> None:
-    with atomic_write(path) as fh:
-        for qid, docs in qrels.items():
-            for d, r in docs.items():
-                fh.write(f"{qid} 0 {d} {r}\n")
 
 
 _SGML_TOP = re.compile(r"<top>(.*?)</top>", re.S | re.I)
@@ -119,8 +129,7 @@ def read_topics(path: str | Path) -> Queries:
     """Read queries from TSV, JSONL or TREC SGML topics (chosen by content)."""
     from rankify_lite.io.jsonl import read_queries_jsonl
 
-    with open_text(path) as fh:
-        text = fh.read()
+    text = read_text(path, "topics file")
     stripped = text.lstrip()
     if stripped.startswith("{"):
         return read_queries_jsonl(path)
@@ -145,4 +154,7 @@ def read_topics(path: str | Path) -> Queries:
             raise InputError(f"duplicate query id {parts[0]!r}.", path=path, line=lineno,
                              fix="give every query a unique id.")
         queries[parts[0]] = Query(parts[0], parts[1].strip())
+    if not queries:
+        raise InputError("the topics file has no queries.", path=path,
+                         fix="write one 'qid<TAB>text' line per query.")
     return Queries(queries)

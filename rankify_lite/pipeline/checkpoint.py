@@ -2,36 +2,56 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
+import shutil
 from pathlib import Path
 
 from rankify_lite.types import RankedList
 
 
+def _digest(qid: str, doc_ids: list, scores: list) -> str:
+    payload = json.dumps([qid, doc_ids, scores], separators=(",", ":"))
+    return hashlib.sha256(payload.encode("utf-8")).hexdigest()[:16]
+
+
 class JsonlCheckpoint:
     """One JSON line per finished query, flushed and fsynced as it is written.
 
-    Scores are stored as JSON floats, which round-trip exactly, so a resumed run yields the
-    same bytes as an uninterrupted one. A torn last line (the process died mid-write) is
-    ignored and that query is simply redone.
+    Every line carries a checksum of its content, so a line that was cut or garbled is never
+    taken for a result: reading stops at the first bad line and everything after it is redone
+    (``notes`` says so). Scores are stored as JSON floats, which round-trip exactly. The
+    reranker base class redoes a whole query batch when any query of it is missing, so a
+    resumed run computes every batch exactly as an uninterrupted run does (byte-identical).
     """
 
     def __init__(self, path: str | Path) -> None:
         self.path = Path(path)
         self._done: dict[str, RankedList] = {}
+        self.notes: list[str] = []
+        if self.path.is_dir():
+            shutil.rmtree(self.path, ignore_errors=True)
+            self.notes.append(f"checkpoint {self.path.name} was a folder; removed")
         if self.path.exists():
-            with open(self.path, encoding="utf-8") as fh:
-                for line in fh:
-                    try:
-                        obj = json.loads(line)
-                        self._done[obj["qid"]] = RankedList(tuple(obj["doc_ids"]),
-                                                            tuple(obj["scores"]))
-                    except (json.JSONDecodeError, KeyError, TypeError):
-                        break  # torn tail: everything after it is redone
+            self._load()
             self._rewrite()  # drop a torn tail so appends start on a clean line
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._fh = open(self.path, "a", encoding="utf-8")  # noqa: SIM115 - closed in close()
+
+    def _load(self) -> None:
+        with open(self.path, "rb") as fh:
+            for lineno, raw in enumerate(fh, 1):
+                try:
+                    obj = json.loads(raw.decode("utf-8"))
+                    qid, ids, scores = obj["qid"], obj["doc_ids"], obj["scores"]
+                    if obj["sha"] != _digest(qid, ids, scores):
+                        raise ValueError("checksum mismatch")
+                    self._done[qid] = RankedList(tuple(ids), tuple(float(s) for s in scores))
+                except (ValueError, KeyError, TypeError, UnicodeDecodeError):
+                    self.notes.append(f"checkpoint {self.path.name}: line {lineno} was cut or "
+                                      "garbled; that query and the ones after it are redone")
+                    break
 
     def _rewrite(self) -> None:
         tmp = self.path.with_suffix(".rewrite")
@@ -42,7 +62,9 @@ class JsonlCheckpoint:
 
     @staticmethod
     def _line(qid: str, rl: RankedList) -> str:
-        return json.dumps({"qid": qid, "doc_ids": list(rl.doc_ids), "scores": list(rl.scores)}) + "\n"
+        ids, scores = list(rl.doc_ids), list(rl.scores)
+        return json.dumps({"qid": qid, "doc_ids": ids, "scores": scores,
+                           "sha": _digest(qid, ids, scores)}) + "\n"
 
     def done(self) -> dict[str, RankedList]:
         return dict(self._done)

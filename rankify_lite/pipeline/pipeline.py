@@ -1,15 +1,17 @@
 """``Pipeline(retriever, reranker).run(dataset)``: retrieve, rerank, evaluate, cached.
 
-Stage outputs are cached by content: the first-stage run under a key made of the dataset's
-content hash, the retriever's full config, ``k`` and the self-hit rule; each reranked run under
-the first-stage key plus the reranker's config (model id, revision, prompt hash) and ``depth``.
+Stage outputs are cached by content, keyed by what each stage reads: the first-stage run by the
+hash of the corpus and queries (not the qrels: editing judgments only re-scores), the
+retriever's full config, ``k`` and the self-hit rule; each reranked run by the first-stage key,
+the reranker's config (model id, revision, prompt hash), ``depth`` and the queries per call.
+Cached runs are verified against a recorded sha256 before they are served (see run_cache.py).
 Reranking checkpoints every finished query, so a killed run continues where it stopped.
 """
 
 from __future__ import annotations
 
-import json
 import time
+import warnings
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -17,13 +19,12 @@ from typing import Any
 from rankify_lite.cache import cache_dir, content_key
 from rankify_lite.datasets import Dataset, DatasetGroup, load_dataset
 from rankify_lite.errors import InputError
-from rankify_lite.evaluation import DEFAULT_METRICS, compare
-from rankify_lite.io.files import atomic_write
-from rankify_lite.io.trec import read_run, write_run
+from rankify_lite.evaluation import compare
 from rankify_lite.pipeline.checkpoint import JsonlCheckpoint
 from rankify_lite.pipeline.environment import environment
 from rankify_lite.pipeline.group import GroupResult, run_group
 from rankify_lite.pipeline.result import PipelineResult, StageTiming
+from rankify_lite.pipeline.run_cache import RunCache
 from rankify_lite.rerankers.base import Reranker
 from rankify_lite.retrievers.base import Retriever
 from rankify_lite.types import Run
@@ -38,13 +39,14 @@ class Pipeline:
     (e.g. ``"run:bm25.top100"`` on TREC DL). ``reranker``: one Reranker, a list of them (each
     reranks the same first stage, which is retrieved once), or None. ``k``: first-stage depth
     (default ``max(depth, 1000)``); ``depth``: how many candidates each reranker sees.
-    ``cache``: True (default cache dir), False, or a folder; ``refresh`` recomputes and
-    overwrites cached results.
+    ``metrics``: default, the dataset's own (its collection rules: nDCG@10, R@100, R@1000 for
+    BEIR; MAP@1000 too for TREC DL). ``cache``: True (default cache dir), False, or a folder;
+    ``refresh`` recomputes and overwrites cached results.
     """
 
     def __init__(self, retriever: Retriever | Run | str, reranker: Reranker | Sequence[Reranker]
                  | None = None, depth: int = 100, k: int | None = None,
-                 metrics: Sequence[str] = (*DEFAULT_METRICS, "recall@1000"),
+                 metrics: Sequence[str] | None = None,
                  cache: bool | str | Path = True, refresh: bool = False, progress: bool = True,
                  seed: int = 0, test: str = "t-test") -> None:
         if depth < 1:
@@ -58,7 +60,12 @@ class Pipeline:
             self.rerankers = list(reranker)
         self.depth = depth
         self.k = k if k is not None else max(depth, 1000)
-        self.metrics = tuple(metrics)
+        self.metrics = tuple(metrics) if metrics is not None else None
+        if self.metrics is not None:
+            from rankify_lite.evaluation.metrics import parse_metric
+
+            for m in self.metrics:
+                parse_metric(m)  # a bad metric name fails here, before any work
         self.cache = cache
         self.refresh = refresh
         self.progress = progress
@@ -86,18 +93,22 @@ class Pipeline:
     def config(self) -> dict[str, Any]:
         return {"retriever": self._retriever_config(),
                 "rerankers": [r.config() for r in self.rerankers],
-                "depth": self.depth, "k": self.k, "metrics": list(self.metrics),
+                "depth": self.depth, "k": self.k,
+                "metrics": list(self.metrics) if self.metrics is not None else None,
                 "seed": self.seed, "test": self.test}
 
     # -- stages -----------------------------------------------------------------------------
-    def _first_stage(self, ds: Dataset, root: Path | None, timing: StageTiming) -> tuple[Run, str]:
+    def _first_stage(self, ds: Dataset, cache: RunCache | None, timing: StageTiming,
+                     notes: list[str]) -> tuple[Run, str]:
         rconf = self._retriever_config()
-        key = content_key(ds.content_hash(), rconf, self.k, ds.remove_self_hits)
-        path = root / f"first-{key}.trec" if root else None
-        if path is not None and path.exists() and not self.refresh:
-            timing.cached.append("retrieve")
-            run = read_run(path, name=self._first_name())
-            return run.with_metadata(retriever=rconf, k=self.k), key
+        key = content_key(ds.input_hash(), rconf, self.k, ds.rules.self_hits)
+        stem = f"first-{key}"
+        if cache is not None and not self.refresh:
+            run = cache.load(stem, self._first_name(), "first-stage run")
+            if run is not None:
+                timing.cached.append("retrieve")
+                return run.with_metadata(retriever=rconf, k=self.k), key
+        removed = 0
         if isinstance(self.retriever, str):
             if not self.retriever.startswith(SHIPPED_PREFIX):
                 raise InputError(f"retriever {self.retriever!r} is not a Retriever.",
@@ -115,12 +126,25 @@ class Pipeline:
             t0 = time.perf_counter()
             run = self.retriever.retrieve(ds.queries, self.k, exclude_self_hits=ds.remove_self_hits)
             timing.seconds["retrieve"] = time.perf_counter() - t0
+            removed += int(run.metadata.get("self_hits_removed", 0))
         run = run.restrict(ds.queries).top(self.k)  # a shipped run may cover more topics
+        if not len(run):
+            raise InputError(f"the first stage returned no query of dataset {ds.name!r}.",
+                             fix="check that the run and the dataset share query ids.")
         if ds.remove_self_hits:
+            removed += run.count_self_hits()
             run = run.without_self_hits()
-        run = run.replace(name=self._first_name(), metadata={**run.metadata, "retriever": rconf})
-        if path is not None:
-            write_run(run, path)
+        empty = [q for q, rl in run.items() if not len(rl)]
+        if empty:
+            notes.append(f"{len(empty)} queries got no documents from the first stage "
+                         f"(e.g. {empty[0]!r}: nothing indexable in the query text?); "
+                         "they score 0")
+            warnings.warn(notes[-1], stacklevel=3)
+        run = run.replace(name=self._first_name(),
+                          metadata={**run.metadata, "retriever": rconf,
+                                    "self_hits_removed": removed})
+        if cache is not None:
+            cache.store(stem, run)
         return run, key
 
     def _first_name(self) -> str:
@@ -131,25 +155,26 @@ class Pipeline:
         return getattr(self.retriever, "name", type(self.retriever).__name__.lower())
 
     def _rerank(self, ds: Dataset, first: Run, first_key: str, reranker: Reranker,
-                root: Path | None, timing: StageTiming) -> Run:
+                cache: RunCache | None, timing: StageTiming, notes: list[str]) -> Run:
         rconf = reranker.config()
-        key = content_key(first_key, rconf, self.depth)
+        key = content_key(first_key, rconf, self.depth, reranker.queries_per_call(self.depth))
         name = f"{first.name}>>{reranker.family}"
-        final = root / f"rerank-{key}.trec" if root else None
-        if final is not None and final.exists() and not self.refresh:
-            timing.cached.append(f"rerank:{name}")
-            meta_path = final.with_suffix(".json")
-            meta = json.loads(meta_path.read_text()) if meta_path.exists() else {}
-            return read_run(final, name=name).replace(metadata=meta)
+        stem = f"rerank-{key}"
+        if cache is not None and not self.refresh:
+            run = cache.load(stem, name, f"reranked run {name}")
+            if run is not None:
+                timing.cached.append(f"rerank:{name}")
+                return run
         if ds.corpus is None:
             raise InputError(f"dataset {ds.name!r} has no corpus; rerankers need passage text.",
                              fix="use a dataset folder with corpus.jsonl.")
         checkpoint = None
-        if final is not None:
-            partial = final.with_suffix(".partial.jsonl")
-            if self.refresh:
-                partial.unlink(missing_ok=True)
+        if cache is not None:
+            partial = cache.root / f"{stem}.partial.jsonl"
+            if self.refresh and partial.is_file():
+                partial.unlink()
             checkpoint = JsonlCheckpoint(partial)
+            notes.extend(checkpoint.notes)
         bar = _progress_bar(len(first), f"rerank {reranker.family}", self.progress)
         t0 = time.perf_counter()
         try:
@@ -162,11 +187,12 @@ class Pipeline:
                 checkpoint.close()
         timing.seconds[f"rerank:{name}"] = time.perf_counter() - t0
         timing.per_query[name] = dict(run.metadata.get("timing", {}).get("per_query_s", {}))
+        resumed = run.metadata.get("timing", {}).get("resumed_queries", 0)
+        if resumed:
+            notes.append(f"{name}: resumed from a checkpoint ({resumed} queries kept)")
         run = run.replace(name=name)
-        if final is not None:
-            write_run(run, final)
-            with atomic_write(final.with_suffix(".json")) as fh:
-                json.dump(dict(run.metadata), fh, indent=1, default=str)
+        if cache is not None:
+            cache.store(stem, run)
             checkpoint.close(remove=True)
         return run
 
@@ -179,20 +205,33 @@ class Pipeline:
         if not isinstance(ds, Dataset):
             raise InputError(f"{type(ds).__name__} is not a dataset.",
                              fix="pass a Dataset, a DatasetGroup or a dataset name/path.")
+        if not len(ds.queries):
+            raise InputError(f"dataset {ds.name!r} has no queries.",
+                             fix="check queries.jsonl (and that the qrels split names its queries).")
         root = self._cache_root()
+        cache = RunCache(root) if root is not None else None
         timing = StageTiming()
+        notes: list[str] = [f"rules: {ds.rules.describe()}"]
         started = time.perf_counter()
-        first, first_key = self._first_stage(ds, root, timing)
-        reranked = [self._rerank(ds, first, first_key, r, root, timing) for r in self.rerankers]
+        first, first_key = self._first_stage(ds, cache, timing, notes)
+        reranked = [self._rerank(ds, first, first_key, r, cache, timing, notes)
+                    for r in self.rerankers]
+        if cache is not None:
+            notes.extend(cache.notes)
+        removed = int(first.metadata.get("self_hits_removed", 0))
+        if ds.remove_self_hits:
+            notes.append(f"self-hits removed from the first stage: {removed}")
         runs = [first, *reranked]
         qrels = ds.qrels.restrict(ds.queries)  # the dataset's topics define what is scored
-        comparison = compare(runs, qrels, self.metrics, baseline=0, test=self.test,
+        metrics = self.metrics if self.metrics is not None else ds.rules.metrics
+        comparison = compare(runs, qrels, metrics, baseline=0, test=self.test,
                              rel_level=ds.rel_level, seed=self.seed)
         timing.seconds["total"] = time.perf_counter() - started
         n = max(1, len(ds.queries))
         if "retrieve" in timing.seconds:
             timing.per_query[first.name] = {q: timing.seconds["retrieve"] / n for q in ds.queries}
         metadata = {"dataset": ds.describe(), "pipeline": self.config(),
+                    "rules": ds.rules.as_dict(), "notes": notes,
                     "environment": environment(), "rankify_lite_result_version": 1}
         return PipelineResult(ds.name, first, tuple(reranked), comparison, timing, metadata)
 

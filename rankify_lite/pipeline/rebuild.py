@@ -29,10 +29,11 @@ def pipeline_from_meta(meta: dict[str, Any]) -> tuple[Pipeline, str]:
     try:
         conf = meta["pipeline"]
         dataset = meta["dataset"]
-    except KeyError as exc:
-        raise InputError(f"metadata lacks {exc}; not a rankify-lite result file.",
+        rconf = conf["retriever"]
+        rconf["family"], conf["depth"], conf["k"], dataset["name"]  # noqa: B018 - presence check
+    except (KeyError, TypeError) as exc:
+        raise InputError(f"metadata lacks {exc} or is garbled; not a rankify-lite result file.",
                          fix="pass the meta.json written by 'rankify-lite run --output DIR'.") from None
-    rconf = conf["retriever"]
     if rconf["family"] == "shipped-run":
         retriever: Any = SHIPPED_PREFIX + rconf["name"]
     elif rconf["family"] == "given-run":
@@ -47,7 +48,7 @@ def pipeline_from_meta(meta: dict[str, Any]) -> tuple[Pipeline, str]:
     if changed:
         warnings.warn(f"package versions differ from the recorded run: {changed}", stacklevel=2)
     pipeline = Pipeline(retriever, rerankers, depth=conf["depth"], k=conf["k"],
-                        metrics=conf["metrics"], seed=conf.get("seed", 0),
+                        metrics=conf.get("metrics"), seed=conf.get("seed", 0),
                         test=conf.get("test", "t-test"))
     source = dataset.get("source") or dataset["name"]
     name = dataset["name"] if not str(source).startswith("/") else source

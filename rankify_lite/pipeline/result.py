@@ -34,6 +34,16 @@ class PipelineResult:
         return self.reranked[-1] if self.reranked else self.first_stage
 
     @property
+    def rules(self) -> dict[str, Any]:
+        """The collection rules the scores follow (relevance level, self-hit rule, source)."""
+        return dict(self.metadata.get("rules", {}))
+
+    @property
+    def notes(self) -> list[str]:
+        """What the run wants you to know: rules applied, self-hits removed, caches recomputed."""
+        return list(self.metadata.get("notes", []))
+
+    @property
     def runs(self) -> dict[str, Run]:
         return {r.name: r for r in (self.first_stage, *self.reranked)}
 
@@ -67,9 +77,32 @@ class PipelineResult:
                 "timing": {"seconds": self.timing.seconds, "cached": self.timing.cached,
                            "per_query": self.timing.per_query}}
 
-    def save(self, folder: str | Path) -> Path:
-        """Write every run as TREC plus ``meta.json`` (everything ``rerun`` needs)."""
+    def save(self, folder: str | Path, overwrite: bool = False) -> Path:
+        """Write every run as TREC plus ``meta.json`` (everything ``rerun`` needs).
+
+        A folder that already holds a saved result is refused unless ``overwrite``; then the old
+        result's run files are removed first, so the folder never mixes two results.
+        """
+        from rankify_lite.errors import InputError
+
         folder = Path(folder)
+        if folder.exists() and not folder.is_dir():
+            raise InputError("the output path is a file, not a folder.", path=folder,
+                             fix="give a folder (it is created if missing).")
+        old_meta = folder / "meta.json"
+        if old_meta.exists():
+            if not overwrite:
+                raise InputError("the output folder already holds a saved result (meta.json).",
+                                 path=folder, fix="choose a new folder, or pass --overwrite "
+                                                  "(overwrite=True) to replace it.")
+            try:
+                old_files = json.loads(old_meta.read_text(encoding="utf-8")).get("files", {})
+            except (OSError, ValueError, AttributeError):
+                old_files = {}
+            for fname in old_files.values() if isinstance(old_files, dict) else ():
+                target = folder / str(fname)
+                if target.parent == folder and target.is_file():
+                    target.unlink()
         folder.mkdir(parents=True, exist_ok=True)
         files = {}
         for run in (self.first_stage, *self.reranked):

@@ -9,7 +9,8 @@ way for every family:
 * turns what the family returns into scores that strictly decrease down the final ranking
   (ties in model scores keep the first-stage order), so evaluators see the new order;
 * times every batch and spreads the time over its queries (``run.metadata["timing"]``);
-* resumes: with a ``checkpoint`` it skips queries already done and records each new one.
+* resumes: with a ``checkpoint`` it skips query batches already done and records each new query;
+  batches are fixed slices of the candidate order, so a resumed run is byte-identical.
 """
 
 from __future__ import annotations
@@ -84,13 +85,24 @@ class Reranker(ABC):
         if depth < 1:
             raise InputError(f"depth must be >= 1, got {depth}.", fix="pass depth=100 or similar.")
         done = dict(checkpoint.done()) if checkpoint is not None else {}
-        todo = [q for q in candidates if q not in done]
-        items = [self._item(queries, candidates, corpus, q, depth) for q in todo]
         per_query_s: dict[str, float] = {}
-        results: dict[str, RankedList] = dict(done)
+        results: dict[str, RankedList] = {}
         per_call = self.queries_per_call(depth)
-        for start in range(0, len(items), per_call):
-            batch = items[start:start + per_call]
+        order = list(candidates)
+        resumed = 0
+        # Batches are fixed slices of the candidate order, whatever was done before: a batch is
+        # skipped only when every query of it is checkpointed, otherwise redone whole. So a
+        # resumed run scores every batch with the same composition (padding, shapes) as an
+        # uninterrupted one, and gives the same bytes.
+        for start in range(0, len(order), per_call):
+            qids = order[start:start + per_call]
+            if all(q in done for q in qids):
+                results.update({q: done[q] for q in qids})
+                resumed += len(qids)
+                if progress is not None:
+                    progress(len(qids))
+                continue
+            batch = [self._item(queries, candidates, corpus, q, depth) for q in qids]
             nonempty = [it for it in batch if it.documents]
             t0 = time.perf_counter()
             try:
@@ -119,7 +131,7 @@ class Reranker(ABC):
         return Run(lists, name=f"{candidates.name}>>{self.family}", metadata={
             "reranker": self.config(), "depth": depth, "first_stage": candidates.name,
             "timing": {"total_s": sum(per_query_s.values()), "per_query_s": per_query_s,
-                       "resumed_queries": len(done)}})
+                       "resumed_queries": resumed, "queries_per_call": per_call}})
 
     @staticmethod
     def _item(queries: Queries, candidates: Run, corpus: Corpus, qid: str,

@@ -32,7 +32,9 @@ class BiEncoderReranker(Reranker):
     """
 
     family = "bi-encoder"
-    query_batch_size = 64
+    #: 8 queries per call: the candidates they share are embedded once, and a killed run
+    #: keeps every finished batch (DL19's 43 queries are 6 checkpoints, not one)
+    query_batch_size = 8
 
     def __init__(self, model: str = DEFAULT_MODEL, *, batch_size: int = 64,
                  max_length: int | None = None, pooling: str | None = None,
@@ -51,7 +53,8 @@ class BiEncoderReranker(Reranker):
 
     def config(self) -> dict[str, Any]:
         return {"family": self.family, **self.encoder.config(),
-                "similarity": "cosine" if self.encoder.normalize else "dot"}
+                "similarity": "cosine" if self.encoder.normalize else "dot",
+                "query_batch_size": self.query_batch_size}
 
     def _rerank_batch(self, items: Sequence[RerankItem]) -> list[Scored]:
         position: dict[str, int] = {}

@@ -58,12 +58,16 @@ class Retriever(ABC):
         start = time.perf_counter()
         hits = self._retrieve(queries, k + 1 if exclude_self_hits else k)
         lists = {}
+        removed = 0
         for qid in queries:
             pairs = hits.get(qid, [])
             if exclude_self_hits:
-                pairs = [(d, s) for d, s in pairs if d != qid]
+                kept = [(d, s) for d, s in pairs if d != qid]
+                removed += len(pairs) - len(kept)
+                pairs = kept
             ids, scores = _canonical(dict(pairs).items())  # trec_eval order, built once
             lists[qid] = RankedList(ids[:k], scores[:k])
         self.timings["retrieve_s"] = time.perf_counter() - start
         return Run(lists, name=self.name, metadata={"retriever": self.config(), "k": k,
-                                                    "exclude_self_hits": exclude_self_hits})
+                                                    "exclude_self_hits": exclude_self_hits,
+                                                    "self_hits_removed": removed})

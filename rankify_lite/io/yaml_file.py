@@ -1,0 +1,35 @@
+"""Reading YAML files with errors that name the file and line, never echo its content."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from rankify_lite.errors import InputError
+
+
+def load_yaml_file(path: str | Path, what: str = "YAML file") -> Any:
+    """``yaml.safe_load`` of ``path``; a missing file, a folder, bad bytes or bad YAML raise an
+    :class:`InputError` ``path:line: problem. Fix: ...`` (the offending line is not echoed)."""
+    import yaml
+
+    path = Path(path)
+    if not path.exists():
+        raise InputError(f"{what} does not exist.", path=path, fix="check the path.")
+    if not path.is_file():
+        raise InputError(f"{what} is a folder, not a file.", path=path,
+                         fix="point at the YAML file itself.")
+    try:
+        raw = path.read_bytes().decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = path.read_bytes()[:exc.start].count(b"\n") + 1
+        raise InputError(f"{what} is not UTF-8 text (byte {exc.start}).", path=path, line=line,
+                         fix="save the file as UTF-8.") from None
+    try:
+        return yaml.safe_load(raw)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        problem = getattr(exc, "problem", None) or "not valid YAML"
+        raise InputError(f"invalid YAML in {what}: {problem}.", path=path,
+                         line=(mark.line + 1) if mark is not None else None,
+                         fix="check the indentation and quoting near that line.") from None
