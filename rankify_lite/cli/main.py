@@ -6,10 +6,17 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from rankify_lite.cli import datasets_cmd, eval_cmd, leaderboard_cmd, rerankers_cmd, run_cmd
+from rankify_lite.cli import (
+    datasets_cmd,
+    distill_cmd,
+    eval_cmd,
+    leaderboard_cmd,
+    rerankers_cmd,
+    run_cmd,
+)
 
 # Each command module contributes its sub-parsers; add a module here to add commands.
-COMMAND_MODULES = [run_cmd, eval_cmd, datasets_cmd, rerankers_cmd, leaderboard_cmd]
+COMMAND_MODULES = [run_cmd, eval_cmd, datasets_cmd, rerankers_cmd, leaderboard_cmd, distill_cmd]
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -1,0 +1,125 @@
+"""``rankify-lite distill``: train a student cross-encoder on a teacher run's scores."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import Any
+
+from rankify_lite.cli.output import print_json
+
+DEFAULT_STUDENT = "sentence-transformers/all-MiniLM-L6-v2"
+
+
+def add_parsers(sub) -> None:
+    from rankify_lite.distill.config import LABEL_TRANSFORMS, LOSSES, DistillConfig
+
+    d = DistillConfig()
+    p = sub.add_parser(
+        "distill", help="distil a teacher run into a student cross-encoder",
+        description="Train a student cross-encoder on the scores of a teacher run (a shipped "
+                    "first stage, a run file, or a reranker's output through the cached "
+                    "pipeline) with a sentence-transformers ranking loss. The student is saved "
+                    "as a Hugging Face folder: use it with --reranker cross-encoder --model DIR.")
+    p.add_argument("--dataset", required=True, help="name or folder: the training queries and corpus")
+    p.add_argument("--teacher", required=True,
+                   help="run:NAME (a run shipped with the dataset, e.g. run:splade-pp-ed.top100) "
+                        "or a TREC run file; with --teacher-reranker, the candidates it reranks")
+    p.add_argument("--teacher-reranker", metavar="FAMILY",
+                   help="teacher = this reranker over --teacher's candidates (cached pipeline)")
+    p.add_argument("--teacher-model", help="model of --teacher-reranker")
+    p.add_argument("--teacher-option", action="append", metavar="KEY=VALUE",
+                   help="option of --teacher-reranker, repeatable (JSON values)")
+    p.add_argument("--student", default=DEFAULT_STUDENT,
+                   help=f"HF id or folder of the student encoder (default {DEFAULT_STUDENT})")
+    p.add_argument("--output", required=True, help="folder for the student")
+    p.add_argument("--loss", choices=list(LOSSES), default=d.loss)
+    p.add_argument("--depth", type=int, default=d.depth, help="teacher candidates per query")
+    p.add_argument("--labels", choices=["auto", *LABEL_TRANSFORMS], default=d.labels,
+                   help="teacher scores -> labels (reciprocal-rank for order-only teachers "
+                        "such as listwise LLM rerankers)")
+    p.add_argument("--label-scale", type=float, default=d.label_scale)
+    p.add_argument("--pairs-per-query", type=int, default=d.pairs_per_query)
+    p.add_argument("--list-size", type=int, default=d.list_size)
+    p.add_argument("--lists-per-query", type=int, default=d.lists_per_query)
+    p.add_argument("--epochs", type=float, default=d.epochs)
+    p.add_argument("--max-steps", type=int, default=None)
+    p.add_argument("--batch-size", type=int, default=d.batch_size)
+    p.add_argument("--mini-batch-size", type=int, default=None)
+    p.add_argument("--lr", type=float, default=d.learning_rate, dest="learning_rate")
+    p.add_argument("--warmup-ratio", type=float, default=d.warmup_ratio)
+    p.add_argument("--weight-decay", type=float, default=d.weight_decay)
+    p.add_argument("--max-length", type=int, default=d.max_length)
+    p.add_argument("--seed", type=int, default=d.seed)
+    p.add_argument("--save-steps", type=int, default=d.save_steps)
+    p.add_argument("--resume", action="store_true",
+                   help="continue an interrupted training from its last checkpoint")
+    p.add_argument("--overwrite", action="store_true", help="replace a student already in --output")
+    p.add_argument("--keep-checkpoints", action="store_true")
+    p.add_argument("--device", help="cpu, cuda, ... (default: cuda when available)")
+    p.add_argument("--json", action="store_true", help="print the student's metadata as JSON")
+    p.set_defaults(func=cmd_distill)
+
+
+def _teacher(args: argparse.Namespace, ds: Any):
+    from rankify_lite.errors import InputError
+    from rankify_lite.types import Run
+
+    source: Any
+    if args.teacher.startswith("run:"):
+        source = args.teacher if args.teacher_reranker else ds.load_run(args.teacher[4:])
+    elif Path(args.teacher).is_file():
+        source = Run.load(args.teacher)
+    else:
+        raise InputError(f"teacher {args.teacher!r} is neither run:NAME nor a run file.",
+                         fix=f"use run:NAME (shipped: {', '.join(sorted(ds.runs)) or 'none'}) "
+                             "or the path of a TREC run.")
+    if not args.teacher_reranker:
+        return source.restrict(ds.queries)
+    from rankify_lite.cli.run_cmd import _options
+    from rankify_lite.pipeline import Pipeline
+    from rankify_lite.rerankers import load_reranker
+
+    reranker = load_reranker(args.teacher_reranker, model=args.teacher_model,
+                             **_options(args.teacher_option))
+    result = Pipeline(source, reranker, depth=args.depth, k=args.depth).run(ds)
+    return result.run
+
+
+def cmd_distill(args: argparse.Namespace) -> int:
+    from rankify_lite.datasets import load_dataset
+    from rankify_lite.distill import DistillConfig, distill
+    from rankify_lite.errors import InputError
+
+    ds = load_dataset(args.dataset)
+    if not hasattr(ds, "corpus") or ds.corpus is None:
+        raise InputError(f"dataset {args.dataset!r} has no corpus (or is a group of datasets).",
+                         fix="distil on a single dataset with corpus.jsonl.")
+    config = DistillConfig(
+        loss=args.loss, depth=args.depth, labels=args.labels, label_scale=args.label_scale,
+        pairs_per_query=args.pairs_per_query, list_size=args.list_size,
+        lists_per_query=args.lists_per_query, epochs=args.epochs, max_steps=args.max_steps,
+        batch_size=args.batch_size, mini_batch_size=args.mini_batch_size,
+        learning_rate=args.learning_rate, warmup_ratio=args.warmup_ratio,
+        weight_decay=args.weight_decay, max_length=args.max_length, seed=args.seed,
+        save_steps=args.save_steps)
+    teacher = _teacher(args, ds)
+    result = distill(teacher, ds.queries, ds.corpus, student=args.student, output=args.output,
+                     config=config, resume=args.resume, overwrite=args.overwrite,
+                     keep_checkpoints=args.keep_checkpoints, device=args.device,
+                     dataset=ds.name, progress=not args.json)
+    if args.json:
+        print_json(result.metadata)
+        return 0
+    meta = result.metadata
+    losses = result.losses
+    tr = meta["training"]
+    print(f"teacher {meta['teacher']['name']} ({meta['data']['queries']} queries, "
+          f"{meta['data']['examples']} {meta['data']['example_kind']}), loss {config.loss}")
+    if losses:
+        print(f"{tr['steps']} steps in {tr['train_seconds_this_session']:.1f}s; loss "
+              f"{losses[0]:.4f} (step 1) -> {losses[-1]:.4f} (step {tr['steps']})")
+    print(f"student saved: {result.folder}")
+    print(f"use it: rankify-lite run --dataset DATASET --retriever run:NAME "
+          f"--reranker cross-encoder --model {result.folder}")
+    return 0

@@ -1,0 +1,119 @@
+"""Training examples from a teacher run: each query's top ``depth`` candidates, the teacher's
+scores turned into labels, sampled into Margin-MSE triplets or listwise lists.
+
+Pure Python and numpy (no torch): the columns returned here go straight into a
+``datasets.Dataset`` in :mod:`rankify_lite.distill.train`.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from rankify_lite.distill.config import DistillConfig
+from rankify_lite.errors import InputError
+from rankify_lite.types import Corpus, Queries, Run
+
+
+@dataclass(frozen=True)
+class TrainingExamples:
+    """Columns for the trainer, in the order the loss reads them, plus what was left out."""
+
+    columns: dict[str, list]
+    kind: str                                  # "triplets" or "lists"
+    queries_used: tuple[str, ...]
+    skipped: dict[str, str] = field(default_factory=dict)   # qid -> why
+
+    def __len__(self) -> int:
+        return len(next(iter(self.columns.values()))) if self.columns else 0
+
+
+def teacher_labels(scores: Sequence[float], transform: str, scale: float = 1.0) -> list[float]:
+    """Labels for one query's candidates (given best first) from the teacher's scores."""
+    n = len(scores)
+    if transform == "raw":
+        out = [float(s) for s in scores]
+    elif transform == "zscore":
+        mean = sum(scores) / n
+        std = math.sqrt(sum((s - mean) ** 2 for s in scores) / n)
+        out = [(s - mean) / std if std > 0 else 0.0 for s in scores]
+    elif transform == "minmax":
+        lo, hi = min(scores), max(scores)
+        out = [(s - lo) / (hi - lo) if hi > lo else 0.0 for s in scores]
+    elif transform == "reciprocal-rank":
+        out = [1.0 / (i + 1) for i in range(n)]
+    else:  # validated by DistillConfig
+        raise InputError(f"unknown label transform {transform!r}.", fix="see LABEL_TRANSFORMS.")
+    return [scale * v for v in out]
+
+
+def check_teacher(teacher: Run, queries: Queries, corpus: Corpus) -> None:
+    """Every teacher query must have a text and every candidate a document."""
+    if not len(teacher):
+        raise InputError(f"the teacher run {teacher.name!r} has no queries.",
+                         fix="pass a run with candidates for the training queries.")
+    missing_q = [q for q in teacher if q not in queries]
+    if missing_q:
+        raise InputError(f"{len(missing_q)} queries of the teacher run {teacher.name!r} are not in "
+                         f"the queries, e.g. {missing_q[:3]}.",
+                         fix="load the queries the teacher run was made for.")
+    for qid in teacher:
+        missing = [d for d in teacher[qid].doc_ids if d not in corpus]
+        if missing:
+            raise InputError(f"{len(missing)} documents of query {qid!r} in the teacher run "
+                             f"{teacher.name!r} are not in the corpus, e.g. {missing[:3]}.",
+                             fix="use the corpus the teacher run was retrieved from.")
+
+
+def build_examples(teacher: Run, queries: Queries, corpus: Corpus,
+                   config: DistillConfig) -> TrainingExamples:
+    """Sample the training examples the configured loss reads (seeded, deterministic)."""
+    check_teacher(teacher, queries, corpus)
+    rng = random.Random(config.seed)
+    transform = config.label_transform
+    triplets = config.spec.examples == "triplets"
+    cols: dict[str, list] = ({"query": [], "positive": [], "negative": [], "label": []}
+                             if triplets else {"query": [], "docs": [], "labels": []})
+    used: list[str] = []
+    skipped: dict[str, str] = {}
+    for qid in teacher:
+        ranked = teacher[qid].top(config.depth)
+        if len(ranked) < 2:
+            skipped[qid] = f"{len(ranked)} candidate(s); at least 2 are needed"
+            continue
+        labels = teacher_labels(ranked.scores, transform, config.label_scale)
+        texts = [corpus[d].full_text() for d in ranked.doc_ids]
+        qtext = queries[qid].text
+        if triplets:
+            _add_triplets(cols, rng, qtext, texts, labels, config.pairs_per_query)
+        else:
+            _add_lists(cols, rng, qtext, texts, labels, config)
+        used.append(qid)
+    if not used:
+        raise InputError(f"no query of the teacher run {teacher.name!r} has 2 or more candidates.",
+                         fix="distil from a run with several candidates per query.")
+    return TrainingExamples(cols, "triplets" if triplets else "lists", tuple(used), skipped)
+
+
+def _add_triplets(cols: dict[str, list], rng: random.Random, qtext: str, texts: list[str],
+                  labels: list[float], count: int) -> None:
+    n = len(texts)
+    for _ in range(count):
+        i, j = sorted(rng.sample(range(n), 2))   # i is ranked higher by the teacher
+        cols["query"].append(qtext)
+        cols["positive"].append(texts[i])
+        cols["negative"].append(texts[j])
+        cols["label"].append(labels[i] - labels[j])
+
+
+def _add_lists(cols: dict[str, list], rng: random.Random, qtext: str, texts: list[str],
+               labels: list[float], config: DistillConfig) -> None:
+    n = len(texts)
+    size = min(config.list_size, n)
+    for _ in range(config.lists_per_query):
+        picked = sorted(rng.sample(range(n), size))   # keep the teacher's order inside a list
+        cols["query"].append(qtext)
+        cols["docs"].append([texts[i] for i in picked])
+        cols["labels"].append([labels[i] for i in picked])
