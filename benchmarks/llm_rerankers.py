@@ -53,8 +53,6 @@ def build(family: str, backend, args):
 
 def latency(backend, ds, bm25: Run, args) -> str:
     """Same windows through first and listwise; per-window calls so the timing is exact."""
-    from rankify_lite.rerankers.windows import window_spans
-
     first, listwise = build("first", backend, args), build("listwise", backend, args)
     qids = list(bm25)[:args.latency_queries]
     rows, totals = [], {"first": 0.0, "listwise": 0.0}
@@ -62,9 +60,9 @@ def latency(backend, ds, bm25: Run, args) -> str:
     out_tokens = 0
     for qid in qids:
         docs = [ds.corpus[d] for d in bm25[qid].doc_ids[:args.depth]]
-        spans = window_spans(len(docs), args.window, args.stride)
+        spans = first.spans(len(docs))
         # identical prompts for both (first-stage order of each window)
-        prompts = [first.window_prompt(ds.queries[qid], docs[a:b])[0] for a, b in spans]
+        prompts = [first.window_prompt(ds.queries[qid], docs[a:b]).ids for a, b in spans]
         t0 = time.perf_counter()
         first._order_windows(prompts, [b - a for a, b in spans])
         t_first = time.perf_counter() - t0

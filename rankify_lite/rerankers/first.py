@@ -1,11 +1,14 @@
 """FIRST: listwise reranking from the logits of the first generated identifier token.
 
 Reddy et al. 2024 ("FIRST: Faster Improved Listwise Reranking with Single Token Decoding");
-reproduced by Chen, Pradeep and Lin 2024. Each window of passages [A], [B], ... is sent to the
-model once, with the assistant turn pre-filled by "[" so that the next token is an identifier;
-the logits of the identifier tokens at that single position order the window. There is no
-generation and no fallback to it: if the identifiers are not single tokens the reranker refuses
-to start.
+reproduced by Chen, Pradeep and Lin 2024 in rank_llm (``RankListwiseOSLLM(use_logits=True,
+use_alpha=True)``). Each window of passages [A], [B], ... is sent to the model once with the
+reference prompt; the assistant turn is pre-filled with "[" (rank_llm lets the model generate
+that token and reads the next one), so the next token is an identifier, and the identifier
+logits at that one position order the window. The logits are read in fp32 (the backend
+projects the final hidden state onto the identifier rows of the LM head), so bf16 rounding
+cannot create ties. There is no generation and no fallback to it: if the identifiers are not
+single tokens the reranker refuses to start.
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ from typing import Any
 
 from rankify_lite.rerankers.llm_backend import single_token_ids
 from rankify_lite.rerankers.llm_base import WindowedLLMReranker
+from rankify_lite.types import Query
 
 
 class FirstReranker(WindowedLLMReranker):
@@ -22,23 +26,22 @@ class FirstReranker(WindowedLLMReranker):
 
     family = "first"
     default_model = "castorini/first_mistral"
-    reserve_tokens = 1
+    prefill = "["
 
     def __init__(self, model: str | Any | None = None, **kwargs: Any) -> None:
         super().__init__(model, **kwargs)
-        # the identifiers must each be ONE token right after the prompt's last character
-        context = self.backend.render_chat(
-            [{"role": "system", "content": self.template.text("system")},
-             {"role": "user", "content": "x"}]) + self.template.text("assistant_prefix")
+        # the identifiers must each be ONE token right after the pre-filled "["
+        context = self.render(self.messages(Query("q", "x"), [], 1)) + self.prefill
         self.identifier_ids = single_token_ids(
-            self.backend, context, list(self.identifiers), what="identifier",
+            self.backend, context, self.identifiers, what="identifier",
             fix="FIRST reads one token per identifier; use a model whose tokenizer has "
-                "single-token capital letters, or the 'listwise' family (full generation).")
+                "single-token capital letters (and a template with 'identifiers: alpha'), or "
+                "the 'listwise' family (full generation).")
 
     def config(self) -> dict[str, Any]:
         return {**super().config(), "identifier_token_ids": list(self.identifier_ids)}
 
-    def _order_windows(self, prompts: Sequence[str],
+    def _order_windows(self, prompts: Sequence[Sequence[int]],
                        sizes: Sequence[int]) -> tuple[list[list[int]], list[dict[str, Any]]]:
         out = self.backend.next_token_logits(prompts, self.identifier_ids)
         self._count(model_calls=1, prompts=len(prompts), input_tokens=sum(out.input_tokens))

@@ -1,5 +1,11 @@
-"""What the LLM reranker families share: the backend, the invocation log, per-run statistics,
-and (for listwise families) the sliding-window driver with prompt building and truncation.
+"""What the LLM reranker families share: the backend, BOS handling, the invocation log, per-run
+statistics, and (for listwise families) the sliding-window driver with reference prompts.
+
+Listwise prompts are built as rank_llm 0.25.7 builds them (``RankListwiseOSLLM.create_prompt``):
+messages from the template (:mod:`listwise_prompt`) with cleaned passages (:mod:`text_clean`),
+the tokenizer's chat template, ``ftfy.fix_text`` over the result, and a word budget per passage
+of ``300 * 20 / window`` that shrinks, as the reference shrinks it, until the prompt plus the
+answer fits ``context_size`` (4096 by default, as in rank_llm).
 """
 
 from __future__ import annotations
@@ -7,17 +13,28 @@ from __future__ import annotations
 import json
 import threading
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar
 
 from rankify_lite.errors import InputError
+from rankify_lite.rerankers import listwise_prompt as lp
 from rankify_lite.rerankers.base import Reranker, RerankItem, Scored
-from rankify_lite.rerankers.llm_backend import LLMBackend, TransformersBackend
-from rankify_lite.rerankers.prompts_io import PromptTemplate, load_prompt
-from rankify_lite.rerankers.windows import apply_permutation, check_window, window_spans
+from rankify_lite.rerankers.llm_backend import LLMBackend, TransformersBackend, continuation_ids
+from rankify_lite.rerankers.prompt_presets import describe, resolve_prompt
+from rankify_lite.rerankers.text_clean import fix_text, passage_content, plain_content, replace_number
+from rankify_lite.rerankers.windows import TOP_WINDOWS, apply_permutation, check_window, window_spans
 from rankify_lite.types import Document, Query, Run
 
-IDENTIFIERS = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+#: how prompt text becomes token ids (the ``bos=`` option of every LLM reranker)
+BOS_MODES = {
+    "reference": "tokenizer(text): the tokenizer's special tokens, as vLLM and the FIRST "
+                 "trainer add them (a BOS where the tokenizer adds one)",
+    "single": "as 'reference', but no second BOS when the chat template already wrote one",
+    "none": "tokenizer(text, add_special_tokens=False): exactly the rendered text",
+}
+#: rank_llm's default context size for open-source listwise models
+REFERENCE_CONTEXT = 4096
 
 
 def truncate_words(text: str, words: int) -> str:
@@ -25,16 +42,30 @@ def truncate_words(text: str, words: int) -> str:
     return " ".join(parts[:words])
 
 
+@dataclass(frozen=True)
+class WindowPrompt:
+    """One window's prompt: the text, the token ids the model runs, how it was made to fit."""
+
+    text: str
+    ids: list[int]
+    passage_words: int
+    messages: list[dict[str, str]]
+
+
 class LLMReranker(Reranker):
-    """Backend construction, invocation log and run statistics for every LLM family."""
+    """Backend construction, BOS handling, invocation log and run statistics for LLM families."""
 
     default_model: ClassVar[str] = ""
 
     def __init__(self, model: str | Any | None = None, *, backend: LLMBackend | None = None,
                  tokenizer: Any = None, device: str | None = None, dtype: str | None = None,
                  revision: str | None = None, max_context: int | None = None,
-                 batch_size: int = 8, query_batch_size: int = 16,
+                 batch_size: int = 8, query_batch_size: int = 16, bos: str = "reference",
                  log_path: str | Path | None = None) -> None:
+        if bos not in BOS_MODES:
+            raise InputError(f"unknown bos mode {bos!r}.",
+                             fix=f"use one of {sorted(BOS_MODES)}: " + "; ".join(
+                                 f"{k} = {v}" for k, v in BOS_MODES.items()))
         if backend is None:
             backend = TransformersBackend(model or self.default_model, tokenizer, device=device,
                                           dtype=dtype, revision=revision,
@@ -43,11 +74,39 @@ class LLMReranker(Reranker):
             raise InputError("both model= and backend= were given.",
                              fix="pass one: a model id/folder, or a ready backend.")
         self.backend = backend
+        self.bos = bos
         self.query_batch_size = max(1, int(query_batch_size))
         self.log_path = Path(log_path) if log_path is not None else None
         self._log_lock = threading.Lock()
         self.stats: dict[str, int] = {}
         self._reset_stats()
+
+    @property
+    def model_id(self) -> str:
+        return str(self.backend.config().get("model", ""))
+
+    # -- text -> token ids -----------------------------------------------------------------------
+    def prompt_ids(self, text: str) -> list[int]:
+        """The token ids the model runs for prompt ``text`` (see ``BOS_MODES``)."""
+        if self.bos == "none":
+            return self.backend.encode(text, add_special_tokens=False)
+        ids = self.backend.encode(text, add_special_tokens=True)
+        if self.bos == "single" and len(ids) >= 2 and ids[0] == ids[1]:
+            plain = self.backend.encode(text, add_special_tokens=False)
+            if ids[1:] == plain:
+                return plain
+        return ids
+
+    def prefilled_ids(self, text: str, prefill: str) -> list[int]:
+        """Ids of ``text`` followed by an assistant pre-fill, as if the model had generated it:
+        the prompt's own ids, then the pre-fill's ids in context (standalone if it merges)."""
+        ids = self.prompt_ids(text)
+        if not prefill:
+            return ids
+        tail = continuation_ids(self.backend, text, prefill)
+        if any(t < 0 for t in tail):
+            tail = self.backend.encode(prefill)
+        return ids + tail
 
     # -- statistics and log --------------------------------------------------------------------
     def _reset_stats(self) -> None:
@@ -72,75 +131,109 @@ class LLMReranker(Reranker):
         return run.with_metadata(llm_stats=dict(self.stats))
 
     def _base_config(self) -> dict[str, Any]:
-        return {"family": self.family, **self.backend.config()}
+        return {"family": self.family, **self.backend.config(), "bos": self.bos}
 
 
 class WindowedLLMReranker(LLMReranker):
-    """Listwise over sliding windows (bottom up); subclasses order one batch of windows."""
+    """Listwise over sliding windows (bottom up); subclasses order one batch of windows.
 
-    default_prompt: ClassVar[str] = "rank_zephyr_alpha"
-    #: tokens kept free after the prompt (for the output)
-    reserve_tokens: int = 1
+    ``passage_words=None`` is the reference budget, ``300 * 20 / len(window)`` words per
+    passage before shrinking; an int fixes it. ``clean_text=False`` skips ftfy and the
+    "[12]" -> "(12)" rewrite (not the reference). ``prompt`` is a preset name or a YAML path;
+    by default the model-id table of :mod:`prompt_presets` chooses.
+    """
+
+    #: assistant turn pre-fill appended after the chat template (FIRST: "[")
+    prefill: ClassVar[str] = ""
 
     def __init__(self, model: str | Any | None = None, *, window_size: int = 20,
-                 stride: int = 10, passage_words: int = 300,
-                 prompt: str | Path | None = None, **kwargs: Any) -> None:
+                 stride: int = 10, passage_words: int | None = None,
+                 prompt: str | Path | None = None, context_size: int = REFERENCE_CONTEXT,
+                 top_window: str = "reference", clean_text: bool = True,
+                 **kwargs: Any) -> None:
         check_window(window_size, stride)
-        if window_size > len(IDENTIFIERS):
-            raise InputError(f"window_size {window_size} is larger than the identifier alphabet "
-                             f"([A]..[Z], {len(IDENTIFIERS)} passages).",
-                             fix=f"use window_size <= {len(IDENTIFIERS)} (20 is the default).")
-        if passage_words < 1:
+        if top_window not in TOP_WINDOWS:
+            raise InputError(f"unknown top_window {top_window!r}.",
+                             fix=f"use one of {list(TOP_WINDOWS)}.")
+        if passage_words is not None and passage_words < 1:
             raise InputError(f"passage_words must be >= 1, got {passage_words}.",
-                             fix="use e.g. passage_words=300.")
+                             fix="use e.g. passage_words=300, or None for the reference budget.")
         super().__init__(model, **kwargs)
         self.window_size = window_size
         self.stride = stride
+        self.top_window = top_window
         self.passage_words = passage_words
-        self.template: PromptTemplate = load_prompt(
-            prompt or self.default_prompt,
-            required=("system", "prefix", "passage", "suffix", "assistant_prefix"))
-        self.identifiers = IDENTIFIERS[:window_size]
+        self.clean_text = clean_text
+        self.context_size = int(min(context_size, self.backend.max_context))
+        self.template, self.prompt_rule = resolve_prompt(self.family, self.model_id, prompt,
+                                                         required=("method", "identifiers"))
+        self.identifier_kind = lp.identifier_kind(self.template)
+        self.identifiers = lp.identifiers(self.identifier_kind, window_size)
+        self._answer_tokens: dict[int, int] = {}
 
     def config(self) -> dict[str, Any]:
         return {**self._base_config(), "window_size": self.window_size, "stride": self.stride,
-                "passage_words": self.passage_words, "prompt": self.template.describe(),
-                "identifiers": self.identifiers}
+                "top_window": self.top_window, "context_size": self.context_size,
+                "passage_words": self.passage_words if self.passage_words is not None
+                else "reference (300 * 20 / window, shrunk to fit)",
+                "clean_text": self.clean_text, "prefill": self.prefill,
+                "prompt": describe(self.template, self.prompt_rule),
+                "identifiers": "".join(self.identifiers) if self.identifier_kind == "alpha"
+                else f"1..{self.window_size}"}
+
+    def spans(self, n: int) -> list[tuple[int, int]]:
+        return window_spans(n, self.window_size, self.stride, self.top_window)
 
     # -- prompts ---------------------------------------------------------------------------------
-    def _user_text(self, query: Query, docs: Sequence[Document], words: int) -> str:
-        t = self.template
-        body = "".join(t.text("passage", id=self.identifiers[k],
-                              passage=truncate_words(d.full_text(), words))
-                       for k, d in enumerate(docs))
-        return (t.text("prefix", num=len(docs), query=query.text) + body
-                + t.text("suffix", num=len(docs), query=query.text))
+    def answer_tokens(self, size: int) -> int:
+        """rank_llm's ``num_output_tokens``: tokens of "[A] > ... " for ``size`` passages,
+        counted as ``len(tokenizer.encode(s)) - 1`` (exact for tokenizers that add one BOS)."""
+        if size not in self._answer_tokens:
+            text = lp.ranking_string(self.identifiers[:size])
+            self._answer_tokens[size] = max(
+                1, len(self.backend.encode(text, add_special_tokens=True)) - 1)
+        return self._answer_tokens[size]
 
-    def window_prompt(self, query: Query, docs: Sequence[Document]) -> tuple[str, int]:
-        """The prompt for one window and the per-passage word budget that made it fit."""
-        words = self.passage_words
-        system = self.template.text("system")
-        prefix = self.template.text("assistant_prefix")
-        limit = self.backend.max_context - self.reserve_tokens
+    def messages(self, query: Query, docs: Sequence[Document],
+                 words: float) -> list[dict[str, str]]:
+        """The chat messages for one window with ``words`` words per passage."""
+        if self.clean_text:
+            query_text = replace_number(query.text)
+            contents = [passage_content(d, words) for d in docs]
+        else:
+            query_text = query.text
+            contents = [plain_content(d, words) for d in docs]
+        return lp.build_messages(self.template, query_text, contents,
+                                 self.identifiers[:len(docs)])
+
+    def render(self, messages: list[dict[str, str]]) -> str:
+        text = self.backend.render_chat(messages, self.template.fields.get("chat_template"))
+        return fix_text(text) if self.clean_text else text
+
+    def window_prompt(self, query: Query, docs: Sequence[Document]) -> WindowPrompt:
+        """The prompt for one window, shrunk as the reference shrinks it to fit the context."""
+        n = len(docs)
+        words: float = self.passage_words if self.passage_words is not None else 300 * (20 / n)
+        budget = self.context_size - self.answer_tokens(n)
         while True:
-            text = self.backend.render_chat(
-                [{"role": "system", "content": system},
-                 {"role": "user", "content": self._user_text(query, docs, words)}]) + prefix
-            n = len(self.backend.encode(text, add_special_tokens=True))
-            if n <= limit:
-                return text, words
-            if words == 1:
-                raise InputError(f"a window of {len(docs)} passages does not fit the model's "
-                                 f"context of {self.backend.max_context} tokens even at one word "
-                                 f"per passage (query {query.id!r}).",
-                                 fix="use a smaller window_size or a longer-context model.")
-            # shrink in proportion to the overflow, at least by one word
-            words = max(1, min(words - 1, int(words * limit / n * 0.95)))
+            messages = self.messages(query, docs, words)
+            text = self.render(messages)
+            used = len(self.prompt_ids(text))
+            if used <= budget:
+                return WindowPrompt(text + self.prefill, self.prefilled_ids(text, self.prefill),
+                                    int(words), messages)
+            step = max(1, (used - budget) // (n * 4))
+            if int(words) - step < 1:
+                raise InputError(f"a window of {n} passages does not fit the context of "
+                                 f"{self.context_size} tokens even at one word per passage "
+                                 f"(query {query.id!r}).",
+                                 fix="use a smaller window_size or a larger context_size.")
+            words -= step
 
     # -- the sliding-window driver ---------------------------------------------------------------
     def _rerank_batch(self, items: Sequence[RerankItem]) -> list[Scored]:
         orders = [list(range(len(it.documents))) for it in items]
-        plans = [window_spans(len(o), self.window_size, self.stride) for o in orders]
+        plans = [self.spans(len(o)) for o in orders]
         steps = max((len(p) for p in plans), default=0)
         for step in range(steps):
             # window `step` of every query that has one, in one batch (windows of one query
@@ -150,22 +243,23 @@ class WindowedLLMReranker(LLMReranker):
             for i in active:
                 lo, hi = plans[i][step]
                 docs = [items[i].documents[j] for j in orders[i][lo:hi]]
-                text, words = self.window_prompt(items[i].query, docs)
-                prompts.append(text)
+                wp = self.window_prompt(items[i].query, docs)
+                prompts.append(wp)
                 sizes.append(len(docs))
                 meta.append({"qid": items[i].query.id, "window": step, "span": [lo, hi],
-                             "passage_words": words, "doc_ids": [d.id for d in docs]})
-            ids = [self.backend.encode(p, add_special_tokens=True) for p in prompts]
-            perms, records = self._order_windows(ids, sizes)
+                             "passage_words": wp.passage_words,
+                             "doc_ids": [d.id for d in docs]})
+            perms, records = self._order_windows([p.ids for p in prompts], sizes)
             for i, perm in zip(active, perms, strict=True):
                 apply_permutation(orders[i], plans[i][step], perm)
             self._count(windows=len(active))
-            self._log([{**m, "prompt": p, **r} for m, p, r in zip(meta, prompts, records,
-                                                                  strict=True)])
+            self._log([{**m, "prompt": p.text, **r} for m, p, r in zip(meta, prompts, records,
+                                                                       strict=True)])
         return [[(it.documents[j].id, float(len(order) - r)) for r, j in enumerate(order)]
                 for it, order in zip(items, orders, strict=True)]
 
-    def _order_windows(self, prompts: Sequence[str],
+    def _order_windows(self, prompts: Sequence[Sequence[int]],
                        sizes: Sequence[int]) -> tuple[list[list[int]], list[dict[str, Any]]]:
-        """A permutation per window (best first, as indices into the window) and a log record."""
+        """A permutation per window (best first, as indices into the window) and a log record,
+        from the windows' token-id prompts."""
         raise NotImplementedError

@@ -2,8 +2,10 @@
 
 One prompt per (query, passage), read at the first generated position (one forward pass, no
 generation). All pairs of a batch of queries go to the backend together; it sorts them by
-length and left-pads. Answer words that are single tokens for the tokenizer are pooled per
-class with log-sum-exp, then ``score = log_softmax([yes, no])[yes]``.
+length and left-pads. Answer words that are single tokens for the tokenizer right after the
+prompt are pooled per class with log-sum-exp ("yes", " yes", "Yes", " Yes", "YES", " YES", and
+the same for no), then ``score = log_softmax([yes, no])[yes]``. Passages are cleaned with
+``ftfy.fix_text`` (``clean_text=False`` to skip) and the BOS follows the ``bos=`` option.
 """
 
 from __future__ import annotations
@@ -18,7 +20,8 @@ from rankify_lite.errors import InputError
 from rankify_lite.rerankers.base import RerankItem, Scored
 from rankify_lite.rerankers.llm_backend import continuation_ids
 from rankify_lite.rerankers.llm_base import LLMReranker, truncate_words
-from rankify_lite.rerankers.prompts_io import PromptTemplate, load_prompt
+from rankify_lite.rerankers.prompt_presets import describe, resolve_prompt
+from rankify_lite.rerankers.text_clean import fix_text
 from rankify_lite.types import Document, Query
 
 
@@ -34,18 +37,18 @@ class PointwiseReranker(LLMReranker):
     default_model = "HuggingFaceTB/SmolLM2-135M-Instruct"
 
     def __init__(self, model: str | Any | None = None, *, passage_words: int = 300,
-                 prompt: str | Path | None = None, **kwargs: Any) -> None:
+                 prompt: str | Path | None = None, clean_text: bool = True,
+                 **kwargs: Any) -> None:
         super().__init__(model, **kwargs)
         if passage_words < 1:
             raise InputError(f"passage_words must be >= 1, got {passage_words}.",
                              fix="use e.g. passage_words=300.")
         self.passage_words = passage_words
-        self.template: PromptTemplate = load_prompt(
-            prompt or "yes_no_relevance", required=("system", "user", "assistant_prefix",
-                                                    "yes_words", "no_words"))
-        context = self.backend.render_chat(
-            [{"role": "system", "content": self.template.text("system")},
-             {"role": "user", "content": "x"}]) + self.template.text("assistant_prefix")
+        self.clean_text = clean_text
+        self.template, self.prompt_rule = resolve_prompt(
+            self.family, self.model_id, prompt,
+            required=("system", "user", "assistant_prefix", "yes_words", "no_words"))
+        context = self._render("x")
         self.yes_ids = self._answer_ids(context, "yes_words")
         self.no_ids = self._answer_ids(context, "no_words")
         if set(self.yes_ids) & set(self.no_ids):
@@ -67,20 +70,23 @@ class PointwiseReranker(LLMReranker):
 
     def config(self) -> dict[str, Any]:
         return {**self._base_config(), "passage_words": self.passage_words,
-                "prompt": self.template.describe(), "yes_token_ids": self.yes_ids,
-                "no_token_ids": self.no_ids}
+                "clean_text": self.clean_text,
+                "prompt": describe(self.template, self.prompt_rule),
+                "yes_token_ids": self.yes_ids, "no_token_ids": self.no_ids}
+
+    def _render(self, user: str) -> str:
+        return self.backend.render_chat(
+            [{"role": "system", "content": self.template.text("system")},
+             {"role": "user", "content": user}]) + self.template.text("assistant_prefix")
 
     def prompt(self, query: Query, doc: Document) -> str:
         words = self.passage_words
         limit = self.backend.max_context - 1
-        system = self.template.text("system")
-        prefix = self.template.text("assistant_prefix")
+        passage = fix_text(doc.full_text().strip()) if self.clean_text else doc.full_text()
         while True:
-            user = self.template.text("user", query=query.text,
-                                      passage=truncate_words(doc.full_text(), words))
-            text = self.backend.render_chat([{"role": "system", "content": system},
-                                             {"role": "user", "content": user}]) + prefix
-            n = len(self.backend.encode(text, add_special_tokens=True))
+            text = self._render(self.template.text("user", query=query.text,
+                                                   passage=truncate_words(passage, words)))
+            n = len(self.prompt_ids(text))
             if n <= limit:
                 return text
             if words == 1:
@@ -93,8 +99,7 @@ class PointwiseReranker(LLMReranker):
         pairs = [(it, d) for it in items for d in it.documents]
         prompts = [self.prompt(it.query, d) for it, d in pairs]
         ids = self.yes_ids + self.no_ids
-        out = self.backend.next_token_logits(
-            [self.backend.encode(p, add_special_tokens=True) for p in prompts], ids)
+        out = self.backend.next_token_logits([self.prompt_ids(p) for p in prompts], ids)
         self._count(model_calls=1, prompts=len(prompts), input_tokens=sum(out.input_tokens))
         logits = out.logits.astype(np.float64)
         yes = _logsumexp(logits[:, :len(self.yes_ids)])

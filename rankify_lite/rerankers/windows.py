@@ -9,6 +9,15 @@ For ``n`` candidates, window ``w`` and stride ``s`` the windows start at ``n - w
 so the defaults (n=100, w=20, s=10) give 9 windows starting at 80, 70, ..., 10, 0. Each window
 reorders its documents in place before the next (higher) window is formed, which lets a strong
 document climb from the bottom to the top in one pass.
+
+When ``n - w`` is not a multiple of ``s`` the top window is clipped at 0, in one of two ways:
+
+* ``top_window="reference"`` (the default) keeps the window's end, as rank_llm's
+  ``sliding_windows`` does: n=95 ends with (5, 25) then (0, 15);
+* ``top_window="full"`` keeps a full window (0, w): n=95 ends with (5, 25) then (0, 20).
+
+For n <= w both give the single window (0, n) (rank_llm with ``top_k_retrieve`` = n; with
+its default ``top_k_retrieve=100`` it skips n = w - s entirely, which is not reproduced).
 """
 
 from __future__ import annotations
@@ -40,19 +49,27 @@ def num_windows(n: int, window: int, stride: int) -> int:
     return 1 + math.ceil((n - window) / stride)
 
 
-def window_spans(n: int, window: int, stride: int) -> list[tuple[int, int]]:
+TOP_WINDOWS = ("reference", "full")
+
+
+def window_spans(n: int, window: int, stride: int,
+                 top_window: str = "reference") -> list[tuple[int, int]]:
     """``(start, end)`` of every window in processing order (bottom first)."""
     check_window(window, stride)
+    if top_window not in TOP_WINDOWS:
+        raise InputError(f"unknown top_window {top_window!r}.",
+                         fix=f"use one of {list(TOP_WINDOWS)}.")
     spans: list[tuple[int, int]] = []
     if n <= 0:
         return spans
-    start = n - window
+    start, end = n - window, n
     while True:
         lo = max(start, 0)
-        spans.append((lo, min(lo + window, n)))
+        spans.append((lo, end if top_window == "reference" else min(lo + window, n)))
         if lo == 0:
             return spans
         start -= stride
+        end -= stride
 
 
 def apply_permutation(order: list[int], span: tuple[int, int], perm: Sequence[int]) -> None:

@@ -110,13 +110,19 @@ def test_config_has_prompt_hash_and_identifier_ids():
 
 
 def test_passages_shrink_to_fit_the_context():
-    lm = FakeLM(max_context=400)
-    rr = FirstReranker(backend=lm, window_size=5, stride=2, passage_words=300)
+    lm = FakeLM()
+    rr = FirstReranker(backend=lm, window_size=5, stride=2, context_size=400)
     docs = docs_with_relevance([1, 2, 3, 4, 5], words=200)
     from rankify_lite.types import Query
 
-    text, words = rr.window_prompt(Query("q", "a query"), docs)
-    assert words < 200 and len(lm.encode(text)) <= 399
+    wp = rr.window_prompt(Query("q", "a query"), docs)
+    # the reference budget (300 * 20 / 5 = 1200 words) shrank until prompt + answer fit
+    assert wp.passage_words < 200
+    assert len(lm.encode(wp.text[:-1], add_special_tokens=True)) <= 400 - rr.answer_tokens(5)
+    assert wp.ids == lm.encode(wp.text, add_special_tokens=True) and wp.text.endswith("[")
+    roomy = FirstReranker(backend=lm, window_size=5, stride=2).window_prompt(
+        Query("q", "a query"), docs[:1])
+    assert roomy.passage_words == 6000 and "rel=1" in roomy.text     # 300 * 20 / 1
     with pytest.raises(InputError, match="does not fit"):
-        FirstReranker(backend=FakeLM(max_context=30), window_size=5, stride=2).window_prompt(
-            Query("q", "a query"), docs)
+        FirstReranker(backend=FakeLM(), window_size=5, stride=2,
+                      context_size=30).window_prompt(Query("q", "a query"), docs)

@@ -45,7 +45,7 @@ def test_perfect_generation_matches_first_on_same_windows():
 
 
 def test_unparsable_generations_are_counted_not_crashed_on(tmp_path):
-    outputs = iter(["garbage", "B] > [B] > [A]", "D] > [A] > [C] > [B]"] * 10)
+    outputs = iter(["garbage", "[2] > [2] > [1]", "[3] > [1] > [2]"] * 10)
     lm = FakeLM(writer=lambda window: next(outputs))
     q, run, corpus = _inputs({"q1": [1, 2, 3, 4, 5, 6, 7]})
     out = ListwiseReranker(backend=lm, window_size=4, stride=2,
@@ -54,7 +54,7 @@ def test_unparsable_generations_are_counted_not_crashed_on(tmp_path):
     assert sorted(rl.doc_ids) == sorted(run["q1"].doc_ids)
     assert all(a > b for a, b in zip(rl.scores, rl.scores[1:], strict=False))
     stats = out.metadata["llm_stats"]
-    # windows: (3,7), (1,5), (0,4). "garbage": 4 missing; "[B] > [B] > [A]": 1 repeat,
+    # windows: (3,7), (1,5), (0,3) (the reference's top window). "garbage": 4 missing; "[2] > [2] > [1]": 1 repeat,
     # 2 missing; the third is clean
     assert stats["windows"] == 3 and stats["malformed_windows"] == 2
     assert (stats["repeated_ids"], stats["missing_ids"], stats["unknown_ids"]) == (1, 6, 0)
@@ -62,11 +62,39 @@ def test_unparsable_generations_are_counted_not_crashed_on(tmp_path):
     assert [r["malformed"] for r in logs] == [True, True, False]
     assert logs[0]["output"] == "garbage"
     # window 1 ("garbage") keeps d3..d6; window 2 [d1 d2 d3 d4] -> d2 d1 d3 d4;
-    # window 3 [d0 d2 d1 d3] read as D A C B -> d3 d0 d1 d2
-    assert list(rl.doc_ids) == ["q1-d3", "q1-d0", "q1-d1", "q1-d2", "q1-d4", "q1-d5", "q1-d6"]
+    # window 3 [d0 d2 d1] read as 3 1 2 -> d1 d0 d2
+    assert list(rl.doc_ids) == ["q1-d1", "q1-d0", "q1-d2", "q1-d3", "q1-d4", "q1-d5", "q1-d6"]
 
 
-def test_generation_budget_fits_a_full_permutation():
-    rr = ListwiseReranker(backend=FakeLM(), window_size=20, stride=10)
-    assert rr.max_new_tokens >= 20 * 4
-    assert rr.config()["decoding"] == "greedy"
+@pytest.mark.parametrize("adds_bos,expected", [(True, 117), (False, 116)])
+def test_generation_length_is_the_reference_count_of_a_full_answer(adds_bos, expected):
+    # "[1] > [2] > ... > [20]" is 20 * 3 + 19 * 3 = 117 fake tokens; rank_llm counts
+    # len(tokenizer.encode(s)) - 1, exact when the tokenizer adds a BOS, one short otherwise
+    lm = FakeLM(adds_bos=adds_bos)
+    rr = ListwiseReranker(backend=lm, window_size=20, stride=10)
+    assert rr.generation_budget(20) == (expected, expected)
+    assert rr.config()["decoding"] == "greedy" and rr.config()["max_new_tokens"] == expected
+    q, run, corpus = _inputs({"q1": list(range(25))})
+    rr.rerank(q, run, corpus)
+    # windows (5, 25) and (0, 15): each generates its own size's answer length, min == max
+    short = len(lm.encode(" > ".join(f"[{k}]" for k in range(1, 16)), adds_bos)) - 1
+    assert lm.generate_args == [(expected, expected), (short, short)]
+    fixed = ListwiseReranker(backend=FakeLM(), max_new_tokens=50, min_new_tokens=0)
+    assert fixed.generation_budget(20) == (50, 0) and fixed.generation_budget(3) == (50, 0)
+
+
+@pytest.mark.parametrize("text,order,rep,unk,miss", [
+    ("[12] > [3] > [1] > [2] > [4] > [5] > [6] > [7] > [8] > [9] > [10] > [11]",
+     [11, 2, 0, 1, 3, 4, 5, 6, 7, 8, 9, 10], 0, 0, 0),
+    ("[2] > [13] > [01] > [2", [1, 0, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11], 1, 1, 10),
+])
+def test_parse_multi_digit_identifiers(text, order, rep, unk, miss):
+    p = parse_permutation(text, [str(k) for k in range(1, 13)])
+    assert (p.order, p.repeats, p.unknown, p.missing) == (order, rep, unk, miss)
+
+
+def test_default_templates_follow_the_model_table():
+    assert ListwiseReranker(backend=FakeLM()).identifiers[:3] == ["1", "2", "3"]
+    alpha = ListwiseReranker(backend=FakeLM(), prompt="rank_zephyr_alpha")
+    assert alpha.identifiers[:3] == ["A", "B", "C"]
+    assert alpha.config()["prompt"]["source"] == "explicit"

@@ -35,8 +35,22 @@ def test_count_formula_matches_spans(n, w, s, expected):
 
 
 def test_depth_not_multiple_of_stride_clips_last_window_at_zero():
-    assert window_spans(95, 20, 10) == [(75, 95), (65, 85), (55, 75), (45, 65), (35, 55),
-                                        (25, 45), (15, 35), (5, 25), (0, 20)]
+    below = [(75, 95), (65, 85), (55, 75), (45, 65), (35, 55), (25, 45), (15, 35), (5, 25)]
+    # the reference (rank_llm) keeps the end of the top window; "full" keeps its size
+    assert window_spans(95, 20, 10) == [*below, (0, 15)]
+    assert window_spans(95, 20, 10, top_window="full") == [*below, (0, 20)]
+    with pytest.raises(InputError, match="top_window"):
+        window_spans(95, 20, 10, top_window="top")
+
+
+@pytest.mark.parametrize("top", ["reference", "full"])
+@pytest.mark.parametrize("n,w,s", [(100, 20, 10), (95, 20, 10), (7, 3, 2), (33, 8, 3),
+                                   (10, 20, 10), (20, 20, 10), (1, 1, 1)])
+def test_both_top_windows_cover_everything_with_the_same_count(n, w, s, top):
+    spans = window_spans(n, w, s, top_window=top)
+    assert len(spans) == num_windows(n, w, s)
+    assert {i for a, b in spans for i in range(a, b)} == set(range(n))
+    assert all(b - a == min(w, n) for a, b in spans[:-1]) and spans[-1][0] == 0
 
 
 @pytest.mark.parametrize("w,s", [(0, 1), (4, 0), (4, 5)])
