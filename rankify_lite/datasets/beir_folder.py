@@ -24,9 +24,27 @@ def is_beir_folder(folder: Path) -> bool:
     return folder.is_dir() and _find(folder, "queries.jsonl") is not None and (folder / "qrels").is_dir()
 
 
-def load_beir_folder(folder: str | Path, split: str = "test", name: str | None = None,
-                     with_corpus: bool = True) -> Dataset:
+def load_beir_folder(folder: str | Path, split: str | None = None, name: str | None = None,
+                     with_corpus: bool = True, names: tuple[str, ...] = ()) -> Dataset:
+    """Load a BEIR-layout folder with its collection rules (see :mod:`~rankify_lite.datasets.rules`:
+    the folder's ``collection.yaml``, else the known-collection table by ``names``, ``name``
+    or the folder's own name, else by query-id fingerprint, else the defaults)."""
+    from dataclasses import replace
+
+    from rankify_lite.datasets.rules import resolve_rules
+
     folder = Path(folder)
+    resolved = folder.resolve()
+    names = (*names, *((name,) if name else ()), f"{resolved.parent.name}/{resolved.name}",
+             resolved.name)
+    rules = resolve_rules(names, folder=folder)
+    ds = _load(folder, split or rules.split, name, with_corpus)
+    if rules.source == "defaults":
+        rules = resolve_rules((), qids=ds.qrels)
+    return replace(ds, rules=rules)
+
+
+def _load(folder: Path, split: str, name: str | None, with_corpus: bool) -> Dataset:
     queries_path = _find(folder, "queries.jsonl")
     if queries_path is None:
         raise DatasetNotFoundError(f"{folder}: no queries.jsonl. Fix: give a folder in BEIR "

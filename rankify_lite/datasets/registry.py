@@ -97,14 +97,7 @@ def available_datasets() -> list[dict[str, str]]:
 
 def _load_folder(folder: Path, split: str | None, with_corpus: bool, names: tuple[str, ...],
                  display: str) -> Dataset:
-    """A BEIR-layout folder with its collection rules (metadata file, exact name, fingerprint)."""
-    from dataclasses import replace
-
-    rules = resolve_rules(names, folder=folder)
-    ds = load_beir_folder(folder, split or rules.split, name=display, with_corpus=with_corpus)
-    if rules.source == "defaults":
-        rules = resolve_rules((), qids=ds.qrels)
-    return replace(ds, rules=rules)
+    return load_beir_folder(folder, split, name=display, with_corpus=with_corpus, names=names)
 
 
 def load_dataset(name_or_path: str | os.PathLike, split: str | None = None,
@@ -120,9 +113,7 @@ def load_dataset(name_or_path: str | os.PathLike, split: str | None = None,
             raise DatasetNotFoundError(
                 f"{path}: not a dataset folder. Fix: give a folder in BEIR layout "
                 "(corpus.jsonl, queries.jsonl, qrels/<split>.tsv).")
-        resolved = path.resolve()
-        return _load_folder(path, split, with_corpus,
-                            (f"{resolved.parent.name}/{resolved.name}", resolved.name), path.name)
+        return _load_folder(path, split, with_corpus, (), path.name)
 
     name = raw.strip("/")
     if name.removeprefix("beir/") == "cqadupstack":

@@ -93,7 +93,10 @@ def _check(values: Mapping[str, Any], where: str | Path) -> dict[str, Any]:
         from rankify_lite.evaluation.metrics import parse_metric
 
         for m in ms:
-            parse_metric(m)
+            try:
+                parse_metric(m)
+            except InputError as exc:
+                raise InputError(exc.problem, path=where, fix=exc.fix) from None
         out["metrics"] = tuple(ms)
     for key in ("split", "convention", "published"):
         if key in values:
