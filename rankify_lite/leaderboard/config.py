@@ -276,20 +276,9 @@ def parse_config(data: Any, path: Path | None = None) -> LeaderboardConfig:
 
 
 def load_yaml(path: str | Path) -> Any:
-    import yaml
+    from rankify_lite.io.yaml_file import load_yaml_file
 
-    path = Path(path)
-    if not path.exists():
-        raise InputError(f"config file {str(path)!r} does not exist.",
-                         fix="pass the path of a leaderboard YAML, e.g. "
-                             "benchmarks/leaderboards/main.yaml")
-    try:
-        return yaml.safe_load(path.read_text())
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        raise InputError(f"not valid YAML: {getattr(exc, 'problem', exc)}", path=str(path),
-                         line=mark.line + 1 if mark else None,
-                         fix="check the indentation and quoting near that line") from None
+    return load_yaml_file(path, "leaderboard config")
 
 
 def load_config(path: str | Path) -> LeaderboardConfig:

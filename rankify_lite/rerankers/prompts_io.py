@@ -51,25 +51,19 @@ class PromptTemplate:
 
 def load_prompt(name_or_path: str | Path, required: tuple[str, ...] = ()) -> PromptTemplate:
     """A packaged template by name (``"rank_zephyr_alpha"``) or a YAML file by path."""
-    import yaml
+    from rankify_lite.io.yaml_file import load_yaml_file
 
     path = Path(name_or_path)
-    if not path.suffix:
+    if not path.is_file() and not path.suffix:
         path = PROMPTS_DIR / f"{name_or_path}.yaml"
     if not path.is_file():
         known = sorted(p.stem for p in PROMPTS_DIR.glob("*.yaml"))
         raise InputError(f"prompt template {str(name_or_path)!r} not found.",
                          fix=f"use one of {known} or the path of a YAML template file.")
-    raw = path.read_text(encoding="utf-8")
-    try:
-        data = yaml.safe_load(raw)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        raise InputError(f"invalid YAML in prompt template: {exc}", path=path,
-                         line=(mark.line + 1) if mark is not None else None,
-                         fix="fix the YAML syntax.") from exc
+    raw = path.read_bytes().decode("utf-8", errors="replace")
+    data = load_yaml_file(path, "prompt template")
     if not isinstance(data, dict):
-        raise InputError("a prompt template must be a YAML mapping.", path=path,
+        raise InputError("this file is not a prompt template (not a YAML mapping).", path=path,
                          fix="write 'name:', 'version:' and the template fields as keys.")
     missing = [k for k in ("name", "version", *required) if k not in data]
     if missing:
