@@ -48,6 +48,44 @@ def test_lucene_same_documents_as_anserini_run(lucene_run, shared_data, scifact)
             pytest.approx([round(s, 4) for s in ref[q].scores[:10]], abs=1e-4)
 
 
+@pytest.mark.parametrize("threads", [1, 2])
+def test_lucene_hits_identical_to_simple_searcher(scifact, threads):
+    """Our search path returns exactly what Anserini's SimpleSearcher (pyserini's
+    LuceneSearcher) returns: same documents, same order, same float scores, every query."""
+    import jnius
+
+    from rankify_lite.retrievers import BM25
+    from rankify_lite.retrievers.bm25_lucene import FIELD_WEIGHTS
+
+    for fields in ("flat", "multifield"):
+        bm25 = BM25(backend="lucene", fields=fields, progress=False).index(scifact.corpus)
+        qids = list(scifact.queries)
+        texts = [scifact.queries[q].text for q in qids]
+        ours = bm25._search.batch(texts, qids, 1000, threads)
+        ref = jnius.autoclass("io.anserini.search.SimpleSearcher")(str(bm25.index_dir / "lucene"))
+        ref.set_bm25(0.9, 0.4)
+        jl = jnius.autoclass("java.util.ArrayList")
+        jtexts, jqids = jl(), jl()
+        for t, q in zip(texts, qids, strict=True):
+            jtexts.add(t)
+            jqids.add(q)
+        if fields == "flat":
+            hits = ref.batch_search(jtexts, jqids, 1000, 2)
+        else:
+            weights = jnius.autoclass("java.util.HashMap")()
+            for name, w in FIELD_WEIGHTS.items():
+                weights.put(name, jnius.autoclass("java.lang.Float")(w))
+            hits = ref.batch_search_fields(jtexts, jqids, 1000, 2, weights)
+        expected = {e.getKey(): [(h.docid, h.score) for h in e.getValue()]
+                    for e in hits.entrySet().toArray()}
+        ref.close()
+        bm25.close()
+        assert set(ours) == set(expected) == set(qids)
+        differ = [q for q in qids if ours[q] != expected[q]]
+        assert differ == [], (fields, differ[:3])
+        assert sum(len(v) for v in ours.values()) > 250_000  # depth 1000 for most queries
+
+
 def test_bm25s_within_tolerance_of_lucene(scifact):
     from rankify_lite.retrievers import BM25
 
