@@ -1,0 +1,218 @@
+"""The model input of `first` and `listwise` is rank_llm's, token for token.
+
+rank_llm 0.25.7 (installed ``--no-deps``, see .ci/run) is the reference. Its package
+``__init__`` files import vLLM and old T5 code, so only the modules these tests need are loaded,
+under empty parent packages, with a stand-in ``vllm`` module whose ``LLM`` hands out the
+SmolLM2 tokenizer: ``RankListwiseOSLLM`` is then built by its own ``__init__`` and its own
+``create_prompt`` (messages, chat template, ``fix_text``, shrinking to fit the context) and
+``sliding_windows_batched`` run unchanged. ``sys.modules`` is restored afterwards.
+
+Measured: every window of the 43 DL19 queries at depth 100 (387 windows per family), for
+FIRST (letters, "[" pre-fill) and RankZephyr listwise (numbers); prompt text and token ids.
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+import sys
+import types
+from pathlib import Path
+
+import pytest
+
+pytest.importorskip("ftfy")
+pytest.importorskip("dacite")
+transformers = pytest.importorskip("transformers")
+if importlib.util.find_spec("rank_llm") is None:
+    pytest.skip("rank_llm is not installed (pip install --no-deps rank-llm==0.25.7)",
+                allow_module_level=True)
+
+from rankify_lite.rerankers.first import FirstReranker  # noqa: E402
+from rankify_lite.rerankers.listwise import ListwiseReranker  # noqa: E402
+from rankify_lite.rerankers.llm_backend import TransformersBackend  # noqa: E402
+from rankify_lite.rerankers.windows import window_spans  # noqa: E402
+
+SMOLLM2 = "HuggingFaceTB/SmolLM2-135M-Instruct"
+REF_MODULES = ("rank_llm", "rank_llm.rerank", "rank_llm.rerank.listwise", "vllm", "vllm.outputs")
+
+
+def _fake_vllm() -> tuple[types.ModuleType, types.ModuleType]:
+    vllm = types.ModuleType("vllm")
+    outputs = types.ModuleType("vllm.outputs")
+
+    class LLM:                                   # what VllmHandler asks of vllm.LLM
+        def __init__(self, model: str, **_: object) -> None:
+            self._tokenizer = transformers.AutoTokenizer.from_pretrained(SMOLLM2)
+
+        def get_tokenizer(self):
+            return self._tokenizer
+
+    outputs.RequestOutput = object
+    vllm.LLM, vllm.RequestOutput, vllm.SamplingParams, vllm.outputs = LLM, object, object, outputs
+    return vllm, outputs
+
+
+@pytest.fixture(scope="module")
+def ref():
+    """rank_llm's modules, loaded without its package __init__ files (which import vLLM)."""
+    root = Path(importlib.util.find_spec("rank_llm").submodule_search_locations[0])
+    before = {k: v for k, v in sys.modules.items()
+              if k in REF_MODULES or k.startswith("rank_llm.")}
+    try:
+        for name, sub in (("rank_llm", ""), ("rank_llm.rerank", "rerank"),
+                          ("rank_llm.rerank.listwise", "rerank/listwise")):
+            pkg = types.ModuleType(name)
+            pkg.__path__ = [str(root / sub)]
+            sys.modules[name] = pkg
+        sys.modules["vllm"], sys.modules["vllm.outputs"] = _fake_vllm()
+        mods = types.SimpleNamespace(
+            osllm=importlib.import_module("rank_llm.rerank.listwise.rank_listwise_os_llm"),
+            data=importlib.import_module("rank_llm.data"),
+            templates=root / "rerank" / "prompt_templates")
+        # built now, while the stand-in vllm is in place
+        mods.first = mods.osllm.RankListwiseOSLLM(SMOLLM2, use_logits=True, use_alpha=True,
+                                                  device="cpu")
+        mods.zephyr = mods.osllm.RankListwiseOSLLM(SMOLLM2, device="cpu")
+        mods.vicuna = mods.osllm.RankListwiseOSLLM("castorini/rank_vicuna_7b_v1", device="cpu")
+        mods.gpt = mods.osllm.RankListwiseOSLLM(
+            SMOLLM2, device="cpu", prompt_template_path=mods.templates / "rank_gpt_template.yaml")
+        yield mods
+    finally:
+        for k in [k for k in sys.modules if k in REF_MODULES or k.startswith("rank_llm.")]:
+            del sys.modules[k]
+        sys.modules.update(before)
+
+
+@pytest.fixture(scope="module")
+def backend():
+    try:
+        return TransformersBackend(SMOLLM2, device="cpu")
+    except Exception as exc:  # noqa: BLE001 - not installed in the local HF cache
+        pytest.skip(f"{SMOLLM2} not in the local Hugging Face cache ({type(exc).__name__})")
+
+
+def _request(d, query, docs):
+    return d.Result(query=d.Query(text=query.text, qid=query.id),
+                    candidates=[d.Candidate(docid=x.id, score=0.0,
+                                            doc={"text": x.text, "title": x.title})
+                                for x in docs])
+
+
+def _check_windows(ours, reference, data, ds, bm25, qids, prefill: str) -> tuple[int, int]:
+    """Every bottom-up window of each query (first-stage order): same text, same ids."""
+    tok = reference._tokenizer
+    prefill_ids = tok.encode(prefill, add_special_tokens=False) if prefill else []
+    windows = shrunk = 0
+    for qid in qids:
+        docs = [ds.corpus[d] for d in bm25[qid].doc_ids[:100]]
+        result = _request(data, ds.queries[qid], docs)
+        for lo, hi in ours.spans(len(docs)):
+            text, n_tokens = reference.create_prompt(result, lo, hi)
+            mine = ours.window_prompt(ds.queries[qid], docs[lo:hi])
+            assert mine.text == text + prefill, (qid, lo, hi)
+            assert mine.ids == tok.encode(text) + prefill_ids, (qid, lo, hi)
+            assert len(mine.ids) == n_tokens + len(prefill_ids)
+            windows += 1
+            shrunk += mine.passage_words < int(300 * 20 / (hi - lo))
+    return windows, shrunk
+
+
+def test_preset_fields_are_byte_identical_to_rank_llm(ref):
+    import yaml
+
+    from rankify_lite.rerankers.prompts_io import load_prompt
+
+    for ours, theirs in (("rank_zephyr_alpha", "rank_zephyr_alpha_template.yaml"),
+                         ("rank_zephyr", "rank_zephyr_template.yaml"),
+                         ("rank_vicuna", "rank_zephyr_template.yaml"),
+                         ("rank_gpt", "rank_gpt_template.yaml")):
+        reference = yaml.safe_load((ref.templates / theirs).read_text())
+        mine = load_prompt(ours).fields
+        shared = [k for k in reference if not k.startswith("output_")]
+        assert {k: mine[k] for k in shared} == {k: reference[k] for k in shared}, ours
+    # RankVicuna's chat template is the one rank_llm's VllmHandler sets for it
+    assert load_prompt("rank_vicuna").fields["chat_template"] == \
+        ref.vicuna._tokenizer.chat_template
+
+
+def test_first_prompts_equal_rank_llm_on_every_dl19_window(ref, backend, dl19):
+    bm25 = dl19.load_run("bm25.top100")
+    first = FirstReranker(backend=backend)
+    assert first.config()["prompt"]["name"] == "rank_zephyr_alpha"
+    windows, _ = _check_windows(first, ref.first, ref.data, dl19, bm25, list(bm25), prefill="[")
+    assert windows == 43 * 9
+    # the identifier read after "[" is the single token of the letter, as rank_llm decodes it
+    tok = ref.first._tokenizer
+    assert [tok.decode([t]) for t in first.identifier_ids] == list("ABCDEFGHIJKLMNOPQRST")
+
+
+def test_listwise_prompts_equal_rank_llm_on_every_dl19_window(ref, backend, dl19):
+    bm25 = dl19.load_run("bm25.top100")
+    listwise = ListwiseReranker(backend=backend)
+    assert listwise.config()["prompt"]["name"] == "rank_zephyr"
+    windows, _ = _check_windows(listwise, ref.zephyr, ref.data, dl19, bm25, list(bm25), prefill="")
+    assert windows == 43 * 9
+    # the answer length is rank_llm's num_output_tokens, for full and short windows
+    for size in (20, 15, 3):
+        assert listwise.generation_budget(size) == (ref.zephyr.num_output_tokens(size),) * 2
+
+
+def test_shrinking_to_a_small_context_follows_rank_llm(ref, backend, dl19):
+    bm25 = dl19.load_run("bm25.top100")
+    qids = list(bm25)[:6]
+    ref.first._context_size = ref.zephyr._context_size = 1024
+    try:
+        first = FirstReranker(backend=backend, context_size=1024)
+        listwise = ListwiseReranker(backend=backend, context_size=1024)
+        w1, s1 = _check_windows(first, ref.first, ref.data, dl19, bm25, qids, prefill="[")
+        w2, s2 = _check_windows(listwise, ref.zephyr, ref.data, dl19, bm25, qids, prefill="")
+    finally:
+        ref.first._context_size = ref.zephyr._context_size = 4096
+    assert w1 == w2 == 6 * 9
+    assert s1 > 40 and s2 > 40                  # most windows had to shrink
+
+
+def test_multi_turn_and_vicuna_presets_equal_rank_llm(ref, backend, dl19):
+    bm25 = dl19.load_run("bm25.top100")
+    qids = list(bm25)[:3]
+    gpt = ListwiseReranker(backend=backend, prompt="rank_gpt")
+    vicuna = ListwiseReranker(backend=backend, prompt="rank_vicuna")
+    assert _check_windows(gpt, ref.gpt, ref.data, dl19, bm25, qids, prefill="")[0] == 27
+    assert _check_windows(vicuna, ref.vicuna, ref.data, dl19, bm25, qids, prefill="")[0] == 27
+
+
+def test_window_spans_equal_rank_llm_for_every_depth(ref):
+    def reference_spans(n: int, **kwargs) -> list[tuple[int, int]]:
+        seen: list[tuple[int, int]] = []
+        model = ref.zephyr
+
+        def record(results, start, end, *args, **kw):
+            seen.append((start, end))
+            return results
+
+        model.permutation_pipeline_batched = record
+        try:
+            req = ref.data.Request(query=ref.data.Query(text="q", qid="q"),
+                                   candidates=[ref.data.Candidate(docid=str(i), score=0.0,
+                                                                  doc={"text": "x"})
+                                               for i in range(n)])
+            model.rerank_batch([req], rank_start=0, rank_end=100, **kwargs)
+        finally:
+            del model.permutation_pipeline_batched
+        return seen
+
+    for n in range(1, 101):
+        assert window_spans(n, 20, 10) == reference_spans(n, top_k_retrieve=n), n
+        # rank_llm's default top_k_retrieve=100 differs only at n = window - stride, where it
+        # skips the list entirely (not reproduced: that would silently leave it unranked)
+        if n != 10:
+            assert window_spans(n, 20, 10) == reference_spans(n), n
+    assert reference_spans(10) == [] and window_spans(10, 20, 10) == [(0, 10)]
+    for w, s in ((4, 2), (10, 3), (8, 8)):
+        ref.zephyr._window_size, ref.zephyr._stride = w, s
+        try:
+            for n in range(1, 41):
+                assert window_spans(n, w, s) == reference_spans(n, top_k_retrieve=n), (n, w, s)
+        finally:
+            ref.zephyr._window_size, ref.zephyr._stride = 20, 10
