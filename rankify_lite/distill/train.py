@@ -123,6 +123,9 @@ def _load_student(student: str, config: DistillConfig, device: str | None) -> An
     if Path(student).is_dir() and not (Path(student) / "config.json").is_file():
         raise InputError(f"folder {student!r} holds no config.json: not a Hugging Face model.",
                          path=student, fix="pass a model folder or a cached hub id.")
+    import transformers
+
+    transformers.set_seed(config.seed)  # the fresh head's initial weights follow the seed
     try:
         model = ce.CrossEncoder(student, num_labels=1, max_length=config.max_length,
                                 device=_hub.pick_device(device))

@@ -1,0 +1,115 @@
+"""Training examples from a teacher run: labels follow the teacher's scores exactly, triplets put
+the teacher's preferred document first, lists keep the teacher's order, bad input is refused."""
+
+from __future__ import annotations
+
+import math
+import statistics
+import sys
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _synthetic import synthetic_task  # noqa: E402
+
+from rankify_lite.distill import DistillConfig, build_examples, teacher_labels  # noqa: E402
+from rankify_lite.errors import InputError  # noqa: E402
+from rankify_lite.types import Corpus, Document, Queries, Run  # noqa: E402
+
+
+def test_label_transforms_on_known_scores():
+    scores = [10.0, 6.0, 4.0, 0.0]
+    mean, std = 5.0, statistics.pstdev(scores)
+    assert teacher_labels(scores, "raw") == scores
+    assert teacher_labels(scores, "zscore") == pytest.approx([(s - mean) / std for s in scores])
+    assert teacher_labels(scores, "minmax") == pytest.approx([1.0, 0.6, 0.4, 0.0])
+    assert teacher_labels(scores, "reciprocal-rank") == pytest.approx([1, 1 / 2, 1 / 3, 1 / 4])
+    assert teacher_labels(scores, "minmax", scale=2.0) == pytest.approx([2.0, 1.2, 0.8, 0.0])
+    # equal scores carry no preference: zero labels, not a division by zero
+    assert teacher_labels([3.0, 3.0], "zscore") == [0.0, 0.0]
+    assert teacher_labels([3.0, 3.0], "minmax") == [0.0, 0.0]
+
+
+def test_triplets_carry_the_teacher_margin():
+    queries, corpus, teacher = synthetic_task(n_queries=3, docs_per_query=10)
+    cfg = DistillConfig(loss="margin-mse", pairs_per_query=20, seed=1)
+    ex = build_examples(teacher, queries, corpus, cfg)
+    assert ex.kind == "triplets" and len(ex) == 60
+    assert list(ex.columns) == ["query", "positive", "negative", "label"]  # order the loss reads
+    # independently: text -> z-scored teacher score, per query
+    zs = {}
+    for qid in teacher:
+        rl = teacher[qid]
+        mean, std = statistics.fmean(rl.scores), statistics.pstdev(rl.scores)
+        for d, s in zip(rl.doc_ids, rl.scores, strict=True):
+            zs[(queries[qid].text, corpus[d].text)] = (s - mean) / std
+    for q, pos, neg, label in zip(*ex.columns.values(), strict=True):
+        assert zs[(q, pos)] > zs[(q, neg)]                       # teacher prefers the positive
+        assert label == pytest.approx(zs[(q, pos)] - zs[(q, neg)])
+    assert ex.queries_used == ("q0", "q1", "q2") and not ex.skipped
+
+
+def test_lists_keep_teacher_order_and_depth():
+    queries, corpus, teacher = synthetic_task(n_queries=2, docs_per_query=10)
+    cfg = DistillConfig(loss="lambda", depth=6, list_size=4, lists_per_query=3)
+    ex = build_examples(teacher, queries, corpus, cfg)
+    assert ex.kind == "lists" and len(ex) == 6
+    assert cfg.label_transform == "minmax"                      # LambdaLoss gains must be >= 0
+    top6 = {queries[q].text: [corpus[d].text for d in teacher[q].doc_ids[:6]] for q in teacher}
+    for q, docs, labels in zip(*ex.columns.values(), strict=True):
+        assert len(docs) == len(labels) == 4
+        positions = [top6[q].index(d) for d in docs]             # only the top `depth`
+        assert positions == sorted(positions)
+        assert labels == sorted(labels, reverse=True)
+        assert all(0.0 <= v <= 1.0 for v in labels)
+
+
+def test_same_seed_same_examples_other_seed_other_examples():
+    queries, corpus, teacher = synthetic_task()
+    a = build_examples(teacher, queries, corpus, DistillConfig(seed=3))
+    b = build_examples(teacher, queries, corpus, DistillConfig(seed=3))
+    c = build_examples(teacher, queries, corpus, DistillConfig(seed=4))
+    assert a.columns == b.columns and a.columns != c.columns
+
+
+def test_queries_with_one_candidate_are_skipped_and_reported():
+    queries = Queries.from_dict({"a": "cells", "b": "gene"})
+    corpus = Corpus.from_documents([Document("d1", "cells"), Document("d2", "gene cells")])
+    teacher = Run.from_scores({"a": {"d1": 2.0, "d2": 1.0}, "b": {"d2": 5.0}}, name="t")
+    ex = build_examples(teacher, queries, corpus, DistillConfig(pairs_per_query=2))
+    assert ex.queries_used == ("a",) and "b" in ex.skipped and len(ex) == 2
+    lonely = Run.from_scores({"b": {"d2": 5.0}}, name="t")
+    with pytest.raises(InputError, match="2 or more candidates"):
+        build_examples(lonely, queries, corpus, DistillConfig())
+
+
+def test_teacher_must_match_queries_and_corpus():
+    queries, corpus, teacher = synthetic_task(n_queries=2)
+    with pytest.raises(InputError, match=r"not in the queries.*Fix: load the queries"):
+        build_examples(teacher, Queries.from_dict({"q0": "x"}), corpus, DistillConfig())
+    bad = Run.from_scores({"q0": {"q0-d0": 1.0, "nowhere": 0.5}}, name="t")
+    with pytest.raises(InputError, match=r"not in the corpus, e.g. \['nowhere'\]"):
+        build_examples(bad, queries, corpus, DistillConfig())
+
+
+@pytest.mark.parametrize("kwargs, match", [
+    ({"loss": "mse-ish"}, "unknown distillation loss.*margin-mse"),
+    ({"labels": "softmax"}, "unknown label transform"),
+    ({"list_size": 1}, "list_size must be >= 2"),
+    ({"depth": 0}, "depth must be >= 1"),
+    ({"max_steps": 0}, "max_steps must be >= 1"),
+])
+def test_config_refuses_impossible_settings(kwargs, match):
+    with pytest.raises(InputError, match=match):
+        DistillConfig(**kwargs)
+
+
+def test_config_round_trips_with_resolved_labels():
+    cfg = DistillConfig(loss="listnet", learning_rate=1e-4)
+    d = cfg.as_dict()
+    assert d["labels"] == "zscore" and d["loss"] == "listnet"
+    assert DistillConfig.from_dict(d) == cfg.resolved()
+    with pytest.raises(InputError, match="unknown distillation settings: lr"):
+        DistillConfig.from_dict({"lr": 1})
+    assert math.isclose(DistillConfig.from_dict(d).learning_rate, 1e-4)

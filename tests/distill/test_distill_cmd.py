@@ -1,0 +1,83 @@
+"""``rankify-lite distill``: a shipped run, a run file, or a reranker's output (through the
+cached pipeline) as the teacher; the student lands in --output with its metadata."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import pytest
+
+pytest.importorskip("torch")
+pytest.importorskip("sentence_transformers.cross_encoder")
+pytest.importorskip("datasets")
+pytest.importorskip("accelerate")
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _synthetic import synthetic_task  # noqa: E402
+from _tiny import tiny_bert_folder  # noqa: E402
+
+from rankify_lite.cli.main import main  # noqa: E402
+from rankify_lite.distill import load_metadata  # noqa: E402
+
+FAST = ["--max-steps", "2", "--batch-size", "4", "--pairs-per-query", "4", "--max-length", "32",
+        "--device", "cpu"]
+
+
+@pytest.fixture(scope="module")
+def folder(tmp_path_factory):
+    """The synthetic task as a BEIR folder with the teacher shipped as runs/run.count.trec."""
+    queries, corpus, teacher = synthetic_task(n_queries=3, docs_per_query=6)
+    root = tmp_path_factory.mktemp("ds") / "synthetic"
+    (root / "qrels").mkdir(parents=True)
+    (root / "runs").mkdir()
+    (root / "corpus.jsonl").write_text("".join(
+        json.dumps({"_id": d.id, "title": "", "text": d.text}) + "\n" for d in corpus.values()))
+    (root / "queries.jsonl").write_text("".join(
+        json.dumps({"_id": q.id, "text": q.text}) + "\n" for q in queries.values()))
+    (root / "qrels" / "test.tsv").write_text("query-id\tcorpus-id\tscore\n" + "".join(
+        f"{q}\t{teacher[q].doc_ids[0]}\t1\n" for q in teacher))
+    teacher.save(root / "runs" / "run.count.trec")
+    return root
+
+
+@pytest.fixture(scope="module")
+def encoder(tmp_path_factory) -> str:
+    return tiny_bert_folder(tmp_path_factory.mktemp("enc") / "tiny-bert")
+
+
+def test_shipped_run_as_teacher(folder, encoder, tmp_path, capsys):
+    out = tmp_path / "student"
+    code = main(["distill", "--dataset", str(folder), "--teacher", "run:count",
+                 "--student", encoder, "--output", str(out), *FAST])
+    assert code == 0
+    text = capsys.readouterr().out
+    assert "teacher count (3 queries, 12 triplets), loss margin-mse" in text
+    assert f"--reranker cross-encoder --model {out}" in text
+    meta = load_metadata(out)
+    assert meta["teacher"]["name"] == "count" and meta["training"]["steps"] == 2
+    assert meta["data"]["dataset"] == "synthetic"
+
+
+def test_reranker_output_as_teacher_with_json(folder, encoder, tmp_path, capsys):
+    out = tmp_path / "student"
+    code = main(["distill", "--dataset", str(folder), "--teacher",
+                 str(folder / "runs" / "run.count.trec"), "--teacher-reranker", "identity",
+                 "--depth", "5", "--loss", "listnet", "--list-size", "3",
+                 "--lists-per-query", "2", "--labels", "reciprocal-rank",
+                 "--student", encoder, "--output", str(out), "--json", *FAST])
+    assert code == 0
+    meta = json.loads(capsys.readouterr().out)
+    assert meta == load_metadata(out)
+    assert meta["teacher"]["name"].endswith(">>identity")
+    assert meta["teacher"]["metadata"]["reranker"]["family"] == "identity"
+    assert meta["teacher"]["depth"] == 5 and meta["config"]["labels"] == "reciprocal-rank"
+    assert meta["data"] == {**meta["data"], "examples": 6, "example_kind": "lists"}
+
+
+def test_bad_teacher_is_one_clear_line(folder, encoder, tmp_path, capsys):
+    code = main(["distill", "--dataset", str(folder), "--teacher", "bm25",
+                 "--student", encoder, "--output", str(tmp_path / "s"), *FAST])
+    assert code == 2
+    err = capsys.readouterr().err
+    assert "neither run:NAME nor a run file" in err and "shipped: count" in err
