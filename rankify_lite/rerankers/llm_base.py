@@ -22,7 +22,7 @@ from rankify_lite.rerankers import listwise_prompt as lp
 from rankify_lite.rerankers.base import Reranker, RerankItem, Scored
 from rankify_lite.rerankers.llm_backend import LLMBackend, TransformersBackend, continuation_ids
 from rankify_lite.rerankers.prompt_presets import describe, resolve_prompt
-from rankify_lite.rerankers.text_clean import fix_text, passage_content, plain_content, replace_number
+from rankify_lite.rerankers.text_clean import cut_words, fix_text, passage_words, replace_number
 from rankify_lite.rerankers.windows import TOP_WINDOWS, apply_permutation, check_window, window_spans
 from rankify_lite.types import Document, Query, Run
 
@@ -194,15 +194,22 @@ class WindowedLLMReranker(LLMReranker):
                 1, len(self.backend.encode(text, add_special_tokens=True)) - 1)
         return self._answer_tokens[size]
 
-    def messages(self, query: Query, docs: Sequence[Document],
-                 words: float) -> list[dict[str, str]]:
+    def _words(self, docs: Sequence[Document]) -> list[list[str]]:
+        """Each passage's words, cleaned once per window (the cut comes after cleaning)."""
+        if self.clean_text:
+            return [passage_words(d) for d in docs]
+        return [d.full_text().split() for d in docs]
+
+    def messages(self, query: Query, docs: Sequence[Document], words: float,
+                 _cleaned: list[list[str]] | None = None) -> list[dict[str, str]]:
         """The chat messages for one window with ``words`` words per passage."""
+        cleaned = _cleaned if _cleaned is not None else self._words(docs)
         if self.clean_text:
             query_text = replace_number(query.text)
-            contents = [passage_content(d, words) for d in docs]
+            contents = [cut_words(w, words) for w in cleaned]
         else:
             query_text = query.text
-            contents = [plain_content(d, words) for d in docs]
+            contents = [" ".join(w[:int(words)]) for w in cleaned]
         return lp.build_messages(self.template, query_text, contents,
                                  self.identifiers[:len(docs)])
 
@@ -215,10 +222,16 @@ class WindowedLLMReranker(LLMReranker):
         n = len(docs)
         words: float = self.passage_words if self.passage_words is not None else 300 * (20 / n)
         budget = self.context_size - self.answer_tokens(n)
+        cleaned = self._words(docs)
+        last_cut, used, text, messages = None, 0, "", []
         while True:
-            messages = self.messages(query, docs, words)
-            text = self.render(messages)
-            used = len(self.prompt_ids(text))
+            # the same cut gives the same prompt: only re-render when some passage changes
+            cut = tuple(min(len(w), int(words)) for w in cleaned)
+            if cut != last_cut:
+                messages = self.messages(query, docs, words, cleaned)
+                text = self.render(messages)
+                used = len(self.prompt_ids(text))
+                last_cut = cut
             if used <= budget:
                 return WindowPrompt(text + self.prefill, self.prefilled_ids(text, self.prefill),
                                     int(words), messages)

