@@ -20,6 +20,7 @@ from rankify_lite.cache import cache_dir, content_key
 from rankify_lite.datasets import Dataset, DatasetGroup, load_dataset
 from rankify_lite.errors import InputError
 from rankify_lite.evaluation import compare
+from rankify_lite.executors.base import LocalExecutor
 from rankify_lite.pipeline.checkpoint import JsonlCheckpoint
 from rankify_lite.pipeline.environment import environment
 from rankify_lite.pipeline.group import GroupResult, run_group
@@ -41,14 +42,16 @@ class Pipeline:
     (default ``max(depth, 1000)``); ``depth``: how many candidates each reranker sees.
     ``metrics``: default, the dataset's own (its collection rules: nDCG@10, R@100, R@1000 for
     BEIR; MAP@1000 too for TREC DL). ``cache``: True (default cache dir), False, or a folder;
-    ``refresh`` recomputes and overwrites cached results.
+    ``refresh`` recomputes and overwrites cached results. ``executor``: where reranking and
+    dense/SPLADE corpus encoding run (default this process; ``RayExecutor(address)`` shards them
+    over a Ray cluster with byte-identical results).
     """
 
     def __init__(self, retriever: Retriever | Run | str, reranker: Reranker | Sequence[Reranker]
                  | None = None, depth: int = 100, k: int | None = None,
                  metrics: Sequence[str] | None = None,
                  cache: bool | str | Path = True, refresh: bool = False, progress: bool = True,
-                 seed: int = 0, test: str = "t-test") -> None:
+                 seed: int = 0, test: str = "t-test", executor: Any = None) -> None:
         if depth < 1:
             raise InputError(f"depth must be >= 1, got {depth}.", fix="e.g. depth=100.")
         self.retriever = retriever
@@ -71,6 +74,7 @@ class Pipeline:
         self.progress = progress
         self.seed = seed
         self.test = test
+        self.executor = executor  # None: in this process; RayExecutor(): on a Ray cluster
 
     # -- configuration ----------------------------------------------------------------------
     def _cache_root(self) -> Path | None:
@@ -121,6 +125,8 @@ class Pipeline:
                 raise InputError(f"dataset {ds.name!r} has no corpus to retrieve from.",
                                  fix="use a dataset with corpus.jsonl, or a shipped run.")
             t0 = time.perf_counter()
+            if self.executor is not None:  # dense/SPLADE corpus encoding on the workers
+                self.executor.prepare_index(self.retriever, ds.corpus)
             self.retriever.index(ds.corpus)
             timing.seconds["index"] = time.perf_counter() - t0
             t0 = time.perf_counter()
@@ -178,8 +184,9 @@ class Pipeline:
         bar = _progress_bar(len(first), f"rerank {reranker.family}", self.progress)
         t0 = time.perf_counter()
         try:
-            run = reranker.rerank(ds.queries, first, ds.corpus, self.depth, checkpoint=checkpoint,
-                                  progress=bar.update if bar else None)
+            executor = self.executor or LocalExecutor()
+            run = executor.rerank(reranker, ds.queries, first, ds.corpus, self.depth,
+                                  checkpoint=checkpoint, progress=bar.update if bar else None)
         finally:
             if bar:
                 bar.close()

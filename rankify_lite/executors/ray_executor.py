@@ -1,0 +1,300 @@
+"""``RayExecutor``: reranking and dense/SPLADE corpus encoding sharded across Ray actors.
+
+Reranking: the fixed query batches of :meth:`Reranker.rerank` are the units. Each actor builds
+the reranker once (from the (family, options) it was built with, see spec.py) and reranks one
+batch per call by running the ordinary ``Reranker.rerank`` on a run holding exactly that
+batch, so every batch has the same composition as in one process. The driver is the single
+writer of the checkpoint (each query is written once, when its batch returns) and assembles the
+run in candidate order: the run file is byte-identical to the single-process one, a killed
+driver resumes from the checkpoint, and a batch whose worker died is redone on a restarted (or
+fresh) worker; nothing is written twice or lost.
+
+Encoding: the encoder's own tokenisation chunks are the units (encode_plan.py); the driver
+writes the vectors into the retriever's cache file, which ``index`` then reads. BM25 and other
+first stages run in the driver as before.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import deque
+from collections.abc import Callable
+from typing import Any
+
+from rankify_lite.errors import InputError, RankifyError, require
+from rankify_lite.executors import encode_plan
+from rankify_lite.executors.base import batch_inputs, query_batches
+from rankify_lite.executors.spec import recipe
+from rankify_lite.rerankers.base import Checkpoint, Reranker
+from rankify_lite.types import Corpus, Queries, RankedList, Run
+
+
+class _RerankWorker:
+    """One Ray actor: builds the reranker once, reranks one query batch per call."""
+
+    def __init__(self, kind: str, payload: Any, config: dict[str, Any], per_call: int,
+                 depth: int) -> None:
+        from rankify_lite.executors.spec import rebuild
+
+        self.reranker = rebuild(kind, payload, config, per_call, depth)
+
+    def rerank(self, queries: Queries, candidates: Run, corpus: Corpus,
+               depth: int) -> tuple[dict[str, RankedList], float] | dict[str, str]:
+        from rankify_lite.rerankers.base import RerankQueryError
+
+        t0 = time.perf_counter()
+        try:
+            run = self.reranker.rerank(queries, candidates, corpus, depth)
+        except RerankQueryError as exc:  # sent back as plain data: exceptions may not unpickle
+            cause = exc.__cause__
+            return {"qid": exc.qid, "cause": f"{type(cause).__name__}: {cause}"}
+        except RankifyError as exc:
+            return {"message": str(exc)}
+        return dict(run.lists), time.perf_counter() - t0
+
+
+class _EncodeWorker:
+    """One Ray actor: builds the encoder once, encodes one unit of documents per call."""
+
+    def __init__(self, kind: str, payload: Any, config: dict[str, Any]) -> None:
+        self.encoder = encode_plan.build_encoder(kind, payload, config)
+
+    def encode(self, texts: list[str]) -> tuple[Any, int]:
+        out = self.encoder.encode_documents(texts)
+        return out, int(self.encoder.last_truncated)
+
+
+class RayExecutor:
+    """Shard reranking and corpus encoding over Ray actors.
+
+    ``address``: None starts a local Ray (or uses the one already initialised); ``"auto"`` or
+    ``"HOST:6379"`` joins a cluster started with ``ray start --head``. ``num_workers``: actors
+    per stage (default: as many as the cluster's CPUs, or GPUs when ``num_gpus`` > 0, allow).
+    ``num_cpus`` / ``num_gpus``: resources of each actor (a vLLM reranker with tensor
+    parallelism 4 wants ``num_gpus=4``). ``max_retries``: how often a batch whose worker died is
+    redone. ``encode``: shard dense/SPLADE corpus encoding too (default True).
+    """
+
+    def __init__(self, address: str | None = None, *, num_workers: int | None = None,
+                 num_cpus: float = 1, num_gpus: float = 0, max_retries: int = 3,
+                 encode: bool = True, init_options: dict[str, Any] | None = None) -> None:
+        if num_workers is not None and num_workers < 1:
+            raise InputError(f"num_workers must be >= 1, got {num_workers}.", fix="e.g. 2.")
+        if max_retries < 0:
+            raise InputError(f"max_retries must be >= 0, got {max_retries}.", fix="e.g. 3.")
+        self.address = address
+        self.num_workers = num_workers
+        self.num_cpus = num_cpus
+        self.num_gpus = num_gpus
+        self.max_retries = max_retries
+        self.encode = encode
+        self.init_options = dict(init_options or {})
+        self.stats: dict[str, Any] = {}
+
+    # -- ray --------------------------------------------------------------------------------
+    def _ray(self):
+        ray = require("ray", extra="ray", feature="the Ray executor")
+        if not ray.is_initialized():
+            opts = {"include_dashboard": False, "log_to_driver": False, **self.init_options}
+            ray.init(address=self.address, **opts)
+        return ray
+
+    def workers(self) -> int:
+        """How many actors a stage uses."""
+        if self.num_workers is not None:
+            return self.num_workers
+        res = self._ray().cluster_resources()
+        if self.num_gpus:
+            return max(1, int(res.get("GPU", 0) // self.num_gpus))
+        return max(1, int(res.get("CPU", 1) // max(self.num_cpus, 1e-9)))
+
+    def describe(self) -> dict[str, Any]:
+        return {"executor": "ray", "workers": self.workers(), "num_cpus": self.num_cpus,
+                "num_gpus": self.num_gpus}
+
+    def _actors(self, cls: type, n: int, *args: Any) -> list[Any]:
+        ray = self._ray()
+        remote = ray.remote(cls).options(num_cpus=self.num_cpus, num_gpus=self.num_gpus,
+                                         max_restarts=self.max_retries,
+                                         max_task_retries=self.max_retries)
+        return [remote.remote(*args) for _ in range(n)]
+
+    def _run_pool(self, make_actor: Callable[[], Any], n: int, tasks: list[Any],
+                  call: Callable[[Any, Any], Any], on_result: Callable[[Any, Any], None]) -> None:
+        """Run ``call(actor, task)`` for every task over ``n`` actors (two calls in flight
+        each); ``on_result(task, value)`` in the driver as results arrive. A call whose actor
+        died is redone (on the restarted actor, or on a fresh one) up to ``max_retries``."""
+        ray = self._ray()
+        from ray.exceptions import RayActorError, RayTaskError
+
+        actors = [make_actor() for _ in range(min(n, len(tasks)))]
+        pending = deque(range(len(tasks)))
+        inflight: dict[Any, tuple[int, int]] = {}  # ref -> (task index, actor slot)
+        load = [0] * len(actors)
+        failures = [0] * len(tasks)
+        try:
+            while pending or inflight:
+                for slot in range(len(actors)):
+                    while pending and load[slot] < 2:
+                        i = pending.popleft()
+                        inflight[call(actors[slot], tasks[i])] = (i, slot)
+                        load[slot] += 1
+                ready, _ = ray.wait(list(inflight), num_returns=1)
+                i, slot = inflight.pop(ready[0])
+                load[slot] -= 1
+                try:
+                    value = ray.get(ready[0])
+                except RayTaskError as exc:
+                    cause = getattr(exc, "cause", None)
+                    if isinstance(cause, RankifyError):
+                        raise cause from None
+                    raise
+                except RayActorError:
+                    failures[i] += 1
+                    if failures[i] > self.max_retries:
+                        raise RankifyError(f"a Ray worker died {failures[i]} times on the same "
+                                           "unit of work; giving up. Finished queries are kept "
+                                           "in the checkpoint.") from None
+                    pending.appendleft(i)
+                    self.stats["redone"] = self.stats.get("redone", 0) + 1
+                    if not self._alive(actors[slot]):
+                        ray.kill(actors[slot], no_restart=True)
+                        actors[slot] = make_actor()
+                    continue
+                on_result(tasks[i], value)
+        finally:
+            for actor in actors:
+                ray.kill(actor, no_restart=True)
+
+    def _alive(self, actor: Any) -> bool:
+        ray = self._ray()
+        try:
+            ray.get(actor.__ray_ready__.remote(), timeout=60)
+            return True
+        except Exception:
+            return False
+
+    # -- reranking --------------------------------------------------------------------------
+    def rerank(self, reranker: Reranker, queries: Queries, candidates: Run, corpus: Corpus,
+               depth: int, checkpoint: Checkpoint | None = None,
+               progress: Callable[[int], None] | None = None) -> Run:
+        """Same result as ``reranker.rerank(...)``, computed by Ray actors."""
+        if depth < 1:
+            raise InputError(f"depth must be >= 1, got {depth}.", fix="pass depth=100 or similar.")
+        ray = self._ray()
+        done = dict(checkpoint.done()) if checkpoint is not None else {}
+        per_call = reranker.queries_per_call(depth)
+        results: dict[str, RankedList] = {}
+        per_query_s: dict[str, float] = {}
+        resumed = 0
+        todo: list[list[str]] = []
+        for qids in query_batches(candidates, per_call):
+            if all(q in done for q in qids):
+                results.update({q: done[q] for q in qids})
+                resumed += len(qids)
+                if progress is not None:
+                    progress(len(qids))
+            else:
+                todo.append(qids)
+        if todo:
+            kind, payload = recipe(reranker)
+            if kind == "pickle":
+                payload = ray.put(payload)  # shipped once, not once per actor
+            config = reranker.config()
+
+            def make_actor():
+                return self._actors(_RerankWorker, 1, kind, payload, config, per_call, depth)[0]
+
+            def call(actor, qids):
+                return actor.rerank.remote(*batch_inputs(queries, candidates, corpus, qids,
+                                                         depth), depth)
+
+            def on_result(qids, value):
+                if isinstance(value, dict):
+                    _raise_remote(value)
+                lists, elapsed = value
+                for q in qids:
+                    results[q] = lists[q]
+                    per_query_s[q] = elapsed / len(qids)
+                    if checkpoint is not None:
+                        checkpoint.add(q, lists[q])
+                if progress is not None:
+                    progress(len(qids))
+
+            self._run_pool(make_actor, self.workers(), todo, call, on_result)
+        lists = {q: results[q] for q in candidates}
+        return Run(lists, name=f"{candidates.name}>>{reranker.family}", metadata={
+            "reranker": reranker.config(), "depth": depth, "first_stage": candidates.name,
+            "timing": {"total_s": sum(per_query_s.values()), "per_query_s": per_query_s,
+                       "resumed_queries": resumed, "queries_per_call": per_call},
+            "executor": self.describe()})
+
+    # -- corpus encoding --------------------------------------------------------------------
+    def prepare_index(self, retriever: Any, corpus: Corpus) -> None:
+        """Encode a dense/SPLADE retriever's corpus on the workers into its cache (other
+        first stages, and fusion parts that are not dense/SPLADE, are left to ``index``)."""
+        if not self.encode:
+            return
+        for part in getattr(retriever, "retrievers", None) or [retriever]:
+            if encode_plan.kind_of(part) is not None:
+                self.encode_corpus(part, corpus)
+
+    def encode_corpus(self, retriever: Any, corpus: Corpus) -> Any:
+        """Write ``retriever``'s document vectors for ``corpus`` into its cache file (the path
+        is returned); a complete cached file is left as it is."""
+        kind = encode_plan.kind_of(retriever)
+        if kind is None:
+            raise InputError(f"{type(retriever).__name__} has no corpus encoding to shard.",
+                             fix="use a Dense or Splade retriever.")
+        path = encode_plan.cache_path(kind, retriever, corpus)
+        if path.is_file() or not len(corpus):
+            return path
+        path.parent.mkdir(parents=True, exist_ok=True)
+        encoder = retriever.encoder
+        texts = encode_plan.texts_of(corpus)
+        units = encode_plan.units(texts, encoder.batch_size, encode_plan.call_size(kind))
+        if kind == "dense":
+            writer: Any = encode_plan.DenseWriter(path, len(texts), encoder.dim)
+        else:
+            writer = encode_plan.SpladeWriter(path, len(texts), encoder.vocab_size,
+                                              retriever.quantization)
+        rkind, payload = encode_plan.encoder_recipe(kind, encoder)
+        if rkind == "pickle":
+            payload = self._ray().put(payload)
+        config = encoder.config()
+        truncated = 0
+
+        def make_actor():
+            return self._actors(_EncodeWorker, 1, rkind, payload, config)[0]
+
+        def call(actor, positions):
+            return actor.encode.remote([texts[p] for p in positions])
+
+        def on_result(positions, value):
+            nonlocal truncated
+            rows, cut = value
+            writer.add(positions, rows)
+            truncated += cut
+
+        t0 = time.perf_counter()
+        try:
+            self._run_pool(make_actor, self.workers(), units, call, on_result)
+            writer.finish()
+        except BaseException:
+            writer.abort()
+            raise
+        self.stats.update(encode_s=time.perf_counter() - t0, encode_units=len(units),
+                          truncated_documents=truncated)
+        return path
+
+
+class _RemoteFailure(Exception):
+    """A worker's exception, carried back as text."""
+
+
+def _raise_remote(error: dict[str, str]) -> None:
+    from rankify_lite.rerankers.base import RerankQueryError
+
+    if "qid" in error:
+        raise RerankQueryError(error["qid"], _RemoteFailure(error["cause"]))
+    raise RankifyError(error["message"])

@@ -1,0 +1,278 @@
+"""RayExecutor: same bytes as one process for reranking and dense/SPLADE encoding, resume after
+kill -9 of the driver, a killed worker's batch redone once, and a two-node cluster.
+
+One local Ray (2 CPUs) is shared by the module; the two-node test runs last and brings up its
+own simulated cluster after shutting the local one down.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+ray = pytest.importorskip("ray")
+
+from rankify_lite import Pipeline  # noqa: E402
+from rankify_lite.executors import LocalExecutor, RayExecutor  # noqa: E402
+from rankify_lite.rerankers.base import RerankQueryError  # noqa: E402
+from rankify_lite.types import Corpus, Queries  # noqa: E402
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+import _ray_helpers as helpers  # noqa: E402
+
+FLAT = "run:anserini-bm25-flat.top1000"
+
+
+def _register_by_value() -> None:
+    import ray.cloudpickle as cp
+    import slow_reranker
+
+    cp.register_pickle_by_value(helpers)
+    cp.register_pickle_by_value(slow_reranker)
+
+
+@pytest.fixture(scope="module")
+def local_ray():
+    ray.shutdown()
+    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
+    _register_by_value()
+    yield ray.get_runtime_context().gcs_address
+    ray.shutdown()
+
+
+@pytest.fixture(scope="module")
+def scifact30(shared_data):
+    from rankify_lite import load_dataset
+
+    ds = load_dataset(shared_data / "beir" / "scifact")
+    return replace(ds, queries=Queries({q: ds.queries[q] for q in list(ds.queries)[:30]}))
+
+
+def _saved(result, path: Path) -> bytes:
+    result.run.save(path)
+    return path.read_bytes()
+
+
+def test_reranked_run_file_is_byte_identical(local_ray, scifact30, tmp_path):
+    local = Pipeline(FLAT, helpers.BatchedHash(), depth=20, cache=tmp_path / "a",
+                     progress=False).run(scifact30)
+    ex = RayExecutor()
+    dist = Pipeline(FLAT, helpers.BatchedHash(), depth=20, cache=tmp_path / "b",
+                    progress=False, executor=ex).run(scifact30)
+    assert _saved(dist, tmp_path / "ray.trec") == _saved(local, tmp_path / "local.trec")
+    meta = dist.run.metadata
+    assert meta["executor"] == {"executor": "ray", "workers": 2, "num_cpus": 1, "num_gpus": 0}
+    assert meta["timing"]["queries_per_call"] == 3
+    assert set(meta["timing"]["per_query_s"]) == set(scifact30.queries)
+    assert not list((tmp_path / "b").glob("*.partial.jsonl"))  # checkpoint removed when done
+    # the cached result is served again without Ray work
+    again = Pipeline(FLAT, helpers.BatchedHash(), depth=20, cache=tmp_path / "b",
+                     progress=False, executor=ex).run(scifact30)
+    assert again.timing.cached and again.run.lists == dist.run.lists
+
+
+def test_cross_encoder_rebuilt_in_workers_gives_same_bytes(local_ray, scifact30, tmp_path):
+    from rankify_lite import load_reranker
+
+    folder = helpers.tiny_cross_encoder(tmp_path / "ce")
+    ce = load_reranker("cross-encoder", model=folder, query_batch_size=4)
+    ds = replace(scifact30, queries=Queries({q: scifact30.queries[q]
+                                            for q in list(scifact30.queries)[:12]}))
+    local = Pipeline(FLAT, ce, depth=15, cache=False, progress=False).run(ds)
+    dist = Pipeline(FLAT, ce, depth=15, cache=False, progress=False,
+                    executor=RayExecutor(num_workers=2)).run(ds)
+    assert _saved(dist, tmp_path / "ray.trec") == _saved(local, tmp_path / "local.trec")
+    first = local.first_stage
+    moved = sum(local.run[q].doc_ids[:15] != first[q].doc_ids[:15] for q in ds.queries)
+    assert moved >= 10  # the model really reordered the candidates
+
+
+def test_failing_query_is_named_through_ray(local_ray, scifact30):
+    ds = scifact30
+    bad = list(ds.queries)[7]
+    first = ds.load_run(FLAT[4:]).restrict(ds.queries)
+    with pytest.raises(RerankQueryError) as err:
+        RayExecutor().rerank(helpers.HashReranker(fail_on=bad), ds.queries, first, ds.corpus, 10)
+    assert err.value.qid == bad
+
+
+def test_killed_worker_batch_is_redone_once(local_ray, scifact30, tmp_path):
+    ds = scifact30
+    first = ds.load_run(FLAT[4:]).restrict(ds.queries)
+    crash_on = list(ds.queries)[10]
+    reference = helpers.CrashOnce(str(tmp_path)).rerank(ds.queries, first, ds.corpus, 20)
+    ckpt = helpers.RecordingCheckpoint()
+    run = RayExecutor().rerank(helpers.CrashOnce(str(tmp_path), crash_on), ds.queries, first,
+                               ds.corpus, 20, checkpoint=ckpt)
+    assert (tmp_path / "crashed").exists()  # a worker really died mid-batch
+    builds = [ln.split() for ln in (tmp_path / "built.txt").read_text().splitlines()]
+    worker_builds = [b for b in builds if int(b[1]) != os.getpid()]
+    assert len(worker_builds) == 3  # two workers, plus the restart of the killed one
+    assert run.lists == reference.lists
+    assert sorted(ckpt.writes) == sorted(ds.queries)  # every query written exactly once
+
+
+def test_resume_skips_checkpointed_batches(local_ray, scifact30):
+    ds = scifact30
+    first = ds.load_run(FLAT[4:]).restrict(ds.queries)
+    reference = helpers.BatchedHash().rerank(ds.queries, first, ds.corpus, 20)
+    qids = list(first)
+    # batches are 3 queries: the first two batches complete, the third only partly
+    done = {q: reference[q] for q in qids[:7]}
+    ckpt = helpers.RecordingCheckpoint(done)
+    run = RayExecutor().rerank(helpers.BatchedHash(), ds.queries, first, ds.corpus, 20,
+                               checkpoint=ckpt)
+    assert run.lists == reference.lists
+    assert run.metadata["timing"]["resumed_queries"] == 6
+    assert sorted(ckpt.writes) == sorted(qids[6:])  # the partial batch is redone whole
+
+
+DRIVER = """
+import sys
+sys.path.insert(0, {here!r})
+from dataclasses import replace
+import ray, ray.cloudpickle as cp
+import _ray_helpers, slow_reranker
+from rankify_lite import Pipeline, load_dataset
+from rankify_lite.executors import RayExecutor
+from rankify_lite.types import Queries
+ray.init(address={address!r}, log_to_driver=False)
+cp.register_pickle_by_value(_ray_helpers); cp.register_pickle_by_value(slow_reranker)
+ds = load_dataset({data!r})
+ds = replace(ds, queries=Queries({{q: ds.queries[q] for q in list(ds.queries)[:30]}}))
+result = Pipeline({first!r}, _ray_helpers.BatchedHash(delay=0.1), depth=20, cache={cache!r},
+                  progress=False, executor=RayExecutor()).run(ds)
+result.run.save({out!r})
+"""
+
+
+def test_driver_killed_then_rerun_gives_identical_bytes(local_ray, scifact30, shared_data,
+                                                        tmp_path):
+    reference = Pipeline(FLAT, helpers.BatchedHash(), depth=20, cache=False,
+                         progress=False).run(scifact30)
+    cache, out = tmp_path / "cache", tmp_path / "killed.trec"
+    code = DRIVER.format(here=str(HERE), address=local_ray, first=FLAT, cache=str(cache),
+                         data=str(shared_data / "beir" / "scifact"), out=str(out))
+    proc = subprocess.Popen([sys.executable, "-c", code])
+    deadline, lines = time.time() + 90, 0
+    while time.time() < deadline and proc.poll() is None:
+        partial = list(cache.glob("*.partial.jsonl"))
+        lines = len(partial[0].read_text().splitlines()) if partial else 0
+        if lines >= 6:
+            break
+        time.sleep(0.05)
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    assert 6 <= lines < 30, "the driver should have been killed midway"
+    assert not out.exists()
+    resumed = Pipeline(FLAT, helpers.BatchedHash(), depth=20, cache=cache, progress=False,
+                       executor=RayExecutor()).run(scifact30)
+    kept = resumed.run.metadata["timing"]["resumed_queries"]
+    assert kept >= 6 and kept % 3 == 0 or kept == 30
+    assert any("resumed from a checkpoint" in n for n in resumed.notes)
+    assert _saved(resumed, tmp_path / "resumed.trec") == _saved(reference, tmp_path / "ref.trec")
+
+
+@pytest.fixture(scope="module")
+def small_corpus(scifact) -> Corpus:
+    return Corpus({d: scifact.corpus[d] for d in list(scifact.corpus)[:700]})
+
+
+def test_dense_encoding_sharded_is_byte_identical(local_ray, small_corpus, tmp_path):
+    from _tiny import tiny_bert_folder
+
+    from rankify_lite.retrievers.dense import Dense
+
+    folder = tiny_bert_folder(tmp_path / "bert")
+    dense = Dense(folder, batch_size=8, progress=False)  # 256 texts per unit: 3 units
+    ex = RayExecutor()
+    path = ex.encode_corpus(dense, small_corpus)
+    sharded = np.load(path).copy()
+    assert ex.stats["encode_units"] == 3
+    dense.index(small_corpus)  # the retriever finds the workers' file in its own cache
+    assert dense.stats["embeddings_cached"] is True
+    path.unlink()
+    alone = Dense(folder, batch_size=8, progress=False)
+    single = np.asarray(alone.embed_corpus(small_corpus))
+    assert alone.stats["embeddings_cached"] is False
+    assert sharded.shape == (700, 32) and sharded.tobytes() == single.tobytes()
+
+
+def test_splade_encoding_sharded_is_identical(local_ray, small_corpus, tmp_path):
+    import scipy.sparse as sp
+    from _tiny import tiny_bert_folder
+
+    from rankify_lite.retrievers.splade import Splade
+
+    folder = tiny_bert_folder(tmp_path / "mlm", mlm=True)
+    splade = Splade(folder, batch_size=8, progress=False)
+    ex = RayExecutor()
+    path = ex.encode_corpus(splade, small_corpus)
+    sharded = sp.load_npz(path)
+    assert ex.stats["encode_units"] == 3
+    splade.index(small_corpus)
+    assert splade.stats["cached"] is True
+    path.unlink()
+    single = Splade(folder, batch_size=8, progress=False).doc_matrix(small_corpus)
+    assert sharded.nnz > 700
+    for a in ("data", "indices", "indptr"):
+        assert np.array_equal(getattr(sharded, a), getattr(single, a))
+        assert getattr(sharded, a).dtype == getattr(single, a).dtype
+
+
+def test_local_executor_is_the_plain_path(scifact30):
+    ds = scifact30
+    first = ds.load_run(FLAT[4:]).restrict(ds.queries)
+    a = LocalExecutor().rerank(helpers.BatchedHash(), ds.queries, first, ds.corpus, 10)
+    b = helpers.BatchedHash().rerank(ds.queries, first, ds.corpus, 10)
+    assert a.lists == b.lists
+
+
+def test_two_node_cluster_with_a_killed_worker(local_ray, scifact30, small_corpus, tmp_path):
+    """Runs last: replaces the local Ray with a simulated two-node cluster (1 CPU each)."""
+    from _tiny import tiny_bert_folder
+    from ray.cluster_utils import Cluster
+
+    from rankify_lite.retrievers.dense import Dense
+
+    ray.shutdown()
+    cluster = Cluster(initialize_head=True, head_node_args={"num_cpus": 1})
+    try:
+        cluster.add_node(num_cpus=1)
+        ray.init(address=cluster.address, log_to_driver=False)
+        _register_by_value()
+        cluster.wait_for_nodes()
+        assert len([n for n in ray.nodes() if n["Alive"]]) == 2
+        ds = scifact30
+        first = ds.load_run(FLAT[4:]).restrict(ds.queries)
+        reference = helpers.CrashOnce(str(tmp_path)).rerank(ds.queries, first, ds.corpus, 20)
+        ckpt = helpers.RecordingCheckpoint()
+        ex = RayExecutor(address=cluster.address)
+        assert ex.workers() == 2
+        run = ex.rerank(helpers.CrashOnce(str(tmp_path), list(ds.queries)[13], delay=0.02),
+                        ds.queries, first, ds.corpus, 20, checkpoint=ckpt)
+        assert (tmp_path / "crashed").exists()
+        builds = [ln.split() for ln in (tmp_path / "built.txt").read_text().splitlines()]
+        nodes = {b[0] for b in builds if int(b[1]) != os.getpid()}
+        assert len(nodes) == 2  # one actor on each node
+        assert run.lists == reference.lists
+        assert sorted(ckpt.writes) == sorted(ds.queries)
+        # dense encoding on the two nodes: same bytes as one process
+        folder = tiny_bert_folder(tmp_path / "bert")
+        path = ex.encode_corpus(Dense(folder, batch_size=8, progress=False), small_corpus)
+        sharded = np.load(path).copy()
+        path.unlink()
+        single = Dense(folder, batch_size=8, progress=False).embed_corpus(small_corpus)
+        assert sharded.tobytes() == np.asarray(single).tobytes()
+    finally:
+        ray.shutdown()
+        cluster.shutdown()
