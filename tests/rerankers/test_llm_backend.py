@@ -5,6 +5,9 @@ forward pass per window, generation is greedy and counted. Plus SmolLM2 when it 
 
 from __future__ import annotations
 
+import copy  # noqa: E402
+
+import numpy as np  # noqa: E402
 import pytest
 
 torch = pytest.importorskip("torch")
@@ -39,7 +42,8 @@ def tiny(scifact):
     tok = Tokenizer(models.BPE())
     tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
     tok.decoder = dec.ByteLevel()
-    trainer = trainers.BpeTrainer(vocab_size=600, special_tokens=["<|im_start|>", "<|im_end|>"],
+    trainer = trainers.BpeTrainer(vocab_size=600,
+                                  special_tokens=["<|im_start|>", "<|im_end|>", "<s>"],
                                   initial_alphabet=pre_tokenizers.ByteLevel.alphabet())
     tok.train_from_iterator(texts, trainer)
     hf_tok = transformers.PreTrainedTokenizerFast(tokenizer_object=tok, eos_token="<|im_end|>",
@@ -53,6 +57,61 @@ def tiny(scifact):
                                    bos_token_id=hf_tok.bos_token_id)
     model = transformers.LlamaForCausalLM(cfg)
     return model, hf_tok
+
+
+def _with_bos(tok, template_writes_bos: bool):
+    """The same vocabulary, but the tokenizer adds "<s>" (as Llama/Mistral tokenizers do)."""
+    import copy
+
+    from tokenizers import processors
+
+    raw = copy.deepcopy(tok.backend_tokenizer)
+    bos = raw.token_to_id("<s>")
+    raw.post_processor = processors.TemplateProcessing(single="<s> $A", special_tokens=[("<s>", bos)])
+    out = transformers.PreTrainedTokenizerFast(tokenizer_object=raw, eos_token="<|im_end|>",
+                                               bos_token="<s>")
+    out.chat_template = ("{{ bos_token }}" if template_writes_bos else "") + CHAT
+    return out, bos
+
+
+@pytest.mark.parametrize("writes_bos", [False, True])
+def test_bos_modes(tiny, writes_bos):
+    model, tok = tiny
+    bos_tok, bos = _with_bos(tok, writes_bos)
+    backend = TransformersBackend(model, bos_tok, device="cpu")
+    text = backend.render_chat([{"role": "user", "content": "hello"}]) + "["
+    plain = backend.encode(text)
+    assert plain[0] == (bos if writes_bos else tok.convert_tokens_to_ids("<|im_start|>"))
+    ids = {mode: PointwiseReranker(backend=backend, bos=mode).prompt_ids(text)
+           for mode in ("reference", "single", "none")}
+    # reference: what tokenizer(text) gives (vLLM, the FIRST trainer): BOS added, even twice
+    assert ids["reference"] == [bos, *plain] == bos_tok(text)["input_ids"]
+    assert ids["none"] == plain
+    assert ids["single"] == (plain if writes_bos else [bos, *plain])
+
+
+def test_first_reads_fp32_projection_of_the_final_hidden_state(tiny):
+    model, tok = tiny
+    texts = [_chat(TransformersBackend(model, tok, device="cpu"), "s", u) + "["
+             for u in ("one", "a second, longer prompt here", "three")]
+    fp32 = TransformersBackend(model, tok, device="cpu", dtype="float32")
+    assert fp32.config()["next_token_logits"].startswith("fp32 projection")
+    prompts = [fp32.encode(t) for t in texts]
+    ids = list(range(5, 25))
+    got = fp32.next_token_logits(prompts, ids).logits
+    for row, p in enumerate(prompts):         # equals the model's own full logits, in fp32
+        full = model(torch.tensor([p])).logits[0, -1, ids].detach().numpy()
+        assert np.abs(got[row] - full).max() < 1e-5
+    # in bf16 the values are still computed in fp32 from the bf16 hidden state: close to the
+    # bf16 logits, but not rounded to bf16 (so two identifiers cannot tie by rounding)
+    bf16 = TransformersBackend(copy.deepcopy(model), tok, device="cpu", dtype="bfloat16")
+    vals = bf16.next_token_logits(prompts, ids).logits
+    rounded = torch.tensor(vals).to(torch.bfloat16).float().numpy()
+    assert (vals != rounded).mean() > 0.9
+    for row, p in enumerate(prompts):
+        full = bf16.model(torch.tensor([p])).logits[0, -1, ids].float().detach().numpy()
+        assert np.abs(vals[row] - full).max() < 0.05 * max(1.0, np.abs(full).max())
+        assert len(set(vals[row].tolist())) == len(ids)
 
 
 def test_backend_follows_protocol_and_left_padding_is_exact(tiny):
