@@ -5,9 +5,9 @@ forward pass per window, generation is greedy and counted. Plus SmolLM2 when it 
 
 from __future__ import annotations
 
-import copy  # noqa: E402
+import copy
 
-import numpy as np  # noqa: E402
+import numpy as np
 import pytest
 
 torch = pytest.importorskip("torch")
