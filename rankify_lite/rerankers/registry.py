@@ -128,15 +128,22 @@ register("bi-encoder", "rankify_lite.rerankers.bi_encoder:BiEncoderReranker",
 register("first", "rankify_lite.rerankers.first:FirstReranker",
          extra="llm", requires=("torch", "transformers"),
          default_model="castorini/first_mistral",
-         description="FIRST: listwise LLM, one forward pass per window, reads first-token logits",
-         options=("model", "window_size", "stride", "device", "dtype", "revision"))
+         description="FIRST: listwise LLM, one forward pass per window, reads first-token "
+                     "logits (rank_llm prompts, token for token)",
+         options=("model", "window_size", "stride", "top_window", "passage_words", "prompt",
+                  "context_size", "clean_text", "bos", "device", "dtype", "revision",
+                  "batch_size", "query_batch_size", "log_path"))
 register("listwise", "rankify_lite.rerankers.listwise:ListwiseReranker",
          extra="llm", requires=("torch", "transformers"),
          default_model="castorini/rank_zephyr_7b_v1_full",
-         description="listwise LLM generating the full permutation ([B] > [A] > ...)",
-         options=("model", "window_size", "stride", "device", "dtype", "revision"))
+         description="listwise LLM generating the full permutation ([2] > [1] > ...; "
+                     "rank_llm prompts: RankZephyr, RankVicuna, RankGPT presets)",
+         options=("model", "window_size", "stride", "top_window", "passage_words", "prompt",
+                  "context_size", "clean_text", "bos", "max_new_tokens", "min_new_tokens",
+                  "device", "dtype", "revision", "batch_size", "query_batch_size", "log_path"))
 register("pointwise", "rankify_lite.rerankers.pointwise:PointwiseReranker",
          extra="llm", requires=("torch", "transformers"),
          default_model="HuggingFaceTB/SmolLM2-135M-Instruct",
          description="pointwise LLM relevance: log P(yes) normalised over {yes, no}",
-         options=("model", "batch_size", "device", "dtype", "revision"))
+         options=("model", "batch_size", "passage_words", "prompt", "clean_text", "bos",
+                  "device", "dtype", "revision", "query_batch_size", "log_path"))
