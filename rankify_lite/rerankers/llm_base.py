@@ -61,12 +61,19 @@ class LLMReranker(Reranker):
                  tokenizer: Any = None, device: str | None = None, dtype: str | None = None,
                  revision: str | None = None, max_context: int | None = None,
                  batch_size: int = 8, query_batch_size: int = 16, bos: str = "reference",
-                 log_path: str | Path | None = None) -> None:
+                 log_path: str | Path | None = None, engine: str = "transformers",
+                 **engine_options: Any) -> None:
         if bos not in BOS_MODES:
             raise InputError(f"unknown bos mode {bos!r}.",
                              fix=f"use one of {sorted(BOS_MODES)}: " + "; ".join(
                                  f"{k} = {v}" for k, v in BOS_MODES.items()))
-        if backend is None:
+        if backend is None and (engine != "transformers" or engine_options):
+            from rankify_lite.rerankers.engines import build_backend  # vllm / openai / options
+
+            backend = build_backend(engine, model or self.default_model, tokenizer=tokenizer,
+                                    revision=revision, max_context=max_context, device=device,
+                                    dtype=dtype, batch_size=batch_size, **engine_options)
+        elif backend is None:
             backend = TransformersBackend(model or self.default_model, tokenizer, device=device,
                                           dtype=dtype, revision=revision,
                                           max_context=max_context, batch_size=batch_size)

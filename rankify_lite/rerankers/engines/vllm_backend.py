@@ -1,0 +1,159 @@
+"""LLM rerankers on an in-process vLLM engine (``engine="vllm"``; ``pip install 'rankify-lite[vllm]'``).
+
+Prompts are our token ids (``TokensPrompt``), so BOS and chat template are exactly ours. Every
+call submits all its prompts to the engine at once (a whole sliding-window step of every query
+in the batch), and vLLM schedules them together.
+
+* **Next-token values** (FIRST, pointwise): one greedy token with the log-probs of exactly the
+  requested ids (``SamplingParams.logprob_token_ids``; on a vLLM without it, ``logprobs=k`` over
+  ``allowed_token_ids`` with the engine in a ``processed_*`` log-prob mode). vLLM computes
+  log-probs in fp32. The engine's ``max_logprobs`` must cover the number of ids (a window of
+  20 needs 20): it is set when the engine is made here, and checked with a clear error when a
+  ready engine is passed in (``llm=``).
+* **Generation** (listwise): ``temperature=0``, ``max_tokens``, ``min_tokens``.
+* ``tensor_parallel_size``, ``gpu_memory_utilization`` and ``max_model_len`` go to the engine
+  (on a CPU build ``gpu_memory_utilization`` is the share of RAM it reserves).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from rankify_lite.errors import InputError, require
+from rankify_lite.rerankers.engines.tokenizer_side import TokenizerSide, check_prompts, load_tokenizer
+from rankify_lite.rerankers.llm_backend import Generation, NextTokenLogits
+
+#: identifiers [A]..[Z] plus room: the engine's log-prob cap when this module makes the engine
+DEFAULT_MAX_LOGPROBS = 32
+
+
+def sampling_fields() -> set[str]:
+    vllm = require("vllm", extra="vllm", feature="the vLLM LLM engine")
+    params = vllm.SamplingParams
+    fields = getattr(params, "__struct_fields__", None) or getattr(params, "__annotations__", {})
+    return set(fields)
+
+
+class VLLMBackend(TokenizerSide):
+    """``VLLMBackend("castorini/first_mistral", tensor_parallel_size=2)`` or ``VLLMBackend(llm=LLM(...))``."""
+
+    def __init__(self, model: str | None = None, *, llm: Any = None, tokenizer: Any = None,
+                 revision: str | None = None, dtype: str | None = None,
+                 max_model_len: int | None = None, max_context: int | None = None,
+                 tensor_parallel_size: int = 1, gpu_memory_utilization: float = 0.9,
+                 max_logprobs: int = DEFAULT_MAX_LOGPROBS, enforce_eager: bool = False,
+                 seed: int = 0, **engine_args: Any) -> None:
+        vllm = require("vllm", extra="vllm", feature="the vLLM LLM engine")
+        self._fields = sampling_fields()
+        self._by_token_ids = "logprob_token_ids" in self._fields
+        if llm is None:
+            if not model:
+                raise InputError("the vllm engine needs model= (a Hugging Face id or folder) "
+                                 "or llm= (a ready vllm.LLM).", fix="pass one of them.")
+            args: dict[str, Any] = {
+                "model": model, "tokenizer": tokenizer if isinstance(tokenizer, str) else None,
+                "revision": revision, "dtype": dtype or "auto",
+                "max_model_len": max_model_len or max_context,
+                "tensor_parallel_size": int(tensor_parallel_size),
+                "gpu_memory_utilization": float(gpu_memory_utilization),
+                "max_logprobs": int(max_logprobs), "enforce_eager": bool(enforce_eager),
+                "seed": int(seed), **engine_args}
+            if not self._by_token_ids:
+                args.setdefault("logprobs_mode", "processed_logprobs")
+            llm = vllm.LLM(**{k: v for k, v in args.items() if v is not None})
+        self.llm = llm
+        self.model_id = model or str(self._model_config("model", "vllm-engine"))
+        self.revision = revision
+        self.engine_settings = {"tensor_parallel_size": int(tensor_parallel_size),
+                                "gpu_memory_utilization": float(gpu_memory_utilization),
+                                "dtype": str(self._model_config("dtype", dtype or "auto"))}
+        self.tokenizer = load_tokenizer(tokenizer or self.llm.get_tokenizer(), revision=revision,
+                                        engine="vllm")
+        engine_len = self._model_config("max_model_len", None)
+        self.max_context = int(min(x for x in (engine_len, max_context, max_model_len, 10 ** 9)
+                                   if x))
+        self.max_logprobs = int(self._model_config("max_logprobs", max_logprobs))
+        self._mode = str(self._model_config("logprobs_mode", "raw_logprobs"))
+
+    def _model_config(self, name: str, default: Any) -> Any:
+        try:
+            cfg = self.llm.llm_engine.model_config
+        except AttributeError:
+            return default
+        return getattr(cfg, name, default)
+
+    def config(self) -> dict[str, Any]:
+        return {"backend": "vllm", "model": self.model_id, "revision": self.revision,
+                **self.engine_settings, "max_context": self.max_context,
+                "chat_template": self.has_chat_template,
+                "next_token_logits": ("vLLM log-probs of the requested ids (fp32)"
+                                      if self._by_token_ids else
+                                      f"vLLM top-k log-probs over allowed ids ({self._mode})")}
+
+    # -- requests ------------------------------------------------------------------------------
+    def _token_prompts(self, prompts: Sequence[Sequence[int]]) -> list[Any]:
+        from vllm.inputs import TokensPrompt
+
+        return [TokensPrompt(prompt_token_ids=ids) for ids in check_prompts(prompts)]
+
+    def logprob_params(self, token_ids: Sequence[int]) -> Any:
+        """The ``SamplingParams`` of one next-token read over ``token_ids``."""
+        from vllm import SamplingParams
+
+        ids = [int(t) for t in token_ids]
+        if len(ids) > self.max_logprobs:
+            raise InputError(
+                f"{len(ids)} token log-probs are needed per prompt (one per identifier of the "
+                f"window) but the vLLM engine allows max_logprobs={self.max_logprobs}.",
+                fix=f"create the engine with max_logprobs>={len(ids)} (VLLMBackend("
+                    f"max_logprobs={len(ids)}) or vllm.LLM(..., max_logprobs={len(ids)})), or "
+                    "use a smaller window_size.")
+        if self._by_token_ids:
+            return SamplingParams(max_tokens=1, temperature=0.0, logprob_token_ids=ids)
+        if not self._mode.startswith("processed"):
+            raise InputError(
+                f"this vLLM has no logprob_token_ids and the engine's logprobs_mode is "
+                f"{self._mode!r}: its top-k log-probs would not be limited to the ids asked for.",
+                fix="create the engine with logprobs_mode='processed_logprobs' (done when "
+                    "VLLMBackend makes the engine), or upgrade vLLM.")
+        return SamplingParams(max_tokens=1, temperature=0.0, logprobs=len(ids),
+                              allowed_token_ids=ids)
+
+    def next_token_logits(self, prompts: Sequence[Sequence[int]],
+                          token_ids: Sequence[int]) -> NextTokenLogits:
+        params = self.logprob_params(token_ids)
+        inputs = self._token_prompts(prompts)
+        outputs = self.llm.generate(inputs, params, use_tqdm=False)
+        wanted = [int(t) for t in token_ids]
+        values = np.zeros((len(inputs), len(wanted)), dtype=np.float32)
+        for row, out in enumerate(outputs):
+            step = out.outputs[0].logprobs[0]
+            missing = [t for t in wanted if t not in step]
+            if missing:
+                raise InputError(f"vLLM returned no log-prob for token ids {missing[:5]}.",
+                                 fix="raise the engine's max_logprobs to the window size.")
+            values[row] = [float(step[t].logprob) for t in wanted]
+        return NextTokenLogits(values, tuple(len(p) for p in prompts))
+
+    def generation_params(self, max_new_tokens: int, min_new_tokens: int = 0) -> Any:
+        from vllm import SamplingParams
+
+        return SamplingParams(max_tokens=int(max_new_tokens), temperature=0.0,
+                              min_tokens=int(min(min_new_tokens, max_new_tokens)),
+                              skip_special_tokens=True)
+
+    def generate(self, prompts: Sequence[Sequence[int]], max_new_tokens: int,
+                 min_new_tokens: int = 0) -> list[Generation]:
+        params = self.generation_params(max_new_tokens, min_new_tokens)
+        outputs = self.llm.generate(self._token_prompts(prompts), params, use_tqdm=False)
+        eos = getattr(self.tokenizer, "eos_token_id", None)
+        results = []
+        for o, p in zip(outputs, prompts, strict=True):
+            toks = list(o.outputs[0].token_ids)
+            if eos is not None and eos in toks:          # counted as the transformers backend
+                toks = toks[:toks.index(eos)]
+            results.append(Generation(o.outputs[0].text, len(p), len(toks)))
+        return results
