@@ -1,17 +1,21 @@
 """``RayExecutor``: reranking and dense/SPLADE corpus encoding sharded across Ray actors.
 
-Reranking: the fixed query batches of :meth:`Reranker.rerank` are the units. Each actor builds
-the reranker once (from the (family, options) it was built with, see spec.py) and reranks one
-batch per call by running the ordinary ``Reranker.rerank`` on a run holding exactly that
-batch, so every batch has the same composition as in one process. The driver is the single
-writer of the checkpoint (each query is written once, when its batch returns) and assembles the
-run in candidate order: the run file is byte-identical to the single-process one, a killed
-driver resumes from the checkpoint, and a batch whose worker died is redone on a restarted (or
-fresh) worker; nothing is written twice or lost.
+Reranking: the fixed query batches of :meth:`Reranker.rerank` are the units. A worker builds
+the reranker once (from its saved spec, see spec.py) and reranks one batch per call by running
+the ordinary ``Reranker.rerank`` on a run holding exactly that batch, so every batch has the same
+composition as in one process. The driver is the single writer of the checkpoint (each query is
+written once, when its batch returns) and assembles the run in candidate order: the run file is
+byte-identical to the single-process one, a killed driver resumes from the checkpoint, and a
+batch whose worker died is redone on the restarted (or a fresh) worker; nothing is written twice
+or lost.
 
-Encoding: the encoder's own tokenisation chunks are the units (encode_plan.py); the driver
-writes the vectors into the retriever's cache file, which ``index`` then reads. BM25 and other
-first stages run in the driver as before.
+Encoding: the encoder's own tokenisation chunks are the units (encode_plan.py); the driver writes
+the vectors into the retriever's cache file, which ``index`` then reads. BM25 and the other first
+stages run in the driver as before.
+
+Workers are long-lived actors holding one model at a time: a new reranker or encoder replaces
+the previous one (GPU memory is freed first), so a pipeline with several stages starts its
+worker processes once.
 """
 
 from __future__ import annotations
@@ -29,22 +33,39 @@ from rankify_lite.rerankers.base import Checkpoint, Reranker
 from rankify_lite.types import Corpus, Queries, RankedList, Run
 
 
-class _RerankWorker:
-    """One Ray actor: builds the reranker once, reranks one query batch per call."""
+class _Worker:
+    """One Ray actor. ``model`` = (key, how to build it); built on first use, kept until a call
+    names another key. The payload arrives wrapped in a list so that a pickled copy (an
+    ObjectRef) is fetched only when the model is built, not on every call."""
 
-    def __init__(self, kind: str, payload: Any, config: dict[str, Any], per_call: int,
-                 depth: int) -> None:
-        from rankify_lite.executors.spec import rebuild
+    def __init__(self) -> None:
+        self.key: str | None = None
+        self.model: Any = None
 
-        self.reranker = rebuild(kind, payload, config, per_call, depth)
+    def _use(self, key: str, build: Callable[[], Any]) -> Any:
+        if self.key != key:
+            self.key, self.model = None, None
+            import gc
+            import sys
 
-    def rerank(self, queries: Queries, candidates: Run, corpus: Corpus,
+            gc.collect()
+            torch = sys.modules.get("torch")
+            if torch is not None and torch.cuda.is_available():
+                torch.cuda.empty_cache()
+            self.model, self.key = build(), key
+        return self.model
+
+    def rerank(self, key: str, spec: list, queries: Queries, candidates: Run, corpus: Corpus,
                depth: int) -> tuple[dict[str, RankedList], float] | dict[str, str]:
+        from rankify_lite.executors.spec import rebuild
         from rankify_lite.rerankers.base import RerankQueryError
 
+        kind, payload, config, per_call = spec
         t0 = time.perf_counter()
         try:
-            run = self.reranker.rerank(queries, candidates, corpus, depth)
+            reranker = self._use(key, lambda: rebuild(kind, _resolve(payload), config, per_call,
+                                                      depth))
+            run = reranker.rerank(queries, candidates, corpus, depth)
         except RerankQueryError as exc:  # sent back as plain data: exceptions may not unpickle
             cause = exc.__cause__
             return {"qid": exc.qid, "cause": f"{type(cause).__name__}: {cause}"}
@@ -52,16 +73,21 @@ class _RerankWorker:
             return {"message": str(exc)}
         return dict(run.lists), time.perf_counter() - t0
 
+    def encode(self, key: str, spec: list, texts: list[str]) -> tuple[Any, int] | dict[str, str]:
+        kind, payload, config = spec
+        try:
+            encoder = self._use(key, lambda: encode_plan.build_encoder(kind, _resolve(payload),
+                                                                       config))
+        except RankifyError as exc:
+            return {"message": str(exc)}
+        out = encoder.encode_documents(texts)
+        return out, int(encoder.last_truncated)
 
-class _EncodeWorker:
-    """One Ray actor: builds the encoder once, encodes one unit of documents per call."""
 
-    def __init__(self, kind: str, payload: Any, config: dict[str, Any]) -> None:
-        self.encoder = encode_plan.build_encoder(kind, payload, config)
+def _resolve(payload: Any) -> Any:
+    import ray
 
-    def encode(self, texts: list[str]) -> tuple[Any, int]:
-        out = self.encoder.encode_documents(texts)
-        return out, int(self.encoder.last_truncated)
+    return ray.get(payload) if isinstance(payload, ray.ObjectRef) else payload
 
 
 class RayExecutor:
@@ -69,10 +95,11 @@ class RayExecutor:
 
     ``address``: None starts a local Ray (or uses the one already initialised); ``"auto"`` or
     ``"HOST:6379"`` joins a cluster started with ``ray start --head``. ``num_workers``: actors
-    per stage (default: as many as the cluster's CPUs, or GPUs when ``num_gpus`` > 0, allow).
+    (default: as many as the cluster's CPUs, or GPUs when ``num_gpus`` > 0, allow).
     ``num_cpus`` / ``num_gpus``: resources of each actor (a vLLM reranker with tensor
-    parallelism 4 wants ``num_gpus=4``). ``max_retries``: how often a batch whose worker died is
-    redone. ``encode``: shard dense/SPLADE corpus encoding too (default True).
+    parallelism 4 wants ``num_gpus=4``). ``max_retries``: how often a unit whose worker died is
+    redone. ``encode``: shard dense/SPLADE corpus encoding too (default True). ``close()`` ends
+    the workers (they also end with the driver).
     """
 
     def __init__(self, address: str | None = None, *, num_workers: int | None = None,
@@ -90,6 +117,8 @@ class RayExecutor:
         self.encode = encode
         self.init_options = dict(init_options or {})
         self.stats: dict[str, Any] = {}
+        self._actors: list[Any] = []
+        self._keys = 0
 
     # -- ray --------------------------------------------------------------------------------
     def _ray(self):
@@ -100,7 +129,7 @@ class RayExecutor:
         return ray
 
     def workers(self) -> int:
-        """How many actors a stage uses."""
+        """How many actors the executor runs."""
         if self.num_workers is not None:
             return self.num_workers
         res = self._ray().cluster_resources()
@@ -112,59 +141,65 @@ class RayExecutor:
         return {"executor": "ray", "workers": self.workers(), "num_cpus": self.num_cpus,
                 "num_gpus": self.num_gpus}
 
-    def _actors(self, cls: type, n: int, *args: Any) -> list[Any]:
-        ray = self._ray()
-        remote = ray.remote(cls).options(num_cpus=self.num_cpus, num_gpus=self.num_gpus,
-                                         max_restarts=self.max_retries,
-                                         max_task_retries=self.max_retries)
-        return [remote.remote(*args) for _ in range(n)]
+    def _new_actor(self) -> Any:
+        remote = self._ray().remote(_Worker).options(
+            num_cpus=self.num_cpus, num_gpus=self.num_gpus, max_restarts=self.max_retries,
+            max_task_retries=self.max_retries)
+        return remote.remote()
 
-    def _run_pool(self, make_actor: Callable[[], Any], n: int, tasks: list[Any],
-                  call: Callable[[Any, Any], Any], on_result: Callable[[Any, Any], None]) -> None:
-        """Run ``call(actor, task)`` for every task over ``n`` actors (two calls in flight
-        each); ``on_result(task, value)`` in the driver as results arrive. A call whose actor
-        died is redone (on the restarted actor, or on a fresh one) up to ``max_retries``."""
-        ray = self._ray()
-        from ray.exceptions import RayActorError, RayTaskError
+    def close(self) -> None:
+        """End the worker actors."""
+        if self._actors:
+            ray = self._ray()
+            for actor in self._actors:
+                ray.kill(actor, no_restart=True)
+        self._actors = []
 
-        actors = [make_actor() for _ in range(min(n, len(tasks)))]
+    def _new_key(self) -> str:
+        self._keys += 1
+        return f"{id(self)}-{self._keys}"
+
+    def _run_pool(self, tasks: list[Any], call: Callable[[Any, Any], Any],
+                  on_result: Callable[[Any, Any], None]) -> None:
+        """Run ``call(actor, task)`` for every task (two calls in flight per actor);
+        ``on_result(task, value)`` in the driver as results arrive. A call whose actor died
+        is redone (on the restarted actor, or on a fresh one) up to ``max_retries`` times."""
+        ray = self._ray()
+        from ray.exceptions import RayActorError
+
+        while len(self._actors) < self.workers():
+            self._actors.append(self._new_actor())
+        actors = self._actors
         pending = deque(range(len(tasks)))
         inflight: dict[Any, tuple[int, int]] = {}  # ref -> (task index, actor slot)
         load = [0] * len(actors)
         failures = [0] * len(tasks)
-        try:
-            while pending or inflight:
-                for slot in range(len(actors)):
-                    while pending and load[slot] < 2:
-                        i = pending.popleft()
-                        inflight[call(actors[slot], tasks[i])] = (i, slot)
-                        load[slot] += 1
-                ready, _ = ray.wait(list(inflight), num_returns=1)
-                i, slot = inflight.pop(ready[0])
-                load[slot] -= 1
-                try:
-                    value = ray.get(ready[0])
-                except RayTaskError as exc:
-                    cause = getattr(exc, "cause", None)
-                    if isinstance(cause, RankifyError):
-                        raise cause from None
-                    raise
-                except RayActorError:
-                    failures[i] += 1
-                    if failures[i] > self.max_retries:
-                        raise RankifyError(f"a Ray worker died {failures[i]} times on the same "
-                                           "unit of work; giving up. Finished queries are kept "
-                                           "in the checkpoint.") from None
-                    pending.appendleft(i)
-                    self.stats["redone"] = self.stats.get("redone", 0) + 1
-                    if not self._alive(actors[slot]):
-                        ray.kill(actors[slot], no_restart=True)
-                        actors[slot] = make_actor()
-                    continue
-                on_result(tasks[i], value)
-        finally:
-            for actor in actors:
-                ray.kill(actor, no_restart=True)
+        while pending or inflight:
+            for slot in range(len(actors)):
+                while pending and load[slot] < 2:
+                    i = pending.popleft()
+                    inflight[call(actors[slot], tasks[i])] = (i, slot)
+                    load[slot] += 1
+            ready, _ = ray.wait(list(inflight), num_returns=1)
+            i, slot = inflight.pop(ready[0])
+            load[slot] -= 1
+            try:
+                value = ray.get(ready[0])
+            except RayActorError:
+                failures[i] += 1
+                if failures[i] > self.max_retries:
+                    raise RankifyError(f"a Ray worker died {failures[i]} times on the same unit "
+                                       "of work; giving up. Finished queries are kept in the "
+                                       "checkpoint.") from None
+                pending.appendleft(i)
+                self.stats["redone"] = self.stats.get("redone", 0) + 1
+                if not self._alive(actors[slot]):
+                    ray.kill(actors[slot], no_restart=True)
+                    actors[slot] = self._new_actor()
+                continue
+            if isinstance(value, dict):
+                _raise_remote(value)
+            on_result(tasks[i], value)
 
     def _alive(self, actor: Any) -> bool:
         ray = self._ray()
@@ -199,19 +234,15 @@ class RayExecutor:
         if todo:
             kind, payload = recipe(reranker)
             if kind == "pickle":
-                payload = ray.put(payload)  # shipped once, not once per actor
-            config = reranker.config()
-
-            def make_actor():
-                return self._actors(_RerankWorker, 1, kind, payload, config, per_call, depth)[0]
+                payload = ray.put(payload)  # shipped once, fetched by each worker once
+            spec = [kind, payload, reranker.config(), per_call]
+            key = self._new_key()
 
             def call(actor, qids):
-                return actor.rerank.remote(*batch_inputs(queries, candidates, corpus, qids,
-                                                         depth), depth)
+                return actor.rerank.remote(key, spec, *batch_inputs(queries, candidates, corpus,
+                                                                    qids, depth), depth)
 
             def on_result(qids, value):
-                if isinstance(value, dict):
-                    _raise_remote(value)
                 lists, elapsed = value
                 for q in qids:
                     results[q] = lists[q]
@@ -221,7 +252,7 @@ class RayExecutor:
                 if progress is not None:
                     progress(len(qids))
 
-            self._run_pool(make_actor, self.workers(), todo, call, on_result)
+            self._run_pool(todo, call, on_result)
         lists = {q: results[q] for q in candidates}
         return Run(lists, name=f"{candidates.name}>>{reranker.family}", metadata={
             "reranker": reranker.config(), "depth": depth, "first_stage": candidates.name,
@@ -261,14 +292,12 @@ class RayExecutor:
         rkind, payload = encode_plan.encoder_recipe(kind, encoder)
         if rkind == "pickle":
             payload = self._ray().put(payload)
-        config = encoder.config()
+        spec = [rkind, payload, encoder.config()]
+        key = self._new_key()
         truncated = 0
 
-        def make_actor():
-            return self._actors(_EncodeWorker, 1, rkind, payload, config)[0]
-
         def call(actor, positions):
-            return actor.encode.remote([texts[p] for p in positions])
+            return actor.encode.remote(key, spec, [texts[p] for p in positions])
 
         def on_result(positions, value):
             nonlocal truncated
@@ -278,7 +307,7 @@ class RayExecutor:
 
         t0 = time.perf_counter()
         try:
-            self._run_pool(make_actor, self.workers(), units, call, on_result)
+            self._run_pool(units, call, on_result)
             writer.finish()
         except BaseException:
             writer.abort()

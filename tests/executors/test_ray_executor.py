@@ -50,6 +50,13 @@ def local_ray():
 
 
 @pytest.fixture(scope="module")
+def executor(local_ray):
+    ex = RayExecutor()  # two long-lived workers shared by the tests below
+    yield ex
+    ex.close()
+
+
+@pytest.fixture(scope="module")
 def scifact30(shared_data):
     from rankify_lite import load_dataset
 
@@ -62,10 +69,10 @@ def _saved(result, path: Path) -> bytes:
     return path.read_bytes()
 
 
-def test_reranked_run_file_is_byte_identical(local_ray, scifact30, tmp_path):
+def test_reranked_run_file_is_byte_identical(executor, scifact30, tmp_path):
     local = Pipeline(FLAT, helpers.BatchedHash(), depth=20, cache=tmp_path / "a",
                      progress=False).run(scifact30)
-    ex = RayExecutor()
+    ex = executor
     dist = Pipeline(FLAT, helpers.BatchedHash(), depth=20, cache=tmp_path / "b",
                     progress=False, executor=ex).run(scifact30)
     assert _saved(dist, tmp_path / "ray.trec") == _saved(local, tmp_path / "local.trec")
@@ -80,7 +87,7 @@ def test_reranked_run_file_is_byte_identical(local_ray, scifact30, tmp_path):
     assert again.timing.cached and again.run.lists == dist.run.lists
 
 
-def test_cross_encoder_rebuilt_in_workers_gives_same_bytes(local_ray, scifact30, tmp_path):
+def test_cross_encoder_rebuilt_in_workers_gives_same_bytes(executor, scifact30, tmp_path):
     from rankify_lite import load_reranker
 
     folder = helpers.tiny_cross_encoder(tmp_path / "ce")
@@ -89,30 +96,30 @@ def test_cross_encoder_rebuilt_in_workers_gives_same_bytes(local_ray, scifact30,
                                             for q in list(scifact30.queries)[:12]}))
     local = Pipeline(FLAT, ce, depth=15, cache=False, progress=False).run(ds)
     dist = Pipeline(FLAT, ce, depth=15, cache=False, progress=False,
-                    executor=RayExecutor(num_workers=2)).run(ds)
+                    executor=executor).run(ds)
     assert _saved(dist, tmp_path / "ray.trec") == _saved(local, tmp_path / "local.trec")
     first = local.first_stage
     moved = sum(local.run[q].doc_ids[:15] != first[q].doc_ids[:15] for q in ds.queries)
     assert moved >= 10  # the model really reordered the candidates
 
 
-def test_failing_query_is_named_through_ray(local_ray, scifact30):
+def test_failing_query_is_named_through_ray(executor, scifact30):
     ds = scifact30
     bad = list(ds.queries)[7]
     first = ds.load_run(FLAT[4:]).restrict(ds.queries)
     with pytest.raises(RerankQueryError) as err:
-        RayExecutor().rerank(helpers.HashReranker(fail_on=bad), ds.queries, first, ds.corpus, 10)
+        executor.rerank(helpers.HashReranker(fail_on=bad), ds.queries, first, ds.corpus, 10)
     assert err.value.qid == bad
 
 
-def test_killed_worker_batch_is_redone_once(local_ray, scifact30, tmp_path):
+def test_killed_worker_batch_is_redone_once(executor, scifact30, tmp_path):
     ds = scifact30
     first = ds.load_run(FLAT[4:]).restrict(ds.queries)
     crash_on = list(ds.queries)[10]
     reference = helpers.CrashOnce(str(tmp_path)).rerank(ds.queries, first, ds.corpus, 20)
     ckpt = helpers.RecordingCheckpoint()
-    run = RayExecutor().rerank(helpers.CrashOnce(str(tmp_path), crash_on), ds.queries, first,
-                               ds.corpus, 20, checkpoint=ckpt)
+    run = executor.rerank(helpers.CrashOnce(str(tmp_path), crash_on), ds.queries, first,
+                          ds.corpus, 20, checkpoint=ckpt)
     assert (tmp_path / "crashed").exists()  # a worker really died mid-batch
     builds = [ln.split() for ln in (tmp_path / "built.txt").read_text().splitlines()]
     worker_builds = [b for b in builds if int(b[1]) != os.getpid()]
@@ -121,7 +128,7 @@ def test_killed_worker_batch_is_redone_once(local_ray, scifact30, tmp_path):
     assert sorted(ckpt.writes) == sorted(ds.queries)  # every query written exactly once
 
 
-def test_resume_skips_checkpointed_batches(local_ray, scifact30):
+def test_resume_skips_checkpointed_batches(executor, scifact30):
     ds = scifact30
     first = ds.load_run(FLAT[4:]).restrict(ds.queries)
     reference = helpers.BatchedHash().rerank(ds.queries, first, ds.corpus, 20)
@@ -129,8 +136,8 @@ def test_resume_skips_checkpointed_batches(local_ray, scifact30):
     # batches are 3 queries: the first two batches complete, the third only partly
     done = {q: reference[q] for q in qids[:7]}
     ckpt = helpers.RecordingCheckpoint(done)
-    run = RayExecutor().rerank(helpers.BatchedHash(), ds.queries, first, ds.corpus, 20,
-                               checkpoint=ckpt)
+    run = executor.rerank(helpers.BatchedHash(), ds.queries, first, ds.corpus, 20,
+                          checkpoint=ckpt)
     assert run.lists == reference.lists
     assert run.metadata["timing"]["resumed_queries"] == 6
     assert sorted(ckpt.writes) == sorted(qids[6:])  # the partial batch is redone whole
@@ -150,18 +157,19 @@ cp.register_pickle_by_value(_ray_helpers); cp.register_pickle_by_value(slow_rera
 ds = load_dataset({data!r})
 ds = replace(ds, queries=Queries({{q: ds.queries[q] for q in list(ds.queries)[:30]}}))
 result = Pipeline({first!r}, _ray_helpers.BatchedHash(delay=0.1), depth=20, cache={cache!r},
-                  progress=False, executor=RayExecutor()).run(ds)
+                  progress=False, executor=RayExecutor(num_workers=2, num_cpus=0)).run(ds)
 result.run.save({out!r})
 """
 
 
-def test_driver_killed_then_rerun_gives_identical_bytes(local_ray, scifact30, shared_data,
-                                                        tmp_path):
+def test_driver_killed_then_rerun_gives_identical_bytes(local_ray, executor, scifact30,
+                                                        shared_data, tmp_path):
     reference = Pipeline(FLAT, helpers.BatchedHash(), depth=20, cache=False,
                          progress=False).run(scifact30)
     cache, out = tmp_path / "cache", tmp_path / "killed.trec"
     code = DRIVER.format(here=str(HERE), address=local_ray, first=FLAT, cache=str(cache),
                          data=str(shared_data / "beir" / "scifact"), out=str(out))
+    # (its workers take no CPU share: the module's two workers hold the cluster's two CPUs)
     proc = subprocess.Popen([sys.executable, "-c", code])
     deadline, lines = time.time() + 90, 0
     while time.time() < deadline and proc.poll() is None:
@@ -175,7 +183,7 @@ def test_driver_killed_then_rerun_gives_identical_bytes(local_ray, scifact30, sh
     assert 6 <= lines < 30, "the driver should have been killed midway"
     assert not out.exists()
     resumed = Pipeline(FLAT, helpers.BatchedHash(), depth=20, cache=cache, progress=False,
-                       executor=RayExecutor()).run(scifact30)
+                       executor=executor).run(scifact30)
     kept = resumed.run.metadata["timing"]["resumed_queries"]
     assert kept >= 6 and kept % 3 == 0 or kept == 30
     assert any("resumed from a checkpoint" in n for n in resumed.notes)
@@ -187,14 +195,14 @@ def small_corpus(scifact) -> Corpus:
     return Corpus({d: scifact.corpus[d] for d in list(scifact.corpus)[:700]})
 
 
-def test_dense_encoding_sharded_is_byte_identical(local_ray, small_corpus, tmp_path):
+def test_dense_encoding_sharded_is_byte_identical(executor, small_corpus, tmp_path):
     from _tiny import tiny_bert_folder
 
     from rankify_lite.retrievers.dense import Dense
 
     folder = tiny_bert_folder(tmp_path / "bert")
     dense = Dense(folder, batch_size=8, progress=False)  # 256 texts per unit: 3 units
-    ex = RayExecutor()
+    ex = executor
     path = ex.encode_corpus(dense, small_corpus)
     sharded = np.load(path).copy()
     assert ex.stats["encode_units"] == 3
@@ -207,7 +215,7 @@ def test_dense_encoding_sharded_is_byte_identical(local_ray, small_corpus, tmp_p
     assert sharded.shape == (700, 32) and sharded.tobytes() == single.tobytes()
 
 
-def test_splade_encoding_sharded_is_identical(local_ray, small_corpus, tmp_path):
+def test_splade_encoding_sharded_is_identical(executor, small_corpus, tmp_path):
     import scipy.sparse as sp
     from _tiny import tiny_bert_folder
 
@@ -215,7 +223,7 @@ def test_splade_encoding_sharded_is_identical(local_ray, small_corpus, tmp_path)
 
     folder = tiny_bert_folder(tmp_path / "mlm", mlm=True)
     splade = Splade(folder, batch_size=8, progress=False)
-    ex = RayExecutor()
+    ex = executor
     path = ex.encode_corpus(splade, small_corpus)
     sharded = sp.load_npz(path)
     assert ex.stats["encode_units"] == 3
@@ -237,13 +245,14 @@ def test_local_executor_is_the_plain_path(scifact30):
     assert a.lists == b.lists
 
 
-def test_two_node_cluster_with_a_killed_worker(local_ray, scifact30, small_corpus, tmp_path):
+def test_two_node_cluster_with_a_killed_worker(executor, scifact30, small_corpus, tmp_path):
     """Runs last: replaces the local Ray with a simulated two-node cluster (1 CPU each)."""
     from _tiny import tiny_bert_folder
     from ray.cluster_utils import Cluster
 
     from rankify_lite.retrievers.dense import Dense
 
+    executor.close()
     ray.shutdown()
     cluster = Cluster(initialize_head=True, head_node_args={"num_cpus": 1})
     try:
