@@ -48,6 +48,12 @@ def add_parsers(sub) -> None:
     p.add_argument("--overwrite", action="store_true",
                    help="replace a result already saved in --output")
     p.add_argument("--json", action="store_true", help="print the result as JSON")
+    p.add_argument("--ray", nargs="?", const="local", metavar="ADDRESS",
+                   help="rerank and encode on Ray workers: alone, a local Ray on this machine; "
+                        "'auto' or HOST:6379 joins a cluster started with 'ray start --head'")
+    p.add_argument("--ray-workers", type=int, help="Ray workers (default: one per CPU, or per "
+                   "--ray-gpus GPUs)")
+    p.add_argument("--ray-gpus", type=float, default=0, help="GPUs per Ray worker (default 0)")
     p.set_defaults(func=cmd_run)
 
     r = sub.add_parser("rerun", help="reproduce a saved result from its meta.json")
@@ -104,6 +110,11 @@ def cmd_run(args: argparse.Namespace) -> int:
     rerankers = [load_reranker(name, model=args.model, **_options(args.option))
                  for name in args.reranker or []]
     kwargs = {"metrics": args.metrics} if args.metrics else {}
+    if args.ray:
+        from rankify_lite.executors import RayExecutor
+
+        kwargs["executor"] = RayExecutor(None if args.ray == "local" else args.ray,
+                                         num_workers=args.ray_workers, num_gpus=args.ray_gpus)
     pipeline = Pipeline(retriever, rerankers, depth=args.depth, k=args.k, test=args.test,
                         cache=not args.no_cache, refresh=args.refresh, **kwargs)
     return _finish(pipeline.run(args.dataset), args)

@@ -7,6 +7,7 @@ own simulated cluster after shutting the local one down.
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -243,6 +244,22 @@ def test_local_executor_is_the_plain_path(scifact30):
     a = LocalExecutor().rerank(helpers.BatchedHash(), ds.queries, first, ds.corpus, 10)
     b = helpers.BatchedHash().rerank(ds.queries, first, ds.corpus, 10)
     assert a.lists == b.lists
+
+
+def test_cli_ray_flag_gives_the_same_files(executor, shared_data, tmp_path, capsys):
+    from rankify_lite.cli.main import main
+
+    executor.close()  # the CLI's own executor needs the two CPUs of the local Ray
+    args = ["run", "--dataset", str(shared_data / "beir" / "scifact"), "--retriever", FLAT,
+            "--reranker", "identity", "--depth", "10", "--no-cache", "--output"]
+    assert main([*args, str(tmp_path / "plain")]) == 0
+    assert main([*args, str(tmp_path / "ray"), "--ray", "--ray-workers", "2"]) == 0
+    files = sorted(p.name for p in (tmp_path / "plain").glob("*.trec"))
+    assert len(files) == 2
+    for name in files:
+        assert (tmp_path / "ray" / name).read_bytes() == (tmp_path / "plain" / name).read_bytes()
+    meta = json.loads((tmp_path / "ray" / "meta.json").read_text())
+    assert meta["pipeline"]["depth"] == 10
 
 
 def test_two_node_cluster_with_a_killed_worker(executor, scifact30, small_corpus, tmp_path):
