@@ -96,7 +96,7 @@ class Pipeline:
 
     def config(self) -> dict[str, Any]:
         return {"retriever": self._retriever_config(),
-                "rerankers": [r.config() for r in self.rerankers],
+                "rerankers": [{**r.config(), "spec": r.spec()} for r in self.rerankers],
                 "depth": self.depth, "k": self.k,
                 "metrics": list(self.metrics) if self.metrics is not None else None,
                 "seed": self.seed, "test": self.test}

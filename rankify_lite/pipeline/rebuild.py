@@ -10,9 +10,19 @@ from rankify_lite.pipeline.pipeline import SHIPPED_PREFIX, Pipeline
 
 
 def reranker_from_config(config: dict[str, Any]):
+    """Rebuild a reranker from its recorded spec (the exact constructor options); results saved
+    before specs were recorded fall back to the options of ``config`` the class accepts."""
     from rankify_lite.rerankers.registry import family_info, load_reranker
     from rankify_lite.retrievers.registry import accepted_options
 
+    spec = config.get("spec")
+    if isinstance(spec, dict):
+        if not spec.get("rebuildable") or not isinstance(spec.get("options"), dict):
+            raise InputError(f"reranker {config.get('family')!r} can't be rebuilt from metadata: "
+                             f"{spec.get('why', 'no saved options')}.",
+                             fix="build it with a model id or folder (not a live object), or "
+                                 "rerun from Python.")
+        return load_reranker(spec["family"], **spec["options"])
     info = family_info(config["family"])
     import importlib
 
