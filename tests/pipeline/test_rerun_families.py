@@ -64,8 +64,8 @@ def _tiny_t5(path: Path) -> dict:
     corpus_file.write_text("\n".join([" ".join(WORDS)] * 50 + ["Query: Document: Relevant: true false"] * 50))
     spm.SentencePieceTrainer.train(
         input=str(corpus_file), model_prefix=str(path / "spiece"), vocab_size=50,
-        hard_vocab_limit=False, pad_id=0, eos_id=1, unk_id=2, bos_id=-1, model_type="unigram", character_coverage=1.0,
-        minloglevel=2)
+        hard_vocab_limit=False, pad_id=0, eos_id=1, unk_id=2, bos_id=-1, model_type="unigram",
+        character_coverage=1.0, minloglevel=2)
     tok = transformers.T5Tokenizer.from_pretrained(path, extra_ids=0, model_max_length=512)
     tok.save_pretrained(path)
     torch.manual_seed(0)
