@@ -165,6 +165,8 @@ class WindowedLLMReranker(LLMReranker):
         if passage_words is not None and passage_words < 1:
             raise InputError(f"passage_words must be >= 1, got {passage_words}.",
                              fix="use e.g. passage_words=300, or None for the reference budget.")
+        if prompt is not None:  # a bad template fails here, before the model loads
+            resolve_prompt(self.family, "", prompt, required=("method", "identifiers"))
         super().__init__(model, **kwargs)
         self.window_size = window_size
         self.stride = stride

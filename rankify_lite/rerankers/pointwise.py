@@ -39,15 +39,17 @@ class PointwiseReranker(LLMReranker):
     def __init__(self, model: str | Any | None = None, *, passage_words: int = 300,
                  prompt: str | Path | None = None, clean_text: bool = True,
                  **kwargs: Any) -> None:
+        required = ("system", "user", "assistant_prefix", "yes_words", "no_words")
+        if prompt is not None:  # a bad template fails here, before the model loads
+            resolve_prompt(self.family, "", prompt, required=required)
         super().__init__(model, **kwargs)
         if passage_words < 1:
             raise InputError(f"passage_words must be >= 1, got {passage_words}.",
                              fix="use e.g. passage_words=300.")
         self.passage_words = passage_words
         self.clean_text = clean_text
-        self.template, self.prompt_rule = resolve_prompt(
-            self.family, self.model_id, prompt,
-            required=("system", "user", "assistant_prefix", "yes_words", "no_words"))
+        self.template, self.prompt_rule = resolve_prompt(self.family, self.model_id, prompt,
+                                                         required=required)
         context = self._render("x")
         self.yes_ids = self._answer_ids(context, "yes_words")
         self.no_ids = self._answer_ids(context, "no_words")

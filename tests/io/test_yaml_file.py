@@ -29,3 +29,14 @@ def test_existing_non_prompt_file_is_named_as_such(tmp_path):
     assert "not found" not in str(err.value)
     with pytest.raises(InputError, match="not found"):
         load_prompt(tmp_path / "missing")
+
+
+@pytest.mark.parametrize("family", ["first", "listwise", "pointwise"])
+def test_bad_prompt_fails_before_any_model_loads(tmp_path, family):
+    from rankify_lite import load_reranker
+
+    notes = tmp_path / "NOTES"
+    notes.write_text("just some notes\n")
+    # the model id does not exist: had it been loaded first, the error would be about the model
+    with pytest.raises(InputError, match="not a prompt template"):
+        load_reranker(family, model=str(tmp_path / "no-such-model"), prompt=str(notes))
