@@ -147,3 +147,22 @@ register("pointwise", "rankify_lite.rerankers.pointwise:PointwiseReranker",
          description="pointwise LLM relevance: log P(yes) normalised over {yes, no}",
          options=("model", "batch_size", "passage_words", "prompt", "clean_text", "bos",
                   "device", "dtype", "revision", "query_batch_size", "log_path"))
+register("icr", "rankify_lite.rerankers.icr:ICRReranker",
+         extra="llm", requires=("torch", "transformers"),
+         default_model="HuggingFaceTB/SmolLM2-135M-Instruct",
+         description="ICR: attention from the query to each in-context document, N/A-calibrated "
+                     "(2 forward passes per query; transformers, eager attention)",
+         options=("model", "passage_words", "reverse_order", "batch_size", "device", "dtype",
+                  "revision"))
+register("pairwise", "rankify_lite.rerankers.pairwise:PairwiseReranker",
+         extra="llm", requires=("torch", "transformers"),
+         default_model="HuggingFaceTB/SmolLM2-135M-Instruct",
+         description="PRP pairwise: 'Passage A or B?' from single-token logits, both orders; "
+                     "sliding top-k bubble passes or all pairs",
+         options=("model", "method", "top_k", "aggregate", "passage_words", "batch_size",
+                  "device", "dtype", "revision"))
+register("monot5", "rankify_lite.rerankers.monot5:MonoT5Reranker",
+         extra="rerank", requires=("torch", "transformers"),
+         default_model="castorini/monot5-base-msmarco-10k",
+         description="monoT5 seq2seq pointwise: P(true) vs false at the first decoder step",
+         options=("model", "batch_size", "context_size", "device", "dtype", "revision"))
