@@ -155,9 +155,15 @@ class RayExecutor:
                 ray.kill(actor, no_restart=True)
         self._actors = []
 
-    def _new_key(self) -> str:
-        self._keys += 1
-        return f"{id(self)}-{self._keys}"
+    def _key(self, kind: str, payload: Any, config: Any) -> str:
+        """Workers keep a model between calls with the same key: a rebuildable spec is keyed
+        by its content (a second stage with the same model reuses it), a pickled copy by call."""
+        if kind == "pickle":
+            self._keys += 1
+            return f"pickle-{id(self)}-{self._keys}"
+        import json
+
+        return json.dumps([kind, payload, config], sort_keys=True, default=str)
 
     def _run_pool(self, tasks: list[Any], call: Callable[[Any, Any], Any],
                   on_result: Callable[[Any, Any], None]) -> None:
@@ -233,10 +239,10 @@ class RayExecutor:
                 todo.append(qids)
         if todo:
             kind, payload = recipe(reranker)
+            key = self._key(kind, payload, [reranker.config(), per_call, depth])
             if kind == "pickle":
                 payload = ray.put(payload)  # shipped once, fetched by each worker once
             spec = [kind, payload, reranker.config(), per_call]
-            key = self._new_key()
 
             def call(actor, qids):
                 return actor.rerank.remote(key, spec, *batch_inputs(queries, candidates, corpus,
@@ -290,10 +296,10 @@ class RayExecutor:
             writer = encode_plan.SpladeWriter(path, len(texts), encoder.vocab_size,
                                               retriever.quantization)
         rkind, payload = encode_plan.encoder_recipe(kind, encoder)
+        key = self._key(rkind, payload, encoder.config())
         if rkind == "pickle":
             payload = self._ray().put(payload)
         spec = [rkind, payload, encoder.config()]
-        key = self._new_key()
         truncated = 0
 
         def call(actor, positions):
