@@ -1,0 +1,182 @@
+"""VLLMBackend's requests, checked against a minimal stand-in for the vLLM API (the shapes of
+``vllm.LLM``, ``SamplingParams`` and ``TokensPrompt`` in vLLM 0.32): engine arguments, token-id
+prompts, every prompt of a call in one ``generate``, exact log-prob ids, the max_logprobs
+error, greedy generation with EOS trimmed. A real vLLM engine runs the same code in
+``test_vllm_engine.py`` when a vLLM environment is present.
+"""
+
+from __future__ import annotations
+
+import sys
+import types
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from _fake_lm import FakeLM, docs_with_relevance  # noqa: E402
+from _fake_server import FakeTokenizer  # noqa: E402
+
+from rankify_lite.errors import InputError  # noqa: E402
+from rankify_lite.rerankers.first import FirstReranker  # noqa: E402
+from rankify_lite.rerankers.listwise import ListwiseReranker  # noqa: E402
+from rankify_lite.types import Corpus, Queries, Run  # noqa: E402
+
+
+@dataclass
+class Logprob:
+    logprob: float
+
+
+@dataclass
+class Completion:
+    text: str
+    token_ids: list[int]
+    logprobs: list[dict[int, Logprob]] | None = None
+
+
+@dataclass
+class RequestOutput:
+    outputs: list[Completion]
+
+
+@dataclass
+class SamplingParams:
+    max_tokens: int | None = 16
+    temperature: float = 1.0
+    min_tokens: int = 0
+    logprobs: int | None = None
+    logprob_token_ids: list[int] | None = None
+    allowed_token_ids: list[int] | None = None
+    skip_special_tokens: bool = True
+    __struct_fields__ = ("max_tokens", "temperature", "min_tokens", "logprobs",
+                         "logprob_token_ids", "allowed_token_ids", "skip_special_tokens")
+
+
+class StubLLM:
+    """Answers from a FakeLM, records every call; the engine's ModelConfig as vLLM has it."""
+
+    def __init__(self, lm: FakeLM, **engine_args) -> None:
+        self.lm = lm
+        self.engine_args = engine_args
+        self.calls: list[tuple[list[list[int]], SamplingParams]] = []
+        cfg = types.SimpleNamespace(max_model_len=engine_args.get("max_model_len", 4096),
+                                    max_logprobs=engine_args.get("max_logprobs", 20),
+                                    logprobs_mode=engine_args.get("logprobs_mode",
+                                                                  "raw_logprobs"),
+                                    dtype=engine_args.get("dtype", "auto"),
+                                    model=engine_args.get("model"))
+        self.llm_engine = types.SimpleNamespace(model_config=cfg)
+
+    def get_tokenizer(self):
+        return FakeTokenizer(self.lm)
+
+    def generate(self, prompts, params, use_tqdm=True):
+        ids = [p["prompt_token_ids"] for p in prompts]
+        self.calls.append((ids, params))
+        if params.logprob_token_ids is not None:
+            values = self.lm.next_token_logits(ids, params.logprob_token_ids).logits
+            wanted = params.logprob_token_ids
+            return [RequestOutput([Completion("", [0], [
+                {t: Logprob(float(v)) for t, v in zip(wanted, row, strict=True)}])])
+                for row in values]
+        gens = self.lm.generate(ids, params.max_tokens, params.min_tokens)
+        eos = [self.lm._id("</s>")]                  # vLLM keeps the EOS in token_ids
+        return [RequestOutput([Completion(g.text, self.lm.encode(g.text) + eos)])
+                for g in gens]
+
+
+@pytest.fixture
+def stub_vllm(monkeypatch):
+    made: list[StubLLM] = []
+    lm = FakeLM()
+    mod = types.ModuleType("vllm")
+    mod.SamplingParams = SamplingParams
+    mod.LLM = lambda **kw: made.append(StubLLM(lm, **kw)) or made[-1]
+    inputs = types.ModuleType("vllm.inputs")
+    inputs.TokensPrompt = lambda prompt_token_ids: {"prompt_token_ids": list(prompt_token_ids)}
+    mod.inputs = inputs
+    monkeypatch.setitem(sys.modules, "vllm", mod)
+    monkeypatch.setitem(sys.modules, "vllm.inputs", inputs)
+    return lm, made
+
+
+def _inputs(n_queries=3, n_docs=7):
+    docs, ranking = [], {}
+    for k in range(n_queries):
+        scores = [float((7 * j + 3 * k) % n_docs) for j in range(n_docs)]
+        ds = [d.__class__(f"q{k}-{d.id}", d.text) for d in docs_with_relevance(scores)]
+        docs += ds
+        ranking[f"q{k}"] = [d.id for d in ds]
+    queries = Queries.from_dict({q: f"query {q}" for q in ranking})
+    return queries, Run.from_rankings(ranking, name="bm25"), Corpus.from_documents(docs)
+
+
+def _rankings(run):
+    return {q: list(run[q].doc_ids) for q in run}
+
+
+def test_engine_arguments_and_first_requests(stub_vllm):
+    lm, made = stub_vllm
+    first = FirstReranker("org/model", engine="vllm", tokenizer=FakeTokenizer(lm),
+                          tensor_parallel_size=4, gpu_memory_utilization=0.5,
+                          max_model_len=8192, window_size=4, stride=2)
+    (llm,) = made
+    assert llm.engine_args["tensor_parallel_size"] == 4
+    assert llm.engine_args["gpu_memory_utilization"] == 0.5
+    assert llm.engine_args["max_model_len"] == 8192
+    assert llm.engine_args["max_logprobs"] >= 26
+    assert first.backend.max_context == 8192
+    assert first.config()["backend"] == "vllm"
+    run = first.rerank(*_inputs())
+    assert _rankings(run) == _rankings(FirstReranker(backend=lm, window_size=4,
+                                                     stride=2).rerank(*_inputs()))
+    # 7 docs, window 4 stride 2 -> 3 windows per query: one generate per step, all 3
+    # queries' windows together, ids exactly the reranker's, logprobs of the identifiers only
+    assert [len(ids) for ids, _ in llm.calls] == [3, 3, 3]
+    for _ids, params in llm.calls:
+        assert params.max_tokens == 1 and params.temperature == 0.0
+        assert params.logprob_token_ids == first.identifier_ids
+    assert run.metadata["llm_stats"]["input_tokens"] == sum(
+        len(p) for ids, _ in llm.calls for p in ids)
+
+
+def test_max_logprobs_below_the_window_is_a_clear_error(stub_vllm):
+    lm, _ = stub_vllm
+    first = FirstReranker("org/model", engine="vllm", tokenizer=FakeTokenizer(lm),
+                          max_logprobs=3, window_size=4, stride=2)
+    with pytest.raises(InputError, match="max_logprobs=3") as err:
+        first.backend.next_token_logits([[1, 2]], first.identifier_ids)
+    assert "max_logprobs>=4" in str(err.value)
+
+
+def test_ready_engine_without_logprob_token_ids_needs_processed_mode(stub_vllm, monkeypatch):
+    lm, _ = stub_vllm
+    from rankify_lite.rerankers.engines.vllm_backend import VLLMBackend
+
+    monkeypatch.setattr(SamplingParams, "__struct_fields__", ("max_tokens", "logprobs"))
+    raw = VLLMBackend(llm=StubLLM(lm, max_logprobs=26), tokenizer=FakeTokenizer(lm))
+    with pytest.raises(InputError, match="processed_logprobs"):
+        raw.logprob_params([1, 2, 3])
+    ok = VLLMBackend(llm=StubLLM(lm, max_logprobs=26, logprobs_mode="processed_logprobs"),
+                     tokenizer=FakeTokenizer(lm))
+    params = ok.logprob_params([5, 6, 7])
+    assert params.allowed_token_ids == [5, 6, 7] and params.logprobs == 3
+
+
+def test_listwise_generation_is_greedy_and_counts_without_eos(stub_vllm):
+    lm, made = stub_vllm
+    tok = FakeTokenizer(lm)
+    tok.eos_token_id = lm._id("</s>")
+    listwise = ListwiseReranker("org/model", engine="vllm", tokenizer=tok, window_size=4,
+                                stride=2)
+    run = listwise.rerank(*_inputs())
+    local = ListwiseReranker(backend=lm, window_size=4, stride=2).rerank(*_inputs())
+    assert _rankings(run) == _rankings(local)
+    assert run.metadata["llm_stats"]["output_tokens"] == local.metadata["llm_stats"][
+        "output_tokens"]
+    (llm,) = made
+    for _, params in llm.calls:
+        assert params.temperature == 0.0 and params.min_tokens == params.max_tokens
