@@ -60,13 +60,17 @@ class DenseEncoder:
     None is True when the folder has a Normalize module; prefixes are prepended to every text
     (E5: ``"query: "`` / ``"passage: "``; BGE: an instruction on queries only); ``max_length``
     None is the sentence-transformers ``max_seq_length``, else the tokenizer's limit (<= 512).
+    ``backend`` "torch" (default), "onnx" (ONNX Runtime, fp32) or "onnx-int8" (ONNX Runtime,
+    dynamic int8 weights; the exported model is cached, see :mod:`.onnx_backend`); the ONNX
+    backends run on the CPU and need ``pip install 'rankify-lite[onnx]'``.
     """
 
     def __init__(self, model: str = "sentence-transformers/all-MiniLM-L6-v2", *,
                  pooling: str | None = None, normalize: bool | None = None,
                  query_prefix: str = "", doc_prefix: str = "", max_length: int | None = None,
                  batch_size: int = 64, device: str | None = None, dtype: str | None = None,
-                 revision: str | None = None, progress: bool = True) -> None:
+                 revision: str | None = None, progress: bool = True,
+                 backend: str = "torch") -> None:
         torch = require("torch", extra="dense", feature="Dense encoding")
         transformers = require("transformers", extra="dense", feature="Dense encoding")
         if pooling is not None and pooling not in POOLINGS:
@@ -84,10 +88,22 @@ class DenseEncoder:
         self.doc_prefix = doc_prefix or st.get("doc_prefix", "")
         self.batch_size = batch_size
         self.progress = progress
-        self.tokenizer, self.model, self.device, self.dtype, self.revision = _hub.load_encoder(
-            transformers.AutoModel, model, revision=revision, device=device, dtype=dtype,
-            sdpa=True)
-        limit = getattr(self.model.config, "max_position_embeddings", 512) or 512
+        from rankify_lite.models import onnx_backend
+
+        self.backend = onnx_backend.check_backend(backend)
+        self._onnx = None
+        if backend == "torch":
+            self.tokenizer, self.model, self.device, self.dtype, self.revision = \
+                _hub.load_encoder(transformers.AutoModel, model, revision=revision,
+                                  device=device, dtype=dtype, sdpa=True)
+            self.hf_config = self.model.config
+        else:  # ONNX Runtime on the CPU; the torch model is only loaded to export it once
+            self.tokenizer, self.hf_config, self._onnx, self.revision = onnx_backend.load(
+                transformers.AutoModel, model, revision=revision, backend=backend,
+                task="feature-extraction", device=device, dtype=dtype)
+            self.model, self.device = None, "cpu"
+            self.dtype = "int8" if backend == "onnx-int8" else torch.float32
+        limit = getattr(self.hf_config, "max_position_embeddings", 512) or 512
         tok_max = getattr(self.tokenizer, "model_max_length", 512) or 512
         default = st.get("max_length") or min(tok_max, limit, 512)
         self.max_length = int(max_length or default)
@@ -100,13 +116,14 @@ class DenseEncoder:
     # ------------------------------------------------------------------ public API
     @property
     def dim(self) -> int:
-        return int(self.model.config.hidden_size)
+        return int(self.hf_config.hidden_size)
 
     def config(self) -> dict[str, Any]:
         return {"model": self.model_id, "revision": self.revision, "pooling": self.pooling,
                 "normalize": self.normalize, "query_prefix": self.query_prefix,
                 "doc_prefix": self.doc_prefix, "max_length": self.max_length,
-                "dtype": _hub.dtype_name(self.dtype)}
+                "dtype": _hub.dtype_name(self.dtype),
+                **({"backend": self.backend} if self.backend != "torch" else {})}
 
     def encode_queries(self, texts: list[str]) -> np.ndarray:
         """float32 (n, dim) query vectors (query prefix applied)."""
@@ -132,6 +149,13 @@ class DenseEncoder:
         self.last_truncated = 0
         bar = progress_bar(len(texts), self.progress and len(texts) > self.batch_size,
                            f"encoding {what}")
+        if self._onnx is not None:
+            with bar:
+                for batch, truncated in batches(texts, self._tokenize, self.batch_size):
+                    self.last_truncated += truncated
+                    out[batch.positions] = self._onnx_vectors(batch)
+                    bar.update(len(batch.positions))
+            return out
         with torch.inference_mode(), bar:
             for batch, truncated in batches(texts, self._tokenize, self.batch_size):
                 self.last_truncated += truncated
@@ -154,3 +178,19 @@ class DenseEncoder:
             return hidden[rows, torch.as_tensor(lengths - 1, device=hidden.device)]
         m = mask.unsqueeze(-1).to(hidden.dtype)
         return (hidden * m).sum(1) / m.sum(1).clamp(min=1e-9)
+
+    def _onnx_vectors(self, batch) -> np.ndarray:
+        """Pooled (and normalised) float32 vectors of one batch from the ONNX Runtime model."""
+        feeds = {"input_ids": batch.input_ids, "attention_mask": batch.attention_mask,
+                 "token_type_ids": np.zeros_like(batch.input_ids)}
+        hidden = self._onnx(feeds).astype(np.float32, copy=False)
+        if self.pooling == "cls":
+            vecs = hidden[:, 0]
+        elif self.pooling == "last":
+            vecs = hidden[np.arange(len(hidden)), batch.lengths - 1]
+        else:
+            m = batch.attention_mask[..., None].astype(np.float32)
+            vecs = (hidden * m).sum(1) / np.maximum(m.sum(1), 1e-9)
+        if self.normalize:
+            vecs = vecs / np.maximum(np.linalg.norm(vecs, axis=1, keepdims=True), 1e-12)
+        return vecs

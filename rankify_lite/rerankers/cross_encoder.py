@@ -8,7 +8,10 @@ Scores equal ``sentence_transformers.CrossEncoder(model).predict(pairs)`` on the
   *and* ``max_tokens`` padded tokens, so each batch is padded only to its own longest pair;
 * padding is vectorised (no Python loop per pair), the forward runs under ``inference_mode``
   with SDPA attention; on GPU the weights run in bf16 (fp16 where bf16 is unsupported);
-* a CUDA out-of-memory error halves the batch and carries on (and keeps the smaller budget).
+* a CUDA out-of-memory error halves the batch and carries on (and keeps the smaller budget);
+* ``backend="onnx-int8"`` (or ``"onnx"``) runs the forward pass with ONNX Runtime on the CPU,
+  int8 weights from ONNX Runtime's dynamic quantizer, exported once and cached
+  (:mod:`rankify_lite.models.onnx_backend`); everything else above stays the same.
 """
 
 from __future__ import annotations
@@ -54,6 +57,8 @@ class CrossEncoderReranker(Reranker):
             Models with several labels score by the log-softmax of the last label.
         query_batch_size: queries scored together (their pairs are length-sorted as one pool);
             default: about 4,096 pairs per call at the given depth.
+        backend: "torch" (default), "onnx" (ONNX Runtime fp32) or "onnx-int8" (ONNX Runtime,
+            dynamic int8; CPU only, ``pip install 'rankify-lite[onnx]'``).
     """
 
     family = "cross-encoder"
@@ -63,7 +68,8 @@ class CrossEncoderReranker(Reranker):
                  max_tokens: int | None = None, max_length: int | None = None,
                  device: str | None = None, dtype: str | None = None,
                  revision: str | None = None, activation: str = "auto",
-                 query_batch_size: int | None = None, trust_remote_code: bool = False) -> None:
+                 query_batch_size: int | None = None, trust_remote_code: bool = False,
+                 backend: str = "torch") -> None:
         torch = require("torch", extra="rerank", feature="the cross-encoder reranker")
         transformers = require("transformers", extra="rerank", feature="the cross-encoder reranker")
         if batch_size < 1:
@@ -71,14 +77,27 @@ class CrossEncoderReranker(Reranker):
         if activation not in _ACTIVATIONS:
             raise InputError(f"unknown activation {activation!r}.",
                              fix=f"use one of {', '.join(_ACTIVATIONS)}.")
+        from rankify_lite.models import onnx_backend
+
         self.model_name = str(model)
-        self.device = _hub.pick_device(device)
-        self.dtype = _hub.pick_dtype(dtype, self.device)
-        self.tokenizer = _hub.from_pretrained(transformers.AutoTokenizer, self.model_name,
-                                              revision, trust_remote_code=trust_remote_code)
-        self.model = self._load_model(transformers, revision, trust_remote_code)
-        self.revision = _hub.resolved_revision(self.model_name, revision)
-        cfg = self.model.config
+        self.backend = onnx_backend.check_backend(backend)
+        self._onnx = None
+        if backend == "torch":
+            self.device = _hub.pick_device(device)
+            self.dtype = _hub.pick_dtype(dtype, self.device)
+            self.tokenizer = _hub.from_pretrained(transformers.AutoTokenizer, self.model_name,
+                                                  revision, trust_remote_code=trust_remote_code)
+            self.model = self._load_model(transformers, revision, trust_remote_code)
+            self.revision = _hub.resolved_revision(self.model_name, revision)
+            self.hf_config = self.model.config
+        else:  # ONNX Runtime on the CPU; torch weights are only loaded to export them once
+            self.tokenizer, self.hf_config, self._onnx, self.revision = onnx_backend.load(
+                transformers.AutoModelForSequenceClassification, self.model_name,
+                revision=revision, backend=backend, task="sequence-classification",
+                device=device, dtype=dtype)
+            self.model, self.device = None, "cpu"
+            self.dtype = "int8" if backend == "onnx-int8" else torch.float32
+        cfg = self.hf_config
         self.num_labels = int(getattr(cfg, "num_labels", 1) or 1)
         self.max_length = self._resolve_max_length(max_length)
         self.batch_size = int(batch_size)
@@ -118,7 +137,7 @@ class CrossEncoderReranker(Reranker):
                                  fix="pass e.g. max_length=512.")
             return int(max_length)
         limit = int(min(self.tokenizer.model_max_length, 1_000_000))
-        positions = getattr(self.model.config, "max_position_embeddings", -1)
+        positions = getattr(self.hf_config, "max_position_embeddings", -1)
         if positions is not None and positions != -1:
             limit = min(limit, int(positions))
         return limit
@@ -126,7 +145,7 @@ class CrossEncoderReranker(Reranker):
     def _resolve_activation(self, activation: str) -> str:
         if activation != "auto":
             return activation
-        cfg = self.model.config
+        cfg = self.hf_config
         path = None
         st = getattr(cfg, "sentence_transformers", None)
         if isinstance(st, dict) and st.get("activation_fn"):
@@ -146,7 +165,8 @@ class CrossEncoderReranker(Reranker):
         return {"family": self.family, "model": self.model_name,
                 "revision": self.revision,
                 "max_length": self.max_length, "activation": self.activation,
-                "num_labels": self.num_labels, "dtype": _hub.dtype_name(self.dtype)}
+                "num_labels": self.num_labels, "dtype": _hub.dtype_name(self.dtype),
+                **({"backend": self.backend} if self.backend != "torch" else {})}
 
     # ---- scoring ---------------------------------------------------------------------------
     def _rerank_batch(self, items: Sequence[RerankItem]) -> list[Scored]:
@@ -237,6 +257,12 @@ class CrossEncoderReranker(Reranker):
                   "attention_mask": mask.astype(np.int64)}
         if flat_tt is not None:
             inputs["token_type_ids"] = np.where(mask, flat_tt[gather], 0)
+        if self._onnx is not None:
+            out = self._onnx(inputs).astype(np.float64)
+            if self.num_labels == 1:
+                return out[:, 0]
+            shifted = out - out.max(axis=1, keepdims=True)
+            return shifted[:, -1] - np.log(np.exp(shifted).sum(axis=1))
         tensors = {k: torch.from_numpy(v).to(self.device) for k, v in inputs.items()}
         with torch.inference_mode():
             out = self.model(**tensors).logits.float()
