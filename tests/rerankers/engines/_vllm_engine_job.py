@@ -1,0 +1,51 @@
+"""Run inside the vLLM environment (``test_vllm_engine.py`` starts it): the LLM families on a
+real in-process vLLM engine, ``engine="vllm"``, with SmolLM2-135M-Instruct.
+
+    python _vllm_engine_job.py IN.json OUT.json
+
+IN: {"rankings": {qid: [doc ids]}, "prompts": [[ids]], "token_ids": [ids], "window": {...}}.
+OUT: the reranked orderings and llm_stats per family, the next-token values of the given
+prompts, and the engine's start-up time.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+
+
+def main(src: str, dst: str) -> None:
+    from rankify_lite import load_dataset
+    from rankify_lite.rerankers.first import FirstReranker
+    from rankify_lite.rerankers.listwise import ListwiseReranker
+    from rankify_lite.rerankers.pointwise import PointwiseReranker
+    from rankify_lite.types import Run
+
+    job = json.loads(open(src).read())
+    ds = load_dataset("trec-dl/dl19-passage")
+    first_stage = Run.from_rankings(job["rankings"], name="bm25")
+    t0 = time.perf_counter()
+    first = FirstReranker("HuggingFaceTB/SmolLM2-135M-Instruct", engine="vllm", dtype="float32",
+                          max_model_len=2048, gpu_memory_utilization=0.1, enforce_eager=True,
+                          **job["window"])
+    startup = time.perf_counter() - t0
+    backend = first.backend
+    out = {"startup_s": startup, "config": backend.config(),
+           "identifier_ids": first.identifier_ids,
+           "values": backend.next_token_logits(job["prompts"], job["token_ids"]).logits.tolist()}
+    families = {"first": first,
+                "listwise": ListwiseReranker(backend=backend, **job["window"]),
+                "pointwise": PointwiseReranker(backend=backend,
+                                               passage_words=job["window"]["passage_words"])}
+    for name, reranker in families.items():
+        run = reranker.rerank(ds.queries, first_stage, ds.corpus)
+        out[name] = {"rankings": {q: list(run[q].doc_ids) for q in run},
+                     "scores": {q: list(run[q].scores) for q in run},
+                     "llm_stats": run.metadata["llm_stats"]}
+    with open(dst, "w") as f:
+        json.dump(out, f)
+
+
+if __name__ == "__main__":
+    main(sys.argv[1], sys.argv[2])

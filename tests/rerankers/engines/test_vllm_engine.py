@@ -1,0 +1,83 @@
+"""The vLLM backend on a real vLLM engine (the CPU build, in its own environment): FIRST,
+listwise and pointwise with ``engine="vllm"`` on DL19 windows give the same orderings as the
+in-process transformers backend on the same SmolLM2 weights, and the identifier log-probs agree
+to 1e-3 after centring. Skipped when the vLLM environment is absent (``.ci/run`` makes it).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+pytest.importorskip("transformers")
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _real_server import SMOL, smol_cached, vllm_python  # noqa: E402
+
+from rankify_lite.rerankers.first import FirstReranker  # noqa: E402
+from rankify_lite.rerankers.listwise import ListwiseReranker  # noqa: E402
+from rankify_lite.rerankers.pointwise import PointwiseReranker  # noqa: E402
+from rankify_lite.rerankers.windows import window_spans  # noqa: E402
+from rankify_lite.types import Run  # noqa: E402
+
+pytestmark = pytest.mark.slow
+REPO = Path(__file__).resolve().parents[3]
+WINDOW = {"window_size": 5, "stride": 3, "passage_words": 40}
+
+
+@pytest.fixture(scope="module")
+def engine_results(dl19, tmp_path_factory):
+    python = vllm_python()
+    if python is None:
+        pytest.skip("no vLLM environment (set RANKIFY_LITE_VLLM_PYTHON; .ci/run makes one)")
+    if not smol_cached():
+        pytest.skip("SmolLM2-135M-Instruct is not in the Hugging Face cache")
+    run = dl19.load_run("bm25.top100")
+    rankings = {q: list(run[q].doc_ids[:8]) for q in list(run)[:2]}
+    local = FirstReranker(SMOL, **WINDOW)
+    prompts = []
+    for q, ids in rankings.items():
+        docs = [dl19.corpus[d] for d in ids]
+        prompts += [local.window_prompt(dl19.queries[q], docs[a:b]).ids
+                    for a, b in window_spans(len(docs), 5, 3)]
+    folder = tmp_path_factory.mktemp("vllm-engine")
+    (folder / "in.json").write_text(json.dumps({
+        "rankings": rankings, "prompts": prompts, "token_ids": local.identifier_ids,
+        "window": WINDOW}))
+    env = {**os.environ, "PYTHONPATH": str(REPO), "HF_HUB_OFFLINE": "1",
+           "VLLM_NO_USAGE_STATS": "1", "DO_NOT_TRACK": "1"}
+    proc = subprocess.run([str(python), str(Path(__file__).with_name("_vllm_engine_job.py")),
+                           str(folder / "in.json"), str(folder / "out.json")], env=env,
+                          capture_output=True, text=True, timeout=1500)
+    if proc.returncode != 0:
+        pytest.fail(f"vLLM engine job failed ({proc.returncode}):\n{proc.stderr[-4000:]}")
+    out = json.loads((folder / "out.json").read_text())
+    first_stage = Run.from_rankings(rankings, name="bm25")
+    here = {"first": local, "listwise": ListwiseReranker(backend=local.backend, **WINDOW),
+            "pointwise": PointwiseReranker(backend=local.backend, passage_words=40)}
+    mine = {name: r.rerank(dl19.queries, first_stage, dl19.corpus) for name, r in here.items()}
+    values = local.backend.next_token_logits(prompts, local.identifier_ids).logits
+    return out, mine, values
+
+
+def test_first_values_agree_with_in_process(engine_results):
+    out, mine, values = engine_results
+    theirs = np.array(out["values"], dtype=np.float32)
+    centre = lambda x: x - x.mean(axis=1, keepdims=True)  # noqa: E731
+    assert np.abs(centre(theirs) - centre(values)).max() < 1e-3
+    assert out["config"]["backend"] == "vllm"
+    assert out["config"]["next_token_logits"].startswith("vLLM log-probs of the requested ids")
+
+
+@pytest.mark.parametrize("family", ["first", "listwise", "pointwise"])
+def test_orderings_equal_in_process(engine_results, family):
+    out, mine, _ = engine_results
+    ours = {q: list(mine[family][q].doc_ids) for q in mine[family]}
+    assert out[family]["rankings"] == ours
+    for key in ("prompts", "input_tokens", "output_tokens"):
+        assert out[family]["llm_stats"][key] == mine[family].metadata["llm_stats"][key], key
