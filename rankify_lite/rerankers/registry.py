@@ -110,6 +110,12 @@ def load_reranker(family: str, model: str | None = None, **options: Any) -> Rera
     return cls(**options)
 
 
+#: options of the LLM families that choose and configure the engine (see rerankers/engines)
+LLM_ENGINE_OPTIONS = ("engine", "base_url", "api_key_env", "concurrency", "timeout",
+                      "max_retries", "tensor_parallel_size", "gpu_memory_utilization",
+                      "max_model_len", "max_logprobs")
+
+
 # ---- the families (one line each) ------------------------------------------------------------
 register("identity", "rankify_lite.rerankers.identity:IdentityReranker",
          description="keeps the first-stage order (baseline)")
@@ -132,7 +138,7 @@ register("first", "rankify_lite.rerankers.first:FirstReranker",
                      "logits (rank_llm prompts, token for token)",
          options=("model", "window_size", "stride", "top_window", "passage_words", "prompt",
                   "context_size", "clean_text", "bos", "device", "dtype", "revision",
-                  "batch_size", "query_batch_size", "log_path"))
+                  "batch_size", "query_batch_size", "log_path") + LLM_ENGINE_OPTIONS)
 register("listwise", "rankify_lite.rerankers.listwise:ListwiseReranker",
          extra="llm", requires=("torch", "transformers"),
          default_model="castorini/rank_zephyr_7b_v1_full",
@@ -140,13 +146,14 @@ register("listwise", "rankify_lite.rerankers.listwise:ListwiseReranker",
                      "rank_llm prompts: RankZephyr, RankVicuna, RankGPT presets)",
          options=("model", "window_size", "stride", "top_window", "passage_words", "prompt",
                   "context_size", "clean_text", "bos", "max_new_tokens", "min_new_tokens",
-                  "device", "dtype", "revision", "batch_size", "query_batch_size", "log_path"))
+                  "device", "dtype", "revision", "batch_size", "query_batch_size", "log_path")
+         + LLM_ENGINE_OPTIONS)
 register("pointwise", "rankify_lite.rerankers.pointwise:PointwiseReranker",
          extra="llm", requires=("torch", "transformers"),
          default_model="HuggingFaceTB/SmolLM2-135M-Instruct",
          description="pointwise LLM relevance: log P(yes) normalised over {yes, no}",
          options=("model", "batch_size", "passage_words", "prompt", "clean_text", "bos",
-                  "device", "dtype", "revision", "query_batch_size", "log_path"))
+                  "device", "dtype", "revision", "query_batch_size", "log_path") + LLM_ENGINE_OPTIONS)
 register("icr", "rankify_lite.rerankers.icr:ICRReranker",
          extra="llm", requires=("torch", "transformers"),
          default_model="HuggingFaceTB/SmolLM2-135M-Instruct",
