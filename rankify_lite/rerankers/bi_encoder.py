@@ -25,7 +25,8 @@ class BiEncoderReranker(Reranker):
         model: Hugging Face id or local folder of an encoder (sentence-transformers folders:
             pooling, normalisation, max length and prompts are read from it).
         batch_size: texts per forward pass.
-        max_length, pooling, normalize, query_prefix, doc_prefix, device, dtype, revision:
+        max_length, pooling, normalize, query_prefix, doc_prefix, device, dtype, revision,
+        backend ("torch", "onnx" or "onnx-int8"):
             passed to :class:`~rankify_lite.models.dense_encoder.DenseEncoder`.
         query_batch_size: queries whose candidates are embedded together (each unique
             document once per batch).
@@ -40,14 +41,15 @@ class BiEncoderReranker(Reranker):
                  max_length: int | None = None, pooling: str | None = None,
                  normalize: bool | None = None, query_prefix: str = "", doc_prefix: str = "",
                  device: str | None = None, dtype: str | None = None,
-                 revision: str | None = None, query_batch_size: int | None = None) -> None:
+                 revision: str | None = None, query_batch_size: int | None = None,
+                 backend: str = "torch") -> None:
         from rankify_lite.models.dense_encoder import DenseEncoder
 
         self.encoder = DenseEncoder(model, pooling=pooling, normalize=normalize,
                                     query_prefix=query_prefix, doc_prefix=doc_prefix,
                                     max_length=max_length, batch_size=batch_size,
                                     device=device, dtype=dtype, revision=revision,
-                                    progress=False)
+                                    progress=False, backend=backend)
         if query_batch_size is not None:
             self.query_batch_size = max(1, int(query_batch_size))
 

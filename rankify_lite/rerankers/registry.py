@@ -124,13 +124,13 @@ register("cross-encoder", "rankify_lite.rerankers.cross_encoder:CrossEncoderRera
          default_model="cross-encoder/ms-marco-MiniLM-L6-v2",
          description="Hugging Face sequence-classification ranker scoring (query, passage) pairs",
          options=("model", "batch_size", "max_tokens", "max_length", "activation", "device",
-                  "dtype", "revision", "query_batch_size"))
+                  "dtype", "revision", "query_batch_size", "backend"))
 register("bi-encoder", "rankify_lite.rerankers.bi_encoder:BiEncoderReranker",
          extra="dense", requires=("torch", "transformers"),
          default_model="sentence-transformers/all-MiniLM-L6-v2",
          description="dense encoder: cosine / dot product of query and passage embeddings",
          options=("model", "batch_size", "max_length", "pooling", "normalize", "query_prefix",
-                  "doc_prefix", "device", "dtype", "revision", "query_batch_size"))
+                  "doc_prefix", "device", "dtype", "revision", "query_batch_size", "backend"))
 register("first", "rankify_lite.rerankers.first:FirstReranker",
          extra="llm", requires=("torch", "transformers"),
          default_model="castorini/first_mistral",

@@ -116,3 +116,16 @@ def test_bad_backend_options(tiny_encoder):
         DenseEncoder(tiny_encoder, backend="onnx-int8", device="cuda")
     with pytest.raises(InputError, match="sets its own precision"):
         DenseEncoder(tiny_encoder, backend="onnx-int8", dtype="bf16")
+
+
+def test_registry_passes_backend_to_both_families(tiny_encoder, tmp_path_factory, texts):
+    from rankify_lite.rerankers import load_reranker
+
+    bi = load_reranker("bi-encoder", model=tiny_encoder, backend="onnx-int8")
+    assert bi.config()["backend"] == "onnx-int8"
+    folder = save_tiny_bert(tmp_path_factory.mktemp("ce3") / "tiny-ce3", texts)
+    ce = load_reranker("cross-encoder", model=str(folder), backend="onnx")
+    ref = load_reranker("cross-encoder", model=str(folder), device="cpu")
+    pairs = [("cells", t) for t in texts[:6]]
+    np.testing.assert_allclose(ce.predict(pairs), ref.predict(pairs), atol=1e-5)
+    assert ce.config()["backend"] == "onnx" and "backend" not in ref.config()
