@@ -18,6 +18,8 @@ import urllib.request
 from pathlib import Path
 
 SMOL = "HuggingFaceTB/SmolLM2-135M-Instruct"
+#: small windows so the CPU runs stay short: 8 candidates, window 5, stride 3
+WINDOW = {"window_size": 5, "stride": 3, "passage_words": 40}
 VENV_PYTHON = Path(os.environ.get(
     "RANKIFY_LITE_VLLM_PYTHON",
     Path.home() / ".cache" / "rankify-lite" / "vllm-cpu" / "bin" / "python"))

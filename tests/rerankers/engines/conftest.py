@@ -9,7 +9,39 @@ from pathlib import Path
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _real_server import VLLMServer, smol_cached, vllm_python  # noqa: E402
+from _real_server import SMOL, WINDOW, VLLMServer, smol_cached, vllm_python  # noqa: E402
+
+
+@pytest.fixture(scope="session")
+def inprocess(dl19):
+    """The in-process transformers reference on 2 DL19 queries (BM25 top 8), computed once:
+    the FIRST reranker (its backend is shared), the window prompts with their identifier
+    values, and the first / listwise / pointwise runs."""
+    pytest.importorskip("transformers")
+    if not smol_cached():
+        pytest.skip("SmolLM2-135M-Instruct is not in the Hugging Face cache")
+    from rankify_lite.rerankers.first import FirstReranker
+    from rankify_lite.rerankers.listwise import ListwiseReranker
+    from rankify_lite.rerankers.pointwise import PointwiseReranker
+    from rankify_lite.rerankers.windows import window_spans
+    from rankify_lite.types import Run
+
+    run = dl19.load_run("bm25.top100")
+    first_stage = Run.from_rankings({q: list(run[q].doc_ids[:8]) for q in list(run)[:2]},
+                                    name="bm25")
+    first = FirstReranker(SMOL, **WINDOW)
+    prompts = []
+    for q in first_stage:
+        docs = [dl19.corpus[d] for d in first_stage[q].doc_ids]
+        prompts += [first.window_prompt(dl19.queries[q], docs[a:b]).ids
+                    for a, b in window_spans(len(docs), WINDOW["window_size"], WINDOW["stride"])]
+    families = {"first": first, "listwise": ListwiseReranker(backend=first.backend, **WINDOW),
+                "pointwise": PointwiseReranker(backend=first.backend,
+                                               passage_words=WINDOW["passage_words"])}
+    runs = {k: r.rerank(dl19.queries, first_stage, dl19.corpus) for k, r in families.items()}
+    values = first.backend.next_token_logits(prompts, first.identifier_ids)
+    return {"first_stage": first_stage, "reranker": first, "prompts": prompts,
+            "values": values, "runs": runs}
 
 
 @pytest.fixture(scope="session")

@@ -17,30 +17,16 @@ import pytest
 pytest.importorskip("httpx")
 pytest.importorskip("transformers")
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _real_server import SMOL  # noqa: E402
+from _real_server import SMOL, WINDOW  # noqa: E402
 
 from rankify_lite.rerankers.base import RerankQueryError  # noqa: E402
 from rankify_lite.rerankers.engines.http_client import ServerError  # noqa: E402
 from rankify_lite.rerankers.first import FirstReranker  # noqa: E402
 from rankify_lite.rerankers.listwise import ListwiseReranker  # noqa: E402
 from rankify_lite.rerankers.pointwise import PointwiseReranker  # noqa: E402
-from rankify_lite.rerankers.windows import window_spans  # noqa: E402
 from rankify_lite.types import Run  # noqa: E402
 
 pytestmark = pytest.mark.slow
-WINDOW = {"window_size": 5, "stride": 3, "passage_words": 40}
-
-
-@pytest.fixture(scope="module")
-def local():
-    return FirstReranker(SMOL, **WINDOW)
-
-
-@pytest.fixture(scope="module")
-def bm25(dl19):
-    run = dl19.load_run("bm25.top100")
-    qids = list(run)[:2]
-    return Run.from_rankings({q: list(run[q].doc_ids[:8]) for q in qids}, name="bm25")
 
 
 def _remote(cls, server, **kw):
@@ -51,16 +37,12 @@ def _rankings(run: Run) -> dict[str, list[str]]:
     return {q: list(run[q].doc_ids) for q in run}
 
 
-def test_first_logprobs_agree_with_in_process(vllm_server, local, dl19, bm25):
+def test_first_logprobs_agree_with_in_process(vllm_server, inprocess, dl19):
+    local = inprocess["reranker"]
     remote = _remote(FirstReranker, vllm_server, **WINDOW)
     assert remote.identifier_ids == local.identifier_ids
-    prompts = []
-    for q in bm25:
-        docs = [dl19.corpus[d] for d in bm25[q].doc_ids]
-        prompts += [local.window_prompt(dl19.queries[q], docs[a:b]).ids
-                    for a, b in window_spans(len(docs), 5, 3)]
-    here = local.backend.next_token_logits(prompts, local.identifier_ids)
-    there = remote.backend.next_token_logits(prompts, local.identifier_ids)
+    here = inprocess["values"]
+    there = remote.backend.next_token_logits(inprocess["prompts"], local.identifier_ids)
     assert there.input_tokens == here.input_tokens
     # logits vs log-probs differ by a per-prompt constant: compare centred rows
     centre = lambda x: x - x.mean(axis=1, keepdims=True)  # noqa: E731
@@ -68,33 +50,30 @@ def test_first_logprobs_agree_with_in_process(vllm_server, local, dl19, bm25):
     assert [list(np.argsort(-r)) for r in here.logits] == \
         [list(np.argsort(-r)) for r in there.logits]
     # whole reranking: the same run, and the server's token counts in llm_stats
-    a = local.rerank(dl19.queries, bm25, dl19.corpus)
-    b = remote.rerank(dl19.queries, bm25, dl19.corpus)
+    a = inprocess["runs"]["first"]
+    b = remote.rerank(dl19.queries, inprocess["first_stage"], dl19.corpus)
     assert _rankings(a) == _rankings(b)
     assert b.metadata["llm_stats"]["input_tokens"] == a.metadata["llm_stats"]["input_tokens"]
     assert b.metadata["llm_stats"]["model_calls"] == a.metadata["llm_stats"]["model_calls"]
 
 
-def test_listwise_generation_agrees_with_in_process(vllm_server, local, dl19, bm25):
-    here = ListwiseReranker(backend=local.backend, **WINDOW)
-    there = _remote(ListwiseReranker, vllm_server, **WINDOW)
-    a = here.rerank(dl19.queries, bm25, dl19.corpus)
-    b = there.rerank(dl19.queries, bm25, dl19.corpus)
+def test_listwise_generation_agrees_with_in_process(vllm_server, inprocess, dl19):
+    a = inprocess["runs"]["listwise"]
+    b = _remote(ListwiseReranker, vllm_server, **WINDOW).rerank(
+        dl19.queries, inprocess["first_stage"], dl19.corpus)
     assert _rankings(a) == _rankings(b)
     for key in ("input_tokens", "output_tokens", "malformed_windows", "windows"):
         assert b.metadata["llm_stats"][key] == a.metadata["llm_stats"][key], key
 
 
-def test_pointwise_scores_agree_with_in_process(vllm_server, local, dl19, bm25):
-    here = PointwiseReranker(backend=local.backend, passage_words=40)
-    there = _remote(PointwiseReranker, vllm_server, passage_words=40)
-    assert there.yes_ids == here.yes_ids and there.no_ids == here.no_ids
-    a = here.rerank(dl19.queries, bm25, dl19.corpus)
-    b = there.rerank(dl19.queries, bm25, dl19.corpus)
+def test_pointwise_scores_agree_with_in_process(vllm_server, inprocess, dl19):
+    there = _remote(PointwiseReranker, vllm_server, passage_words=WINDOW["passage_words"])
+    a = inprocess["runs"]["pointwise"]
+    b = there.rerank(dl19.queries, inprocess["first_stage"], dl19.corpus)
     assert _rankings(a) == _rankings(b)
     for q in a:
         assert np.allclose(a[q].scores, b[q].scores, atol=1e-3)
-    assert b.metadata["llm_stats"]["prompts"] == sum(len(bm25[q].doc_ids) for q in bm25)
+    assert b.metadata["llm_stats"]["prompts"] == 16
 
 
 def test_server_killed_mid_run_resumes_from_the_checkpoint(vllm_server, dl19, tmp_path):

@@ -17,37 +17,22 @@ import pytest
 
 pytest.importorskip("transformers")
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _real_server import SMOL, smol_cached, vllm_python  # noqa: E402
-
-from rankify_lite.rerankers.first import FirstReranker  # noqa: E402
-from rankify_lite.rerankers.listwise import ListwiseReranker  # noqa: E402
-from rankify_lite.rerankers.pointwise import PointwiseReranker  # noqa: E402
-from rankify_lite.rerankers.windows import window_spans  # noqa: E402
-from rankify_lite.types import Run  # noqa: E402
+from _real_server import WINDOW, vllm_python  # noqa: E402
 
 pytestmark = pytest.mark.slow
 REPO = Path(__file__).resolve().parents[3]
-WINDOW = {"window_size": 5, "stride": 3, "passage_words": 40}
 
 
 @pytest.fixture(scope="module")
-def engine_results(dl19, tmp_path_factory):
+def engine_results(inprocess, tmp_path_factory):
     python = vllm_python()
     if python is None:
         pytest.skip("no vLLM environment (set RANKIFY_LITE_VLLM_PYTHON; .ci/run makes one)")
-    if not smol_cached():
-        pytest.skip("SmolLM2-135M-Instruct is not in the Hugging Face cache")
-    run = dl19.load_run("bm25.top100")
-    rankings = {q: list(run[q].doc_ids[:8]) for q in list(run)[:2]}
-    local = FirstReranker(SMOL, **WINDOW)
-    prompts = []
-    for q, ids in rankings.items():
-        docs = [dl19.corpus[d] for d in ids]
-        prompts += [local.window_prompt(dl19.queries[q], docs[a:b]).ids
-                    for a, b in window_spans(len(docs), 5, 3)]
+    first_stage = inprocess["first_stage"]
     folder = tmp_path_factory.mktemp("vllm-engine")
     (folder / "in.json").write_text(json.dumps({
-        "rankings": rankings, "prompts": prompts, "token_ids": local.identifier_ids,
+        "rankings": {q: list(first_stage[q].doc_ids) for q in first_stage},
+        "prompts": inprocess["prompts"], "token_ids": inprocess["reranker"].identifier_ids,
         "window": WINDOW}))
     env = {**os.environ, "PYTHONPATH": str(REPO), "HF_HUB_OFFLINE": "1",
            "VLLM_NO_USAGE_STATS": "1", "DO_NOT_TRACK": "1"}
@@ -57,12 +42,7 @@ def engine_results(dl19, tmp_path_factory):
     if proc.returncode != 0:
         pytest.fail(f"vLLM engine job failed ({proc.returncode}):\n{proc.stderr[-4000:]}")
     out = json.loads((folder / "out.json").read_text())
-    first_stage = Run.from_rankings(rankings, name="bm25")
-    here = {"first": local, "listwise": ListwiseReranker(backend=local.backend, **WINDOW),
-            "pointwise": PointwiseReranker(backend=local.backend, passage_words=40)}
-    mine = {name: r.rerank(dl19.queries, first_stage, dl19.corpus) for name, r in here.items()}
-    values = local.backend.next_token_logits(prompts, local.identifier_ids).logits
-    return out, mine, values
+    return out, inprocess["runs"], inprocess["values"].logits
 
 
 def test_first_values_agree_with_in_process(engine_results):
