@@ -169,3 +169,20 @@ def test_engine_option_checks():
         FirstReranker("m", base_url="http://127.0.0.1:1/v1")
     with pytest.raises(InputError, match="not an http"):
         OpenAIBackend("m", base_url="localhost:8000", tokenizer=FakeTokenizer(FakeLM()))
+
+
+def test_registry_passes_engine_options_and_metadata_names_the_server(monkeypatch):
+    from rankify_lite.rerankers.registry import family_info, load_reranker
+
+    monkeypatch.setenv("RL_TEST_KEY", "sk-test-SECRET-9")
+    assert {"engine", "base_url", "concurrency"} <= set(family_info("pointwise").options)
+    lm = FakeLM()
+    with FakeServer(lm) as server:
+        rr = load_reranker("pointwise", model="fake", engine="openai", base_url=server.url,
+                           tokenizer=FakeTokenizer(lm), api_key_env="RL_TEST_KEY",
+                           concurrency=2)
+        run = rr.rerank(*_inputs())
+    assert rr.config()["backend"] == "openai" and rr.config()["base_url"] == server.url
+    assert "SECRET" not in repr(rr.config()) + repr(dict(run.metadata))
+    assert run.metadata["llm_stats"]["prompts"] == sum(len(s) for s in SCORES.values())
+    assert _ranking(run)["q2"][0] == "q2-d2"               # the most relevant passage first
