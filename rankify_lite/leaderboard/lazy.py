@@ -35,7 +35,7 @@ def _sources_fingerprint() -> str:
 
 class LazyReranker(Reranker):
     def __init__(self, spec: RerankerSpec) -> None:
-        self.spec = spec
+        self.board_spec = spec
         self.family = spec.family  # type: ignore[misc]  # the pipeline names stages by it
         self._real: Reranker | None = None
         key = content_key(spec.family, spec.model, spec.options, _sources_fingerprint())
@@ -44,25 +44,49 @@ class LazyReranker(Reranker):
     @property
     def real(self) -> Reranker:
         if self._real is None:
-            self._real = self.spec.build()
+            self._real = self.board_spec.build()
         return self._real
 
-    def config(self) -> dict[str, Any]:
+    def _remembered(self) -> dict[str, Any]:
+        """{"config", "query_batch_size", "max_pairs_per_call"} of the real reranker, memoised."""
         if self._memo.exists():
-            return json.loads(self._memo.read_text())
-        conf = self.real.config()
+            try:
+                memo = json.loads(self._memo.read_text())
+                if isinstance(memo, dict) and "config" in memo:
+                    return memo
+            except ValueError:
+                pass
+        real = self.real
+        memo = {"config": real.config(), "query_batch_size": real.query_batch_size,
+                "max_pairs_per_call": real.max_pairs_per_call}
         self._memo.parent.mkdir(parents=True, exist_ok=True)
-        self._memo.write_text(json.dumps(conf, default=str))
+        self._memo.write_text(json.dumps(memo, default=str))
         return json.loads(self._memo.read_text())  # the same JSON round trip as a memo hit
+
+    def config(self) -> dict[str, Any]:
+        return self._remembered()["config"]
 
     def rerank(self, *args: Any, **kwargs: Any):
         remembered = self.config()
         actual = json.loads(json.dumps(self.real.config(), default=str))
         if actual != remembered:  # e.g. a model folder changed in place
             self._memo.unlink(missing_ok=True)
-            raise RankifyError(f"reranker {self.spec.name!r}: its configuration changed since it "
+            raise RankifyError(f"reranker {self.board_spec.name!r}: its configuration changed since it "
                                "was remembered; run the leaderboard again.")
         return self.real.rerank(*args, **kwargs)
+
+    def spec(self) -> dict[str, Any]:
+        """The board entry's saved spec (family, model, options): what ``rerun`` rebuilds."""
+        options = {**self.board_spec.options}
+        if self.board_spec.model is not None:
+            options["model"] = self.board_spec.model
+        return {"family": self.board_spec.family, "options": options, "rebuildable": True}
+
+    def queries_per_call(self, depth: int) -> int:
+        memo = self._remembered()  # no model load on a memo hit
+        if memo.get("max_pairs_per_call"):
+            return max(1, int(memo["max_pairs_per_call"]) // max(1, depth))
+        return max(1, int(memo.get("query_batch_size") or 1))
 
     def _rerank_batch(self, items):  # pragma: no cover - rerank() delegates to the real one
         raise NotImplementedError
