@@ -54,8 +54,8 @@ def test_unparsable_generations_are_counted_not_crashed_on(tmp_path):
     assert sorted(rl.doc_ids) == sorted(run["q1"].doc_ids)
     assert all(a > b for a, b in zip(rl.scores, rl.scores[1:], strict=False))
     stats = out.metadata["llm_stats"]
-    # windows: (3,7), (1,5), (0,3) (the reference's top window). "garbage": 4 missing; "[2] > [2] > [1]": 1 repeat,
-    # 2 missing; the third is clean
+    # windows: (3,7), (1,5), (0,3) (the reference's top window). "garbage": 4 missing;
+    # "[2] > [2] > [1]": 1 repeat, 2 missing; the third is clean
     assert stats["windows"] == 3 and stats["malformed_windows"] == 2
     assert (stats["repeated_ids"], stats["missing_ids"], stats["unknown_ids"]) == (1, 6, 0)
     logs = [json.loads(x) for x in (tmp_path / "log.jsonl").read_text().splitlines()]
