@@ -29,7 +29,6 @@ from rankify_lite import load_dataset  # noqa: E402
 from rankify_lite.evaluation.metrics import evaluate  # noqa: E402
 from rankify_lite.evaluation.significance import correct, paired_test  # noqa: E402
 from rankify_lite.leaderboard import load_config  # noqa: E402
-from rankify_lite.leaderboard.lazy import LazyReranker  # noqa: E402
 from rankify_lite.types import Run  # noqa: E402
 
 NAME = "llm_families"
@@ -64,7 +63,7 @@ def main(argv: list[str] | None = None) -> None:
     rows, pending = [], []
     for name in args.rows:
         spec = specs[name]
-        pipe = Pipeline(bm25 if args.max_queries else "run:bm25.top100", [LazyReranker(spec)],
+        pipe = Pipeline(bm25 if args.max_queries else "run:bm25.top100", [spec.build()],
                         depth=spec.depth or config.depth, k=config.k or 1000,
                         metrics=["ndcg@10"], cache=True, progress=True)
         res = pipe.run(ds)
