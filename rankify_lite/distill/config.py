@@ -51,8 +51,8 @@ class DistillConfig:
         list_size, lists_per_query: listwise losses get ``lists_per_query`` random lists of
             ``list_size`` documents per query (sampled without replacement from the pool).
         batch_size: examples per optimiser step (a list counts as one example).
-        mini_batch_size: listwise losses score at most this many pairs per forward pass
-            (memory; None = the whole batch).
+        mini_batch_size: listwise losses score at most this many (query, passage) pairs per
+            forward pass (memory; None = all pairs of the batch in one pass).
         max_steps: stop after this many steps (None: ``epochs`` full passes).
         save_steps, save_total_limit: trainer checkpoints (what ``resume`` continues from).
     """

@@ -152,7 +152,9 @@ def _build_loss(model: Any, config: DistillConfig) -> Any:
                          fix="pip install -c constraints.txt -U sentence-transformers, "
                              "or choose another loss.")
     if config.spec.examples == "lists":
-        return cls(model, mini_batch_size=config.mini_batch_size)
+        # sentence-transformers' None means "as many pairs as the batch has queries" (forward
+        # passes of 2 pairs for 2 lists); -1 means all pairs of the batch in one pass
+        return cls(model, mini_batch_size=config.mini_batch_size or -1)
     return cls(model)
 
 
