@@ -102,9 +102,12 @@ def _checkpoints(ckpt_dir: Path) -> list[Path]:
 
 
 def _check_output(out: Path, ckpt_dir: Path, *, resume: bool, overwrite: bool) -> None:
-    if (out / METADATA_FILE).exists() and not overwrite:
-        raise InputError(f"{out} already holds a distilled student.", path=out,
-                         fix="choose another output folder, or pass overwrite=True / --overwrite.")
+    if (out / METADATA_FILE).exists():
+        if not overwrite:
+            raise InputError(f"{out} already holds a distilled student.", path=out,
+                             fix="choose another output folder, or pass overwrite=True / "
+                                 "--overwrite.")
+        (out / METADATA_FILE).unlink()  # until the new student is saved, the folder isn't one
     if _checkpoints(ckpt_dir) and not resume:
         if overwrite:
             shutil.rmtree(ckpt_dir)
