@@ -108,7 +108,9 @@ class JsonClient:
                                           f"{resp.status_code} with a body that is not JSON: "
                                           f"{self.scrub(resp.text[:200])!r}") from exc
                 detail = self.scrub(resp.text[:300])
-                if resp.status_code not in RETRY_STATUS:
+                # a request-validation failure is deterministic even when a server reports it
+                # as a 5xx (llama-cpp-python does): retrying cannot help
+                if resp.status_code not in RETRY_STATUS or "validation error" in detail:
                     raise ClientError(
                         f"the server at {url} refused the request: HTTP {resp.status_code}: "
                         f"{detail}", status=resp.status_code,

@@ -103,6 +103,13 @@ class OpenAIBackend(TokenizerSide):
                     "completions endpoint; a chat-only API cannot take them.", status=404,
                     fix="serve the model with a server that has /v1/completions (vLLM, "
                         "llama.cpp) and check base_url and the model name.") from exc
+            if self.prompt_format == "ids" and "prompt" in exc.problem and \
+                    "valid string" in exc.problem:
+                raise ClientError(
+                    f"{exc.problem} -- this server takes only text prompts, not token ids.",
+                    status=exc.status,
+                    fix="pass prompt_format='text' (the prompt length it reports is still "
+                        "checked against ours), or serve the model with vLLM.") from exc
             raise
         choices = out.get("choices") or []
         if not choices:

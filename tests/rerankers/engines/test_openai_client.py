@@ -186,3 +186,21 @@ def test_registry_passes_engine_options_and_metadata_names_the_server(monkeypatc
     assert "SECRET" not in repr(rr.config()) + repr(dict(run.metadata))
     assert run.metadata["llm_stats"]["prompts"] == sum(len(s) for s in SCORES.values())
     assert _ranking(run)["q2"][0] == "q2-d2"               # the most relevant passage first
+
+
+def test_server_without_token_id_prompts_gets_told_to_send_text():
+    # llama-cpp-python answers a token-id prompt with HTTP 500 and a validation error
+    lm = FakeLM()
+    body = ("1 validation error: {'type': 'string_type', 'loc': ('body', 'prompt', 'str'), "
+            "'msg': 'Input should be a valid string'}")
+    with FakeServer(lm) as server:
+        backend = _backend(lm, server)
+        server.plan = [("status", 500, body)]
+        with pytest.raises(InputError, match="prompt_format='text'"):
+            backend.generate([lm.encode("hello")], 4)
+        assert len(server.bodies) == 1                      # not retried
+        text = OpenAIBackend("fake", base_url=server.url, tokenizer=FakeTokenizer(lm),
+                             prompt_format="text")
+        out = text.generate([lm.encode("[A] rel=1 x\n[B] rel=2 y")], 8)
+    assert server.bodies[-1]["prompt"] == "[A] rel=1 x\n[B] rel=2 y"
+    assert out[0].text == "[B] > [A]"
