@@ -161,6 +161,7 @@ def dense_part(args, tmp: Path, st_backends: dict[str, str]) -> str:
         r.append(f"{cos[r[0]]:.4f}" if r[0] in cos else "")
     table = markdown_table(["encoder", "docs/s", "best s", "vs ours torch fp32",
                             "vs ST torch fp32", "min cosine to ours fp32"], rows)
+    print(table, flush=True)
     quality = dense_quality(ds) if args.quality else ""
     return (f"**Dense encoder**: `{MINILM}` (real weights), {len(texts)} SciFact abstracts "
             f"(every {step}th doc), batch size {bs}, CPU, {torch.get_num_threads()} torch / "
