@@ -34,6 +34,7 @@ from typing import Any
 
 from rankify_lite.errors import InputError
 from rankify_lite.retrievers.base import Retriever
+from rankify_lite.retrievers.checks import require_documents
 from rankify_lite.types import Corpus, Document, Queries, Run
 
 BACKENDS = ("lucene", "bm25s")
@@ -124,9 +125,7 @@ class BM25(Retriever):
     def index(self, corpus: Corpus | Mapping[str, Document] | Iterable[Document]) -> BM25:
         """Build (or open from the cache) the index for ``corpus``; returns self."""
         corpus = _as_corpus(corpus)
-        if len(corpus) == 0:
-            raise InputError("the corpus is empty: there is nothing to index.",
-                             fix="pass a corpus with at least one document.")
+        require_documents(corpus)
         super().index(corpus)
         return self
 

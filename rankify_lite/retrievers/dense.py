@@ -20,6 +20,7 @@ import numpy as np
 from rankify_lite.cache import cache_dir, content_key
 from rankify_lite.errors import InputError, require
 from rankify_lite.retrievers.base import Retriever
+from rankify_lite.retrievers.checks import require_documents
 from rankify_lite.types import Corpus, Queries
 
 INDEXES = ("flat", "hnsw", "mmap")
@@ -116,9 +117,7 @@ class Dense(Retriever):
 
     # ------------------------------------------------------------------ index / search
     def _index(self, corpus: Corpus) -> None:
-        if len(corpus) == 0:
-            raise InputError("the corpus is empty: there is nothing to index.",
-                             fix="check the dataset path or filter.")
+        require_documents(corpus)
         emb = self.embed_corpus(corpus)
         self._doc_ids = list(corpus.keys())
         dim = emb.shape[1]

@@ -35,10 +35,6 @@ def is_complete(folder: Path) -> bool:
     return (folder / MARKER).is_file()
 
 
-def read_marker(folder: Path) -> dict[str, Any]:
-    return json.loads((folder / MARKER).read_text())
-
-
 def _sweep_stale_tmp(folder: Path) -> None:
     now = time.time()
     for p in folder.parent.glob(f"{folder.name}{_TMP_TAG}*"):

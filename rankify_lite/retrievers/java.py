@@ -148,12 +148,4 @@ def ensure_jvm(extra_options: tuple[str, ...] = ()) -> Path:
         return home
 
 
-def jclass(name: str):
-    """``jnius.autoclass(name)`` after :func:`ensure_jvm`."""
-    ensure_jvm()
-    import jnius
-
-    return jnius.autoclass(name)
-
-
-__all__ = ["JavaError", "ensure_jvm", "find_java_home", "java_major", "anserini_jar", "jclass"]
+__all__ = ["JavaError", "ensure_jvm", "find_java_home", "java_major", "anserini_jar"]

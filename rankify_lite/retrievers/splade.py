@@ -18,6 +18,7 @@ import numpy as np
 from rankify_lite.cache import cache_dir, content_key
 from rankify_lite.errors import InputError
 from rankify_lite.retrievers.base import Retriever
+from rankify_lite.retrievers.checks import require_documents
 from rankify_lite.types import Corpus, Queries
 
 QUERY_BLOCK = 64  # queries scored together (dense score block: QUERY_BLOCK x n_docs floats)
@@ -84,9 +85,7 @@ class Splade(Retriever):
         return mat
 
     def _index(self, corpus: Corpus) -> None:
-        if len(corpus) == 0:
-            raise InputError("the corpus is empty: there is nothing to index.",
-                             fix="check the dataset path or filter.")
+        require_documents(corpus)
         docs = self.doc_matrix(corpus)
         inverted = docs.T.tocsr()  # term -> postings (doc, impact)
         inverted.sort_indices()

@@ -62,7 +62,9 @@ def test_ensure_jvm_is_idempotent_and_serves_pyserini():
 
     assert jnius_config.vm_running
     assert not any("jdk.incubator.vector" in o for o in jnius_config.get_options())
-    system = java.jclass("java.lang.System")
+    import jnius
+
+    system = jnius.autoclass("java.lang.System")
     assert int(str(system.getProperty("java.specification.version"))) >= 21
 
 
