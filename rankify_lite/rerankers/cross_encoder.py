@@ -25,6 +25,7 @@ import numpy as np
 
 from rankify_lite.errors import InputError, require
 from rankify_lite.models import _hub
+from rankify_lite.rerankers._scoring import split_per_query
 from rankify_lite.rerankers.base import Reranker, RerankItem, Scored
 
 log = logging.getLogger(__name__)
@@ -172,15 +173,7 @@ class CrossEncoderReranker(Reranker):
     def _rerank_batch(self, items: Sequence[RerankItem]) -> list[Scored]:
         queries = [it.query.text for it in items for _ in it.documents]
         passages = [d.full_text() for it in items for d in it.documents]
-        scores = self.score_pairs(queries, passages)
-        out: list[Scored] = []
-        start = 0
-        for it in items:
-            n = len(it.documents)
-            out.append([(d.id, float(s)) for d, s in zip(it.documents, scores[start:start + n],
-                                                          strict=True)])
-            start += n
-        return out
+        return split_per_query(items, self.score_pairs(queries, passages))
 
     def predict(self, pairs: Sequence[tuple[str, str]]) -> np.ndarray:
         """Scores of (query, passage) pairs, like ``CrossEncoder.predict(pairs)``."""

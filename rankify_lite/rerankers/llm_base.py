@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import json
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar
@@ -40,6 +40,25 @@ REFERENCE_CONTEXT = 4096
 def truncate_words(text: str, words: int) -> str:
     parts = text.split()
     return " ".join(parts[:words])
+
+
+def shrink_to_fit(render: Callable[[float], tuple[str, int]], words: float, budget: int,
+                  smaller: Callable[[float, int], float],
+                  too_long: Callable[[], InputError]) -> tuple[str, float]:
+    """(prompt text, words per passage) for the largest passage budget that fits.
+
+    ``render(words)`` gives the prompt with passages cut to ``words`` words and its length in
+    tokens; while that exceeds ``budget``, ``smaller(words, used)`` gives the next budget. When
+    it cannot shrink any further (below one word, or not smaller), ``too_long()`` is raised.
+    """
+    while True:
+        text, used = render(words)
+        if used <= budget:
+            return text, words
+        nxt = smaller(words, used)
+        if int(nxt) < 1 or nxt >= words:
+            raise too_long()
+        words = nxt
 
 
 @dataclass(frozen=True)
@@ -232,25 +251,30 @@ class WindowedLLMReranker(LLMReranker):
         words: float = self.passage_words if self.passage_words is not None else 300 * (20 / n)
         budget = self.context_size - self.answer_tokens(n)
         cleaned = self._words(docs)
-        last_cut, used, text, messages = None, 0, "", []
-        while True:
+        last: dict[str, Any] = {"cut": None}
+
+        def render(w: float) -> tuple[str, int]:
             # the same cut gives the same prompt: only re-render when some passage changes
-            cut = tuple(min(len(w), int(words)) for w in cleaned)
-            if cut != last_cut:
-                messages = self.messages(query, docs, words, cleaned)
+            cut = tuple(min(len(x), int(w)) for x in cleaned)
+            if cut != last["cut"]:
+                messages = self.messages(query, docs, w, cleaned)
                 text = self.render(messages)
-                used = len(self.prompt_ids(text))
-                last_cut = cut
-            if used <= budget:
-                return WindowPrompt(text + self.prefill, self.prefilled_ids(text, self.prefill),
-                                    int(words), messages)
-            step = max(1, (used - budget) // (n * 4))
-            if int(words) - step < 1:
-                raise InputError(f"a window of {n} passages does not fit the context of "
-                                 f"{self.context_size} tokens even at one word per passage "
-                                 f"(query {query.id!r}).",
-                                 fix="use a smaller window_size or a larger context_size.")
-            words -= step
+                last.update(cut=cut, messages=messages, text=text,
+                            used=len(self.prompt_ids(text)))
+            return last["text"], last["used"]
+
+        def too_long() -> InputError:
+            return InputError(f"a window of {n} passages does not fit the context of "
+                              f"{self.context_size} tokens even at one word per passage "
+                              f"(query {query.id!r}).",
+                              fix="use a smaller window_size or a larger context_size.")
+
+        # rank_llm's rule: drop max(1, overflow // (4 * passages)) words per passage
+        text, words = shrink_to_fit(
+            render, words, budget, lambda w, used: w - max(1, (used - budget) // (n * 4)),
+            too_long)
+        return WindowPrompt(text + self.prefill, self.prefilled_ids(text, self.prefill),
+                            int(words), last["messages"])
 
     # -- the sliding-window driver ---------------------------------------------------------------
     def _rerank_batch(self, items: Sequence[RerankItem]) -> list[Scored]:

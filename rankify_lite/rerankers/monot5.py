@@ -28,6 +28,7 @@ from typing import Any
 import numpy as np
 
 from rankify_lite.errors import InputError, require
+from rankify_lite.rerankers._scoring import split_per_query
 from rankify_lite.rerankers.base import Reranker, RerankItem, Scored
 from rankify_lite.rerankers.llm_backend import default_device
 from rankify_lite.rerankers.prompt_presets import describe
@@ -164,12 +165,7 @@ class MonoT5Reranker(Reranker):
         for k, v in (("prompts", len(pairs)), ("forward_passes", len(pairs)),
                      ("input_tokens", sum(lengths))):
             self.stats[k] = self.stats.get(k, 0) + v
-        out: list[Scored] = []
-        k = 0
-        for it in items:
-            out.append([(d.id, float(scores[k + j])) for j, d in enumerate(it.documents)])
-            k += len(it.documents)
-        return out
+        return split_per_query(items, scores)
 
     def rerank(self, *args: Any, **kwargs: Any) -> Run:
         """As :meth:`Reranker.rerank`; adds ``metadata["llm_stats"]`` (pairs, tokens)."""
