@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 
 from rankify_lite.errors import InputError, require
-from rankify_lite.models import _hub
+from rankify_lite.models import loader
 from rankify_lite.models._batching import Tokenize, batches, progress_bar
 
 POOLINGS = ("mean", "cls", "last")
@@ -22,11 +22,11 @@ POOLINGS = ("mean", "cls", "last")
 def _st_settings(model: str, revision: str | None) -> dict[str, Any]:
     """Pooling / normalise / max length / prompts from a sentence-transformers folder."""
     out: dict[str, Any] = {}
-    modules = _hub.model_json(model, "modules.json", revision) or []
+    modules = loader.model_json(model, "modules.json", revision) or []
     for m in modules:
         kind = str(m.get("type", ""))
         if kind.endswith("Pooling"):
-            cfg = _hub.model_json(model, f"{m.get('path', '')}/config.json".lstrip("/"),
+            cfg = loader.model_json(model, f"{m.get('path', '')}/config.json".lstrip("/"),
                                   revision) or {}
             mode = cfg.get("pooling_mode")
             if mode in ("mean", "cls", "lasttoken"):
@@ -43,10 +43,10 @@ def _st_settings(model: str, revision: str | None) -> dict[str, Any]:
             out["normalize"] = True
     if modules:
         out.setdefault("normalize", False)
-        bert_cfg = _hub.model_json(model, "sentence_bert_config.json", revision) or {}
+        bert_cfg = loader.model_json(model, "sentence_bert_config.json", revision) or {}
         if bert_cfg.get("max_seq_length"):
             out["max_length"] = int(bert_cfg["max_seq_length"])
-        st_cfg = _hub.model_json(model, "config_sentence_transformers.json", revision) or {}
+        st_cfg = loader.model_json(model, "config_sentence_transformers.json", revision) or {}
         prompts = st_cfg.get("prompts") or {}
         out["query_prefix"] = prompts.get("query", "")
         out["doc_prefix"] = prompts.get("document", prompts.get("passage", ""))
@@ -93,9 +93,10 @@ class DenseEncoder:
         self.backend = onnx_backend.check_backend(backend)
         self._onnx = None
         if backend == "torch":
-            self.tokenizer, self.model, self.device, self.dtype, self.revision = \
-                _hub.load_encoder(transformers.AutoModel, model, revision=revision,
-                                  device=device, dtype=dtype, sdpa=True)
+            loaded = loader.load(transformers.AutoModel, model, revision=revision,
+                                 device=device, dtype=dtype, attention="sdpa")
+            self.tokenizer, self.model, self.device = loaded.tokenizer, loaded.model, loaded.device
+            self.dtype, self.revision = loaded.dtype, loaded.revision
             self.hf_config = self.model.config
         else:  # ONNX Runtime on the CPU; the torch model is only loaded to export it once
             self.tokenizer, self.hf_config, self._onnx, self.revision = onnx_backend.load(
@@ -122,7 +123,7 @@ class DenseEncoder:
         return {"model": self.model_id, "revision": self.revision, "pooling": self.pooling,
                 "normalize": self.normalize, "query_prefix": self.query_prefix,
                 "doc_prefix": self.doc_prefix, "max_length": self.max_length,
-                "dtype": _hub.dtype_name(self.dtype),
+                "dtype": loader.dtype_name(self.dtype),
                 **({"backend": self.backend} if self.backend != "torch" else {})}
 
     def encode_queries(self, texts: list[str]) -> np.ndarray:

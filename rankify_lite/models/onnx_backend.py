@@ -210,19 +210,20 @@ def load(auto_cls: Any, model: str, *, revision: str | None, backend: str, task:
     """
     import transformers
 
-    from rankify_lite.models import _hub
+    from rankify_lite.models import loader
 
     check_backend(backend)
     if device not in (None, "cpu"):
         raise InputError(f"backend {backend!r} runs on the CPU, not on {device!r}.",
                          fix="drop device=, or use backend='torch' on a GPU.")
-    if dtype not in (None, "fp32", "float32"):
+    if dtype not in (None, "auto") and loader.dtype_name(loader.pick_dtype(dtype, "cpu")) \
+            != "float32":
         raise InputError(f"backend {backend!r} sets its own precision; dtype={dtype!r} "
                          "does not apply.", fix="drop dtype=.")
     _require_onnx()
-    tokenizer = _hub.from_pretrained(transformers.AutoTokenizer, model, revision)
-    config = _hub.from_pretrained(transformers.AutoConfig, model, revision)
-    resolved = _hub.resolved_revision(model, revision)
+    tokenizer = loader.from_pretrained(transformers.AutoTokenizer, model, revision)
+    config = loader.from_pretrained(transformers.AutoConfig, model, revision)
+    resolved = loader.resolved_revision(model, revision)
     names = ["input_ids", "attention_mask"]
     if "token_type_ids" in tokenizer.model_input_names and \
             getattr(config, "type_vocab_size", 0):
@@ -231,8 +232,8 @@ def load(auto_cls: Any, model: str, *, revision: str | None, backend: str, task:
     def load_torch() -> Any:
         import torch
 
-        net = _hub.from_pretrained(auto_cls, model, revision, dtype=torch.float32,
-                                   attn_implementation="eager")
+        net = loader.from_pretrained(auto_cls, model, revision, dtype=torch.float32,
+                                     attn_implementation="eager")
         return net.to("cpu").eval()
 
     path = ensure_model(model, resolved, backend, task, names, load_torch)

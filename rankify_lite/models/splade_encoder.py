@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 
 from rankify_lite.errors import InputError, require
-from rankify_lite.models import _hub
+from rankify_lite.models import loader
 from rankify_lite.models._batching import Tokenize, batches, progress_bar
 
 
@@ -32,9 +32,10 @@ class SpladeEncoder:
         self.batch_size = batch_size
         self.progress = progress
         self.max_logits = max_logits
-        self.tokenizer, self.model, self.device, self.dtype, self.revision = _hub.load_encoder(
-            transformers.AutoModelForMaskedLM, model, revision=revision, device=device,
-            dtype=dtype)
+        loaded = loader.load(transformers.AutoModelForMaskedLM, model, revision=revision,
+                             device=device, dtype=dtype, attention=None)
+        self.tokenizer, self.model, self.device = loaded.tokenizer, loaded.model, loaded.device
+        self.dtype, self.revision = loaded.dtype, loaded.revision
         self._torch = torch
         self.vocab_size = int(self.model.config.vocab_size)
         self._decoder = self._split_head()
@@ -48,7 +49,7 @@ class SpladeEncoder:
     def config(self) -> dict[str, Any]:
         return {"model": self.model_id, "revision": self.revision,
                 "doc_max_length": self.doc_max_length,
-                "query_max_length": self.query_max_length, "dtype": _hub.dtype_name(self.dtype)}
+                "query_max_length": self.query_max_length, "dtype": loader.dtype_name(self.dtype)}
 
     def vocabulary(self) -> list[str]:
         """Term string per vocabulary id (for inspecting expansions)."""

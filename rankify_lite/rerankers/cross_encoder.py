@@ -24,7 +24,7 @@ from typing import Any
 import numpy as np
 
 from rankify_lite.errors import InputError, require
-from rankify_lite.models import _hub
+from rankify_lite.models import loader
 from rankify_lite.rerankers._scoring import split_per_query
 from rankify_lite.rerankers.base import Reranker, RerankItem, Scored
 
@@ -84,12 +84,11 @@ class CrossEncoderReranker(Reranker):
         self.backend = onnx_backend.check_backend(backend)
         self._onnx = None
         if backend == "torch":
-            self.device = _hub.pick_device(device)
-            self.dtype = _hub.pick_dtype(dtype, self.device)
-            self.tokenizer = _hub.from_pretrained(transformers.AutoTokenizer, self.model_name,
-                                                  revision, trust_remote_code=trust_remote_code)
-            self.model = self._load_model(transformers, revision, trust_remote_code)
-            self.revision = _hub.resolved_revision(self.model_name, revision)
+            loaded = loader.load(transformers.AutoModelForSequenceClassification,
+                                 self.model_name, revision=revision, device=device, dtype=dtype,
+                                 attention="sdpa", trust_remote_code=trust_remote_code)
+            self.tokenizer, self.model, self.device = loaded.tokenizer, loaded.model, loaded.device
+            self.dtype, self.revision = loaded.dtype, loaded.revision
             self.hf_config = self.model.config
         else:  # ONNX Runtime on the CPU; torch weights are only loaded to export them once
             self.tokenizer, self.hf_config, self._onnx, self.revision = onnx_backend.load(
@@ -115,21 +114,6 @@ class CrossEncoderReranker(Reranker):
             self.query_batch_size = max(1, int(query_batch_size))
             self.max_pairs_per_call = None
         self._torch = torch
-
-    # ---- loading ---------------------------------------------------------------------------
-    def _load_model(self, transformers: Any, revision: str | None, trust: bool) -> Any:
-        auto = transformers.AutoModelForSequenceClassification
-        kwargs = {"dtype": self.dtype, "trust_remote_code": trust}
-        try:
-            model = _hub.from_pretrained(auto, self.model_name, revision,
-                                         attn_implementation="sdpa", **kwargs)
-        except InputError:
-            raise
-        except (ValueError, ImportError) as exc:  # architecture without SDPA support
-            log.info("SDPA attention unavailable for %s (%s); using the default attention",
-                     self.model_name, exc)
-            model = _hub.from_pretrained(auto, self.model_name, revision, **kwargs)
-        return model.to(self.device).eval()
 
     def _resolve_max_length(self, max_length: int | None) -> int:
         if max_length is not None:
@@ -166,7 +150,7 @@ class CrossEncoderReranker(Reranker):
         return {"family": self.family, "model": self.model_name,
                 "revision": self.revision,
                 "max_length": self.max_length, "activation": self.activation,
-                "num_labels": self.num_labels, "dtype": _hub.dtype_name(self.dtype),
+                "num_labels": self.num_labels, "dtype": loader.dtype_name(self.dtype),
                 **({"backend": self.backend} if self.backend != "torch" else {})}
 
     # ---- scoring ---------------------------------------------------------------------------

@@ -40,7 +40,7 @@ import numpy as np
 
 from rankify_lite.errors import InputError, require
 from rankify_lite.rerankers.base import RerankItem, Scored
-from rankify_lite.rerankers.llm_backend import TransformersBackend, default_device
+from rankify_lite.rerankers.llm_backend import TransformersBackend
 from rankify_lite.rerankers.llm_base import LLMReranker, truncate_words
 from rankify_lite.rerankers.prompt_presets import describe
 from rankify_lite.rerankers.prompts_io import load_prompt
@@ -52,30 +52,15 @@ _ATTENTION_NAMES = ("self_attn", "attn", "attention", "self_attention")
 
 
 def load_eager_backend(model: Any, tokenizer: Any = None, *, device: str | None = None,
-                       dtype: str | None = None, revision: str | None = None,
+                       dtype: Any = None, revision: str | None = None,
                        max_context: int | None = None, batch_size: int = 8) -> TransformersBackend:
     """A :class:`TransformersBackend` whose model runs eager attention (weights exposed)."""
-    torch = require("torch", extra="llm", feature="ICR")
-    transformers = require("transformers", extra="llm", feature="ICR")
-    if isinstance(model, str):
-        device = device or default_device()
-        if dtype is None:
-            dtype = "float32" if device == "cpu" else (
-                "bfloat16" if torch.cuda.is_bf16_supported() else "float16")
-        try:
-            tokenizer = tokenizer or transformers.AutoTokenizer.from_pretrained(
-                model, revision=revision)
-            model = transformers.AutoModelForCausalLM.from_pretrained(
-                model, revision=revision, dtype=getattr(torch, dtype),
-                attn_implementation="eager")
-        except OSError as exc:
-            raise InputError(f"cannot load the causal LM {model!r}: {exc}",
-                             fix="pass a Hugging Face id in the local cache (or reachable) or "
-                                 "a local model folder.") from exc
+    require("torch", extra="llm", feature="ICR")
+    require("transformers", extra="llm", feature="ICR")
     backend = TransformersBackend(model, tokenizer, device=device, dtype=dtype,
                                   revision=revision, max_context=max_context,
-                                  batch_size=batch_size)
-    use_eager(backend)
+                                  batch_size=batch_size, attention="eager")
+    use_eager(backend)  # a model object may have been built with another attention
     return backend
 
 

@@ -131,12 +131,6 @@ def plain_chat(messages: Messages) -> str:
     return "".join(f"{m['content']}\n\n" for m in messages)
 
 
-def default_device() -> str:
-    import torch
-
-    return "cuda" if torch.cuda.is_available() else "cpu"
-
-
 class TransformersBackend:
     """A Hugging Face causal LM: left-padded batches, last-position logits, greedy generation.
 
@@ -147,38 +141,21 @@ class TransformersBackend:
     """
 
     def __init__(self, model: Any, tokenizer: Any = None, *, device: str | None = None,
-                 dtype: str | None = None, revision: str | None = None,
-                 max_context: int | None = None, batch_size: int = 8) -> None:
-        torch = require("torch", extra="llm", feature="LLM rerankers")
+                 dtype: Any = None, revision: str | None = None,
+                 max_context: int | None = None, batch_size: int = 8,
+                 attention: str | None = "sdpa") -> None:
+        require("torch", extra="llm", feature="LLM rerankers")
         transformers = require("transformers", extra="llm", feature="LLM rerankers")
-        self.device = device or default_device()
-        if dtype is None:
-            dtype = "float32" if self.device == "cpu" else (
-                "bfloat16" if torch.cuda.is_bf16_supported() else "float16")
-        torch_dtype = getattr(torch, dtype, None)
-        if not isinstance(torch_dtype, torch.dtype):
-            raise InputError(f"unknown dtype {dtype!r}.",
-                             fix="use 'float32', 'bfloat16' or 'float16'.")
-        self.dtype = dtype
-        self.revision = revision
-        if isinstance(model, str):
-            self.model_id = model
-            try:
-                tokenizer = tokenizer or transformers.AutoTokenizer.from_pretrained(
-                    model, revision=revision)
-                model = transformers.AutoModelForCausalLM.from_pretrained(
-                    model, revision=revision, dtype=torch_dtype)
-            except OSError as exc:
-                raise InputError(f"cannot load the causal LM {self.model_id!r}: {exc}",
-                                 fix="pass a Hugging Face id that is in the local cache "
-                                     "(or reachable) or a local model folder.") from exc
-        else:
-            if tokenizer is None:
-                raise InputError("a model object was given without its tokenizer.",
-                                 fix="pass tokenizer=... alongside the model.")
-            self.model_id = getattr(model.config, "_name_or_path", "") or type(model).__name__
-            model = model.to(torch_dtype)
-        self.model = model.to(self.device).eval()
+        from rankify_lite.models import loader
+
+        self.model_id = loader.model_name(model)
+        loaded = loader.load(transformers.AutoModelForCausalLM, model, revision=revision,
+                             device=device, dtype=dtype, attention=attention,
+                             tokenizer=tokenizer)
+        model, tokenizer = loaded.model, loaded.tokenizer
+        self.device, self.revision = loaded.device, loaded.revision
+        self.dtype = loader.dtype_name(loaded.dtype)
+        self.model = model
         self.tokenizer = tokenizer
         self.tokenizer.padding_side = "left"
         if self.tokenizer.pad_token_id is None:

@@ -30,7 +30,6 @@ import numpy as np
 from rankify_lite.errors import InputError, require
 from rankify_lite.rerankers._scoring import split_per_query
 from rankify_lite.rerankers.base import Reranker, RerankItem, Scored
-from rankify_lite.rerankers.llm_backend import default_device
 from rankify_lite.rerankers.prompt_presets import describe
 from rankify_lite.rerankers.prompts_io import load_prompt
 from rankify_lite.rerankers.text_clean import passage_content, replace_number
@@ -47,40 +46,24 @@ class MonoT5Reranker(Reranker):
     default_model = "castorini/monot5-base-msmarco-10k"
 
     def __init__(self, model: str | Any | None = None, *, tokenizer: Any = None,
-                 device: str | None = None, dtype: str = "float32",
+                 device: str | None = None, dtype: Any = "float32",
                  revision: str | None = None, batch_size: int = 32, context_size: int = 512,
                  query_batch_size: int = 16, prompt: str | Path | None = None) -> None:
-        torch = require("torch", extra="rerank", feature="monoT5")
+        require("torch", extra="rerank", feature="monoT5")
         transformers = require("transformers", extra="rerank", feature="monoT5")
-        model = model or self.default_model
-        self.device = device or default_device()
-        torch_dtype = getattr(torch, dtype, None)
-        if not isinstance(torch_dtype, torch.dtype):
-            raise InputError(f"unknown dtype {dtype!r}.",
-                             fix="use 'float32' (the reference's) or 'bfloat16'.")
+        from rankify_lite.models import loader
+
         if context_size <= RESERVED_FOR_OUTPUT + 8:
             raise InputError(f"context_size {context_size} leaves no room for the passage.",
                              fix="use context_size=512, as rank_llm does.")
-        if isinstance(model, str):
-            self.model_id = model
-            try:
-                tokenizer = tokenizer or transformers.T5Tokenizer.from_pretrained(
-                    model, revision=revision)
-                model = transformers.AutoModelForSeq2SeqLM.from_pretrained(
-                    model, revision=revision, dtype=torch_dtype)
-            except OSError as exc:
-                raise InputError(f"cannot load the seq2seq model {model!r}: {exc}",
-                                 fix="pass a Hugging Face id in the local cache (or reachable) "
-                                     "or a local folder with a T5 model and spiece.model.") from exc
-        else:
-            if tokenizer is None:
-                raise InputError("a model object was given without its tokenizer.",
-                                 fix="pass tokenizer=... alongside the model.")
-            self.model_id = getattr(model.config, "_name_or_path", "") or type(model).__name__
-            model = model.to(torch_dtype)
-        self.model = model.to(self.device).eval()
-        self.tokenizer = tokenizer
-        self.dtype, self.revision = dtype, revision
+        model = model or self.default_model
+        self.model_id = loader.model_name(model)
+        # the slow SentencePiece tokenizer, as the reference loads it
+        loaded = loader.load(transformers.AutoModelForSeq2SeqLM, model, revision=revision,
+                             device=device, dtype=dtype, attention=None, tokenizer=tokenizer,
+                             tokenizer_cls=transformers.T5Tokenizer)
+        self.model, self.tokenizer, self.device = loaded.model, loaded.tokenizer, loaded.device
+        self.dtype, self.revision = loader.dtype_name(loaded.dtype), loaded.revision
         self.batch_size, self.context_size = max(1, int(batch_size)), int(context_size)
         self.query_batch_size = max(1, int(query_batch_size))
         self.template = load_prompt(prompt or "monot5",
