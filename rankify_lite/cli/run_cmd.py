@@ -135,5 +135,7 @@ def cmd_rerun(args: argparse.Namespace) -> int:
     if not isinstance(meta, dict):
         raise InputError("result metadata is not a JSON object.", path=args.meta,
                          fix="pass the meta.json written by 'rankify-lite run --output DIR'.")
-    pipeline, dataset = pipeline_from_meta(meta)
+    from pathlib import Path
+
+    pipeline, dataset = pipeline_from_meta(meta, folder=Path(args.meta).parent)
     return _finish(pipeline.run(dataset), args)

@@ -59,26 +59,28 @@ class Comparison:
             rows.append(row)
         return pd.DataFrame(rows).set_index("system")
 
+    def marks(self, i: int, metric: str, fmt: str = "text", vs_own_first_stage: bool = False
+              ) -> str:
+        """Significance marks of system ``i`` on ``metric``: the letters of the systems it beats,
+        † when it differs from the baseline (and ‡ when ``vs_own_first_stage``), rendered for
+        ``fmt`` (text, md, latex). Every table renders its marks here."""
+        m = parse_metric(metric).name
+        letters = "".join(self.letter(j) for j in self.better_than[m][i])
+        dagger = i != self.baseline and self.p_baseline[m][i] < self.alpha
+        if fmt == "md":
+            return ((f"<sup>{letters}</sup>" if letters else "") + (" †" if dagger else "")
+                    + (" ‡" if vs_own_first_stage else ""))
+        if fmt == "latex":
+            return ((f"$^{{{letters}}}$" if letters else "") + ("$^\\dagger$" if dagger else "")
+                    + ("$^\\ddagger$" if vs_own_first_stage else ""))
+        return ((f"^{letters}" if letters else "") + (" +" if dagger else "")
+                + (" ++" if vs_own_first_stage else ""))
+
     def _cells(self, fmt: str) -> list[list[str]]:
-        out = []
-        for i, name in enumerate(self.systems):
-            row = [self.letter(i), name]
-            for m in self.metrics:
-                value = f"{self.evaluations[i].mean[m]:.4f}"
-                letters = "".join(self.letter(j) for j in self.better_than[m][i])
-                dagger = (i != self.baseline and self.p_baseline[m][i] < self.alpha)
-                if fmt == "md":
-                    value += f"<sup>{letters}</sup>" if letters else ""
-                    value += " †" if dagger else ""
-                elif fmt == "latex":
-                    value += f"$^{{{letters}}}$" if letters else ""
-                    value += "$^\\dagger$" if dagger else ""
-                else:
-                    value += f"^{letters}" if letters else ""
-                    value += " +" if dagger else ""
-                row.append(value)
-            out.append(row)
-        return out
+        return [[self.letter(i), name,
+                 *(f"{self.evaluations[i].mean[m]:.4f}" + self.marks(i, m, fmt)
+                   for m in self.metrics)]
+                for i, name in enumerate(self.systems)]
 
     def _legend(self) -> str:
         base = self.systems[self.baseline]

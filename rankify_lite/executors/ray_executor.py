@@ -260,11 +260,14 @@ class RayExecutor:
 
             self._run_pool(todo, call, on_result)
         lists = {q: results[q] for q in candidates}
-        return Run(lists, name=f"{candidates.name}>>{reranker.family}", metadata={
-            "reranker": reranker.config(), "depth": depth, "first_stage": candidates.name,
-            "timing": {"total_s": sum(per_query_s.values()), "per_query_s": per_query_s,
-                       "resumed_queries": resumed, "queries_per_call": per_call},
-            "executor": self.describe()})
+        from rankify_lite.stage_stats import RerankTiming
+        from rankify_lite.systems import SystemId
+
+        timing = RerankTiming(sum(per_query_s.values()), per_query_s, resumed, per_call)
+        return Run(lists, name=SystemId(candidates.name, reranker.family, depth).label,
+                   metadata={"reranker": reranker.config(), "depth": depth,
+                             "first_stage": candidates.name, "timing": timing.as_dict(),
+                             "executor": self.describe()})
 
     # -- corpus encoding --------------------------------------------------------------------
     def prepare_index(self, retriever: Any, corpus: Corpus) -> None:

@@ -16,15 +16,12 @@ from rankify_lite.rerankers.base import Reranker
 
 
 def recipe(reranker: Reranker) -> tuple[str, Any]:
-    """("spec", (family, options)) when the reranker can be rebuilt, else ("pickle", it)."""
+    """("spec", the saved spec as a dict) when the reranker can be rebuilt, else ("pickle", it)."""
     from rankify_lite.rerankers.registry import families
 
-    spec_fn = getattr(reranker, "spec", None)
-    spec = spec_fn() if callable(spec_fn) else None
-    registered = {f.key for f in families()}
-    if (isinstance(spec, dict) and spec.get("rebuildable") and isinstance(spec.get("options"), dict)
-            and spec.get("family") in registered):
-        return "spec", (spec["family"], dict(spec["options"]))
+    spec = reranker.spec()
+    if spec.rebuildable and spec.family in {f.key for f in families()}:
+        return "spec", spec.as_dict()
     return "pickle", reranker
 
 
@@ -32,10 +29,9 @@ def rebuild(kind: str, payload: Any, expected_config: dict[str, Any], per_call: 
             depth: int) -> Reranker:
     """Build the reranker a worker uses and check it matches the driver's."""
     if kind == "spec":
-        from rankify_lite.rerankers import load_reranker
+        from rankify_lite.spec import ComponentSpec
 
-        family, options = payload
-        reranker = load_reranker(family, **options)
+        reranker = ComponentSpec.from_dict(payload).build()
     else:
         reranker = payload
     if reranker.config() != expected_config or reranker.queries_per_call(depth) != per_call:

@@ -31,6 +31,7 @@ from pathlib import Path
 from typing import Any
 
 from rankify_lite.errors import InputError
+from rankify_lite.systems import SystemId
 
 _TOP_KEYS = {"name", "title", "metrics", "depth", "k", "test", "correction", "alpha", "baseline",
              "datasets", "first_stages", "rerankers", "note"}
@@ -258,7 +259,7 @@ def parse_config(data: Any, path: Path | None = None) -> LeaderboardConfig:
         raise _error(path, f"depth must be a positive integer, got {depth!r}.", fix="depth: 100")
     baseline = data.get("baseline")
     if baseline is not None:
-        valid = fs_names | {f"{f}>>{r.name}" for f in fs_names for r in rerankers}
+        valid = fs_names | {SystemId(f, r.name).label for f in fs_names for r in rerankers}
         if baseline not in valid:
             raise _error(path, f"baseline {baseline!r} is not a system of this leaderboard.",
                          fix=f"use one of {sorted(valid)}")

@@ -201,8 +201,8 @@ def entries_from_leaderboard(result: Any, tolerance: float = 0.0005) -> dict[str
     for d in result.datasets:
         for s in d.systems:
             fs = fs_specs[(s.first_stage, d.name)]
-            entry: dict[str, Any] = {"id": f"{config.name}-{d.label}-{s.name}".lower()
-                                     .replace(">>", "-").replace("+", "p").replace(" ", "-"),
+            entry: dict[str, Any] = {"id": f"{config.name}-{d.label}-{s.system.slug}".lower()
+                                     .replace("+", "p").replace(" ", "-"),
                                      "dataset": d.name, "first_stage": fs.describe()}
             ci = True
             if s.reranker is not None:

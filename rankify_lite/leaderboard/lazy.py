@@ -18,6 +18,7 @@ from rankify_lite.cache import cache_dir, content_key
 from rankify_lite.errors import RankifyError
 from rankify_lite.leaderboard.config import RerankerSpec
 from rankify_lite.rerankers.base import Reranker
+from rankify_lite.spec import ComponentSpec
 
 
 @cache
@@ -75,12 +76,12 @@ class LazyReranker(Reranker):
                                "was remembered; run the leaderboard again.")
         return self.real.rerank(*args, **kwargs)
 
-    def spec(self) -> dict[str, Any]:
+    def spec(self) -> ComponentSpec:
         """The board entry's saved spec (family, model, options): what ``rerun`` rebuilds."""
         options = {**self.board_spec.options}
         if self.board_spec.model is not None:
             options["model"] = self.board_spec.model
-        return {"family": self.board_spec.family, "options": options, "rebuildable": True}
+        return ComponentSpec("reranker", self.board_spec.family, options)
 
     def queries_per_call(self, depth: int) -> int:
         memo = self._remembered()  # no model load on a memo hit

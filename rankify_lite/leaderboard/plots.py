@@ -58,8 +58,8 @@ def plot_latency(result: LeaderboardResult, path: str | Path) -> Path:
             x = floor if x is None else max(x, 1e-6)
             ax.scatter([x], [y], s=70, color=colors[s.name], edgecolors=colors[s.name],
                        facecolors="none" if hollow else colors[s.name], linewidths=1.8,
-                       zorder=3, label=s.name.replace(">>", " » "))
-            ax.annotate(s.name.replace(">>", " » ") + (" (untimed)" if hollow else ""), (x, y),
+                       zorder=3, label=s.system.display())
+            ax.annotate(s.system.display() + (" (untimed)" if hollow else ""), (x, y),
                         textcoords="offset points", xytext=(6, 4), fontsize=7)
         ax.set_xscale("log")
         ax.set_xlabel("seconds per query (log scale)")
@@ -109,9 +109,9 @@ def plot_winloss(result: LeaderboardResult, path: str | Path) -> Path:
                 color="#d62728", label="losses")
         for y, (w, t, lo) in enumerate(zip(wins, ties, losses, strict=True)):
             ax.text(w + t + lo + 0.5, y, f"+{w} ={t} -{lo}", va="center", fontsize=7)
-        ax.set_yticks(list(ypos), [n.replace(">>", " » ") for n in names], fontsize=8)
+        ax.set_yticks(list(ypos), [d.system(n).system.display() for n in names], fontsize=8)
         ax.set_xlim(0, d.queries * 1.45)
-        ax.set_xlabel(f"queries ({label} vs {d.baseline.replace('>>', ' » ')})")
+        ax.set_xlabel(f"queries ({label} vs {d.system(d.baseline).system.display()})")
         ax.set_title(f"{d.label}")
     handles, labels = axes[0].get_legend_handles_labels()
     fig.legend(handles, labels, loc="lower center", ncol=3, fontsize=8, frameon=False)

@@ -9,6 +9,7 @@ from pathlib import Path
 from rankify_lite.evaluation import parse_metric
 from rankify_lite.io.files import atomic_write
 from rankify_lite.leaderboard.runner import DatasetResult, LeaderboardResult, SystemResult
+from rankify_lite.systems import SystemId
 
 
 def _label(metric: str) -> str:
@@ -16,16 +17,16 @@ def _label(metric: str) -> str:
 
 
 def _marks(d: DatasetResult, i: int, s: SystemResult, metric: str, fmt: str) -> str:
-    comp = d.comparison
     m = parse_metric(metric).name
-    letters = "".join(comp.letter(j) for j in comp.better_than[m][i])
-    dagger = i != comp.baseline and comp.p_baseline[m][i] < comp.alpha
-    ddagger = s.p_first_stage is not None and s.p_first_stage[m] < comp.alpha
-    if fmt == "md":
-        return ((f"<sup>{letters}</sup>" if letters else "") + (" †" if dagger else "")
-                + (" ‡" if ddagger else ""))
-    return ((f"$^{{{letters}}}$" if letters else "") + ("$^\\dagger$" if dagger else "")
-            + ("$^\\ddagger$" if ddagger else ""))
+    own = s.p_first_stage is not None and s.p_first_stage[m] < d.comparison.alpha
+    return d.comparison.marks(i, metric, fmt, vs_own_first_stage=own)
+
+
+def _baseline(d: DatasetResult, fmt: str = "text") -> str:
+    for s in d.systems:
+        if s.name == d.baseline:
+            return s.system.display(fmt)
+    return d.baseline
 
 
 def _ms(s: SystemResult) -> str:
@@ -52,14 +53,14 @@ def dataset_markdown(result: LeaderboardResult, d: DatasetResult) -> str:
     head = ["", "system", "reranker depth", *(_label(m) for m in metrics), "ms/query"]
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for i, s in enumerate(d.systems):
-        cells = [d.comparison.letter(i), s.name.replace(">>", " » "),
+        cells = [d.comparison.letter(i), s.system.display("md"),
                  str(s.depth) if s.depth else "–"]
         for m in metrics:
             cells.append(f"{s.mean[parse_metric(m).name]:.4f}" + _marks(d, i, s, m, "md"))
         cells.append(_ms(s))
         lines.append("| " + " | ".join(cells) + " |")
-    base = d.baseline.replace(">>", " » ")
-    notes = [f"- {s.name.replace('>>', ' » ')}: {n}" for s in d.systems for n in s.notes]
+    base = _baseline(d, "md")
+    notes = [f"- {s.system.display('md')}: {n}" for s in d.systems for n in s.notes]
     return (f"### {d.label} ({d.queries} queries; baseline: {base})\n\n" + "\n".join(lines)
             + "\n" + ("\nNotes:\n" + "\n".join(notes) + "\n" if notes else ""))
 
@@ -68,15 +69,16 @@ def summary_markdown(result: LeaderboardResult) -> str:
     """One row per system, one column per dataset: the main metric."""
     metric = result.config.main_metric
     name = parse_metric(metric).name
-    order: list[str] = []
+    order: list[SystemId] = []
     for d in result.datasets:
-        order += [s.name for s in d.systems if s.name not in order]
+        order += [s.system.with_depth(None) for s in d.systems
+                  if s.system.with_depth(None) not in order]
     head = ["system", *(d.label for d in result.datasets)]
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
-    for sys_name in order:
-        cells = [sys_name.replace(">>", " » ")]
+    for system in order:
+        cells = [system.display("md")]
         for d in result.datasets:
-            idx = [i for i, s in enumerate(d.systems) if s.name == sys_name]
+            idx = [i for i, s in enumerate(d.systems) if s.name == system.label]
             if not idx:
                 cells.append("–")
                 continue
@@ -123,9 +125,8 @@ def to_latex(result: LeaderboardResult) -> str:
         for i, s in enumerate(d.systems):
             vals = [f"{s.mean[parse_metric(m).name]:.4f}" + _marks(d, i, s, m, "latex")
                     for m in metrics]
-            name = s.name.replace(">>", " $\\gg$ ").translate(esc) if ">>" in s.name \
-                else s.name.translate(esc)
-            out.append(" & ".join([d.comparison.letter(i), name, *vals, _ms(s)]) + " \\\\")
+            out.append(" & ".join([d.comparison.letter(i), s.system.display("latex"), *vals,
+                                   _ms(s)]) + " \\\\")
         out += ["\\bottomrule", "\\end{tabular}", ""]
     return "\n".join(out)
 

@@ -20,15 +20,14 @@ from rankify_lite.cache import cache_dir, content_key
 from rankify_lite.evaluation import Comparison, compare, correct, paired_test, parse_metric
 from rankify_lite.leaderboard.config import FirstStageSpec, LeaderboardConfig, RerankerSpec
 from rankify_lite.leaderboard.lazy import LazyReranker
+from rankify_lite.stage_stats import StageStats
+from rankify_lite.systems import SystemId
 from rankify_lite.types import Run
 
 
 @dataclass(frozen=True)
 class SystemResult:
-    name: str                                  # "bm25" or "bm25>>minilm"
-    first_stage: str
-    reranker: str | None
-    depth: int | None
+    system: SystemId                           # first stage, reranker entry name, depth
     mean: dict[str, float]                     # metric name -> mean
     per_query: dict[str, dict[str, float]]     # metric name -> qid -> score
     seconds_per_query: dict[str, float] | None  # qid -> s (first stage + rerank), None: unknown
@@ -36,6 +35,23 @@ class SystemResult:
     cached: bool
     notes: tuple[str, ...] = ()                # e.g. malformed LLM outputs
     precomputed: bool = False                  # a run shipped with the dataset (never timed)
+
+    @property
+    def name(self) -> str:
+        """The canonical label (``bm25`` or ``bm25>>minilm``)."""
+        return self.system.label
+
+    @property
+    def first_stage(self) -> str:
+        return self.system.first_stage
+
+    @property
+    def reranker(self) -> str | None:
+        return self.system.reranker
+
+    @property
+    def depth(self) -> int | None:
+        return self.system.depth
 
     @property
     def mean_seconds(self) -> float | None:
@@ -78,27 +94,19 @@ def _timing_path(root: Path, ds_hash: str, fs: FirstStageSpec, k: int) -> Path:
     return root / f"leaderboard-first-timing-{content_key(ds_hash, fs.describe(), k)}.json"
 
 
-def _first_stage_seconds(fs: FirstStageSpec, result: Any, root: Path, ds_hash: str, k: int,
-                         queries: list[str]) -> dict[str, float] | None:
+def _first_stage_seconds(fs: FirstStageSpec, stage: StageStats, root: Path, ds_hash: str,
+                         k: int, queries: list[str]) -> dict[str, float] | None:
     """Per-query retrieval seconds; remembered on disk so cached reruns still know them."""
     if fs.run is not None:
         return None  # a shipped run: its retrieval time was never measured here
     path = _timing_path(root, ds_hash, fs, k)
-    if "retrieve" in result.timing.seconds:
-        per_q = result.timing.seconds["retrieve"] / max(1, len(queries))
-        path.write_text(json.dumps({"retrieve_s_per_query": per_q,
-                                    "index_s": result.timing.seconds.get("index")}))
+    if stage.mean_s is not None:
+        path.write_text(json.dumps({"retrieve_s_per_query": stage.mean_s,
+                                    "index_s": stage.index_s}))
     if not path.exists():
         return None
     per_q = json.loads(path.read_text())["retrieve_s_per_query"]
     return {q: per_q for q in queries}
-
-
-def _rerank_seconds(run: Run) -> dict[str, float] | None:
-    timing = run.metadata.get("timing") if run.metadata else None
-    if isinstance(timing, dict) and timing.get("per_query_s"):
-        return {str(q): float(s) for q, s in timing["per_query_s"].items()}
-    return None
 
 
 def _run_notes(run: Run) -> tuple[str, ...]:
@@ -116,7 +124,7 @@ def _run_notes(run: Run) -> tuple[str, ...]:
 
 def _groups(rerankers: list[RerankerSpec], default: int) -> list[tuple[int, list[RerankerSpec]]]:
     """Rerankers that can share one Pipeline call: same depth, no family twice (the pipeline
-    names each reranked stage ``first>>family``)."""
+    names each reranked stage by its family)."""
     groups: list[tuple[int, list[RerankerSpec]]] = []
     for r in rerankers:
         depth = r.depth or default
@@ -165,24 +173,22 @@ def run_leaderboard(config: LeaderboardConfig, *, cache: bool | str | Path = Tru
                 say(f"    {time.perf_counter() - t0:.1f}s"
                     + (f" (from cache: {', '.join(res.timing.cached)})" if res.timing.cached
                        else ""))
-                first_s = _first_stage_seconds(fs, res, timing_root, ds_hash, k, qids)
+                first_stage, *rerank_stages = res.stages
+                first_s = _first_stage_seconds(fs, first_stage, timing_root, ds_hash, k, qids)
                 if fs.name not in runs:
-                    runs[fs.name] = res.first_stage.replace(name=fs.name)
-                    info[fs.name] = {"first_stage": fs.name, "reranker": None, "depth": None,
-                                     "precomputed": fs.run is not None,
-                                     "seconds": first_s,
-                                     "cached": "retrieve" in res.timing.cached}
-                for spec, run in zip(specs, res.reranked, strict=True):
-                    name = f"{fs.name}>>{spec.name}"
-                    rr_s = _rerank_seconds(run)
+                    system = SystemId(fs.name)
+                    runs[system.label] = res.first_stage.replace(name=system.label)
+                    info[system.label] = {"system": system, "precomputed": fs.run is not None,
+                                          "seconds": first_s, "cached": first_stage.cached}
+                for spec, run, stage in zip(specs, res.reranked, rerank_stages, strict=True):
+                    system = SystemId(fs.name, spec.name, depth)
+                    rr_s = dict(stage.per_query_s) or None
                     total = None
                     if rr_s is not None:
                         total = {q: rr_s.get(q, 0.0) + (first_s or {}).get(q, 0.0) for q in rr_s}
-                    runs[name] = run.replace(name=name)
-                    info[name] = {"first_stage": fs.name, "reranker": spec.name, "depth": depth,
-                                  "seconds": total, "notes": _run_notes(run),
-                                  "cached": any(c.startswith("rerank:") and c.endswith(
-                                      f">>{spec.family}") for c in res.timing.cached)}
+                    runs[system.label] = run.replace(name=system.label)
+                    info[system.label] = {"system": system, "seconds": total,
+                                          "notes": _run_notes(run), "cached": stage.cached}
         n_cached += sum(bool(i["cached"]) for i in info.values())
         n_computed += sum(not i["cached"] for i in info.values())
         results.append(_evaluate(config, dspec.name, dspec.label, ds, runs, info))
@@ -200,12 +206,12 @@ def _evaluate(config: LeaderboardConfig, name: str, label: str, ds: Any, runs: d
     metric_names = [parse_metric(m).name for m in config.metrics]
     evals = dict(zip(comp.systems, comp.evaluations, strict=True))
     # reranked vs own first stage, Holm-corrected over the reranked systems, per metric
-    reranked = [s for s in systems if info[s]["reranker"] is not None]
+    reranked = [s for s in systems if info[s]["system"].is_reranked]
     p_first: dict[str, dict[str, float]] = {s: {} for s in reranked}
     for m in metric_names:
         raw = []
         for s in reranked:
-            f = info[s]["first_stage"]
+            f = info[s]["system"].first_stage
             qs = list(evals[s].per_query[m])
             raw.append(paired_test([evals[s].per_query[m][q] for q in qs],
                                    [evals[f].per_query[m][q] for q in qs], config.test))
@@ -215,8 +221,7 @@ def _evaluate(config: LeaderboardConfig, name: str, label: str, ds: Any, runs: d
     for s in systems:
         e = evals[s]
         out.append(SystemResult(
-            name=s, first_stage=info[s]["first_stage"], reranker=info[s]["reranker"],
-            depth=info[s]["depth"], mean=dict(e.mean),
+            system=info[s]["system"], mean=dict(e.mean),
             per_query={m: dict(e.per_query[m]) for m in metric_names},
             seconds_per_query=info[s]["seconds"], p_first_stage=p_first.get(s),
             cached=bool(info[s]["cached"]), notes=tuple(info[s].get("notes", ())),

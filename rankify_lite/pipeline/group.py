@@ -18,8 +18,8 @@ class GroupResult:
         """Per system, the unweighted mean over parts of each part's mean (BEIR's convention)."""
         systems: dict[str, dict[str, list[float]]] = {}
         for part in self.parts.values():
-            for i, (system, means) in enumerate(part.metrics.items()):
-                key = "first_stage" if i == 0 else system.split(">>", 1)[-1]
+            for system, means in zip(part.systems, part.metrics.values(), strict=True):
+                key = system.reranker or "first_stage"
                 for metric, value in means.items():
                     systems.setdefault(key, {}).setdefault(metric, []).append(value)
         return {s: {m: sum(v) / len(v) for m, v in ms.items()} for s, ms in systems.items()}

@@ -28,17 +28,21 @@ from rankify_lite.pipeline.result import PipelineResult, StageTiming
 from rankify_lite.pipeline.run_cache import RunCache
 from rankify_lite.rerankers.base import Reranker
 from rankify_lite.retrievers.base import Retriever
+from rankify_lite.retrievers.runs import SHIPPED_PREFIX, RunStage, as_first_stage
+from rankify_lite.stage_stats import RerankTiming, StageStats
+from rankify_lite.systems import SystemId
 from rankify_lite.types import Run
 
-SHIPPED_PREFIX = "run:"
+__all__ = ["SHIPPED_PREFIX", "Pipeline"]
 
 
 class Pipeline:
     """Wire a first stage, zero or more rerankers and the evaluator.
 
-    ``retriever``: a Retriever, a Run, or ``"run:NAME"`` for a run shipped with the dataset
-    (e.g. ``"run:bm25.top100"`` on TREC DL). ``reranker``: one Reranker, a list of them (each
-    reranks the same first stage, which is retrieved once), or None. ``k``: first-stage depth
+    ``retriever``: the first stage: a Retriever, a Run, a ``RunFile(path)``, or ``"run:NAME"``
+    for a run shipped with the dataset (e.g. ``"run:bm25.top100"`` on TREC DL).
+    ``reranker``: one Reranker, a list of them (each reranks the same first stage, which is
+    retrieved once), or None. ``k``: first-stage depth
     (default ``max(depth, 1000)``); ``depth``: how many candidates each reranker sees.
     ``metrics``: default, the dataset's own (its collection rules: nDCG@10, R@100, R@1000 for
     BEIR; MAP@1000 too for TREC DL). ``cache``: True (default cache dir), False, or a folder;
@@ -47,7 +51,7 @@ class Pipeline:
     over a Ray cluster with byte-identical results).
     """
 
-    def __init__(self, retriever: Retriever | Run | str, reranker: Reranker | Sequence[Reranker]
+    def __init__(self, retriever: Retriever | RunStage | Run | str, reranker: Reranker | Sequence[Reranker]
                  | None = None, depth: int = 100, k: int | None = None,
                  metrics: Sequence[str] | None = None,
                  cache: bool | str | Path = True, refresh: bool = False, progress: bool = True,
@@ -55,6 +59,7 @@ class Pipeline:
         if depth < 1:
             raise InputError(f"depth must be >= 1, got {depth}.", fix="e.g. depth=100.")
         self.retriever = retriever
+        self.first = as_first_stage(retriever)  # the one type check of the first stage
         if reranker is None:
             self.rerankers: list[Reranker] = []
         elif isinstance(reranker, Reranker):
@@ -86,53 +91,40 @@ class Pipeline:
         path.mkdir(parents=True, exist_ok=True)
         return path
 
-    def _retriever_config(self) -> dict[str, Any]:
-        if isinstance(self.retriever, str):
-            return {"family": "shipped-run", "name": self.retriever[len(SHIPPED_PREFIX):]}
-        if isinstance(self.retriever, Run):
-            return {"family": "given-run", "name": self.retriever.name,
-                    "content_hash": self.retriever.content_hash()}
-        return self.retriever.config()
-
     def config(self) -> dict[str, Any]:
-        return {"retriever": self._retriever_config(),
-                "rerankers": [{**r.config(), "spec": r.spec()} for r in self.rerankers],
+        """The provenance record (``retriever`` and each reranker's ``config()``: resolved values
+        included) with each component's saved spec, which ``rerun`` rebuilds from."""
+        return {"retriever": self.first.config(), "first_stage": self.first.spec().as_dict(),
+                "rerankers": [{**r.config(), "spec": r.spec().as_dict()} for r in self.rerankers],
                 "depth": self.depth, "k": self.k,
                 "metrics": list(self.metrics) if self.metrics is not None else None,
                 "seed": self.seed, "test": self.test}
 
     # -- stages -----------------------------------------------------------------------------
     def _first_stage(self, ds: Dataset, cache: RunCache | None, timing: StageTiming,
-                     notes: list[str]) -> tuple[Run, str]:
-        rconf = self._retriever_config()
+                     notes: list[str], stages: list[StageStats]) -> tuple[Run, str]:
+        rconf = self.first.config()
         key = content_key(ds.input_hash(), rconf, self.k, ds.rules.self_hits)
         stem = f"first-{key}"
+        system = SystemId(self.first.name)
         if cache is not None and not self.refresh:
-            run = cache.load(stem, self._first_name(), "first-stage run")
+            run = cache.load(stem, self.first.name, "first-stage run")
             if run is not None:
                 timing.cached.append("retrieve")
+                stages.append(StageStats(system, "first-stage", cached=True))
                 return run.with_metadata(retriever=rconf, k=self.k), key
-        removed = 0
-        if isinstance(self.retriever, str):
-            if not self.retriever.startswith(SHIPPED_PREFIX):
-                raise InputError(f"retriever {self.retriever!r} is not a Retriever.",
-                                 fix="pass BM25(), Dense(), ... or 'run:NAME' for a shipped run.")
-            run = ds.load_run(self.retriever[len(SHIPPED_PREFIX):])
-        elif isinstance(self.retriever, Run):
-            run = self.retriever
+        t0 = time.perf_counter()
+        run, seconds = self.first.first_stage(ds, self.k, self.executor)
+        wall = time.perf_counter() - t0
+        timing.seconds.update(seconds)
+        removed = int(run.metadata.get("self_hits_removed", 0)) if seconds else 0
+        if "retrieve" in seconds:
+            per_q = seconds["retrieve"] / max(1, len(ds.queries))
+            stages.append(StageStats(system, "first-stage", cached=False, wall_s=wall,
+                                     index_s=seconds.get("index"),
+                                     per_query_s={q: per_q for q in ds.queries}))
         else:
-            if ds.corpus is None:
-                raise InputError(f"dataset {ds.name!r} has no corpus to retrieve from.",
-                                 fix="use a dataset with corpus.jsonl, or a shipped run.")
-            t0 = time.perf_counter()
-            if self.executor is not None:  # dense/SPLADE corpus encoding on the workers
-                self.executor.prepare_index(self.retriever, ds.corpus)
-            self.retriever.index(ds.corpus)
-            timing.seconds["index"] = time.perf_counter() - t0
-            t0 = time.perf_counter()
-            run = self.retriever.retrieve(ds.queries, self.k, exclude_self_hits=ds.remove_self_hits)
-            timing.seconds["retrieve"] = time.perf_counter() - t0
-            removed += int(run.metadata.get("self_hits_removed", 0))
+            stages.append(StageStats(system, "first-stage", cached=False, wall_s=wall))
         run = run.restrict(ds.queries).top(self.k)  # a shipped run may cover more topics
         if not len(run):
             raise InputError(f"the first stage returned no query of dataset {ds.name!r}.",
@@ -146,30 +138,31 @@ class Pipeline:
                          f"(e.g. {empty[0]!r}: nothing indexable in the query text?); "
                          "they score 0")
             warnings.warn(notes[-1], stacklevel=3)
-        run = run.replace(name=self._first_name(),
+        run = run.replace(name=self.first.name,
                           metadata={**run.metadata, "retriever": rconf,
                                     "self_hits_removed": removed})
         if cache is not None:
             cache.store(stem, run)
         return run, key
 
-    def _first_name(self) -> str:
-        if isinstance(self.retriever, str):
-            return self.retriever[len(SHIPPED_PREFIX):]
-        if isinstance(self.retriever, Run):
-            return self.retriever.name
-        return getattr(self.retriever, "name", type(self.retriever).__name__.lower())
-
     def _rerank(self, ds: Dataset, first: Run, first_key: str, reranker: Reranker,
-                cache: RunCache | None, timing: StageTiming, notes: list[str]) -> Run:
+                cache: RunCache | None, timing: StageTiming, notes: list[str],
+                stages: list[StageStats]) -> Run:
         rconf = reranker.config()
-        key = content_key(first_key, rconf, self.depth, reranker.queries_per_call(self.depth))
-        name = f"{first.name}>>{reranker.family}"
+        per_call = reranker.queries_per_call(self.depth)
+        key = content_key(first_key, rconf, self.depth, per_call)
+        system = SystemId(first.name, reranker.family, self.depth)
+        name = system.label
         stem = f"rerank-{key}"
         if cache is not None and not self.refresh:
             run = cache.load(stem, name, f"reranked run {name}")
             if run is not None:
                 timing.cached.append(f"rerank:{name}")
+                recorded = RerankTiming.of(run.metadata)
+                stages.append(StageStats(
+                    system, "rerank", cached=True,
+                    per_query_s=recorded.per_query_s if recorded else {},
+                    queries_per_call=per_call))
                 return run
         if ds.corpus is None:
             raise InputError(f"dataset {ds.name!r} has no corpus; rerankers need passage text.",
@@ -192,9 +185,15 @@ class Pipeline:
                 bar.close()
             if checkpoint is not None:
                 checkpoint.close()
-        timing.seconds[f"rerank:{name}"] = time.perf_counter() - t0
-        timing.per_query[name] = dict(run.metadata.get("timing", {}).get("per_query_s", {}))
-        resumed = run.metadata.get("timing", {}).get("resumed_queries", 0)
+        wall = time.perf_counter() - t0
+        timing.seconds[f"rerank:{name}"] = wall
+        recorded = RerankTiming.of(run.metadata)
+        per_query = dict(recorded.per_query_s) if recorded else {}
+        resumed = recorded.resumed_queries if recorded else 0
+        timing.per_query[name] = per_query
+        stages.append(StageStats(system, "rerank", cached=False, wall_s=wall,
+                                 per_query_s=per_query, resumed_queries=resumed,
+                                 queries_per_call=per_call))
         if resumed:
             notes.append(f"{name}: resumed from a checkpoint ({resumed} queries kept)")
         run = run.replace(name=name)
@@ -218,10 +217,11 @@ class Pipeline:
         root = self._cache_root()
         cache = RunCache(root) if root is not None else None
         timing = StageTiming()
+        stages: list[StageStats] = []
         notes: list[str] = [f"rules: {ds.rules.describe()}"]
         started = time.perf_counter()
-        first, first_key = self._first_stage(ds, cache, timing, notes)
-        reranked = [self._rerank(ds, first, first_key, r, cache, timing, notes)
+        first, first_key = self._first_stage(ds, cache, timing, notes, stages)
+        reranked = [self._rerank(ds, first, first_key, r, cache, timing, notes, stages)
                     for r in self.rerankers]
         if cache is not None:
             notes.extend(cache.notes)
@@ -240,7 +240,8 @@ class Pipeline:
         metadata = {"dataset": ds.describe(), "pipeline": self.config(),
                     "rules": ds.rules.as_dict(), "notes": notes,
                     "environment": environment(), "rankify_lite_result_version": 1}
-        return PipelineResult(ds.name, first, tuple(reranked), comparison, timing, metadata)
+        return PipelineResult(ds.name, first, tuple(reranked), comparison, timing, metadata,
+                              tuple(stages))
 
 
 def _progress_bar(total: int, desc: str, enabled: bool):

@@ -1,63 +1,85 @@
-"""Rebuild a Pipeline from the metadata of a saved result (``rankify-lite rerun``)."""
+"""Rebuild a Pipeline from the metadata of a saved result (``rankify-lite rerun``).
+
+Every component is rebuilt from its saved spec (``rankify_lite.spec``). A first stage that was a
+Run object is rebuilt from the first-stage run file saved beside ``meta.json``. Results saved
+before specs were recorded fall back to the options of their ``config()`` the class accepts.
+"""
 
 from __future__ import annotations
 
 import warnings
+from pathlib import Path
 from typing import Any
 
 from rankify_lite.errors import InputError
-from rankify_lite.pipeline.pipeline import SHIPPED_PREFIX, Pipeline
+from rankify_lite.pipeline.pipeline import Pipeline
+from rankify_lite.spec import ComponentSpec
 
 
 def reranker_from_config(config: dict[str, Any]):
-    """Rebuild a reranker from its recorded spec (the exact constructor options); results saved
-    before specs were recorded fall back to the options of ``config`` the class accepts."""
+    """Rebuild a reranker from its recorded spec (the exact constructor options)."""
+    spec = config.get("spec")
+    if isinstance(spec, dict):
+        return ComponentSpec.from_dict(spec, "reranker").build()
+    import importlib
+
     from rankify_lite.rerankers.registry import family_info, load_reranker
     from rankify_lite.retrievers.registry import accepted_options
 
-    spec = config.get("spec")
-    if isinstance(spec, dict):
-        if not spec.get("rebuildable") or not isinstance(spec.get("options"), dict):
-            raise InputError(f"reranker {config.get('family')!r} can't be rebuilt from metadata: "
-                             f"{spec.get('why', 'no saved options')}.",
-                             fix="build it with a model id or folder (not a live object), or "
-                                 "rerun from Python.")
-        return load_reranker(spec["family"], **spec["options"])
     info = family_info(config["family"])
-    import importlib
-
     module, cls_name = info.target.split(":")
     cls = getattr(importlib.import_module(module), cls_name)
     return load_reranker(config["family"], **accepted_options(cls, config))
 
 
-def pipeline_from_meta(meta: dict[str, Any]) -> tuple[Pipeline, str]:
-    """(pipeline, dataset name or path) reproducing ``meta``; warns on version differences."""
-    from rankify_lite.pipeline.environment import package_versions
+def first_stage_from_meta(conf: dict[str, Any], folder: Path | None,
+                          files: dict[str, str]) -> Any:
+    """The first stage of a saved result: from its spec, or (a Run given in Python) from the
+    first-stage run file saved with the result."""
     from rankify_lite.retrievers.registry import retriever_from_config
+    from rankify_lite.retrievers.runs import RunFile, ShippedRun
+
+    rconf = conf["retriever"]
+    spec = conf.get("first_stage")
+    family = spec.get("family") if isinstance(spec, dict) else rconf.get("family")
+    if family == "given-run":
+        name = rconf.get("name")
+        fname = files.get(name) if isinstance(name, str) else None
+        if folder is None or not fname or not (folder / fname).is_file():
+            raise InputError("this result started from a Run object passed in Python, and its "
+                             "first-stage run file is not beside meta.json.",
+                             fix="rerun the meta.json inside the saved result folder (it holds "
+                                 "the run file), or rerun from Python.")
+        return RunFile(folder / fname, name=name)
+    if isinstance(spec, dict):
+        return ComponentSpec.from_dict(spec, "retriever").build()
+    if family == "shipped-run":
+        return ShippedRun(rconf["name"])
+    return retriever_from_config(rconf)
+
+
+def pipeline_from_meta(meta: dict[str, Any], folder: str | Path | None = None
+                       ) -> tuple[Pipeline, str]:
+    """(pipeline, dataset name or path) reproducing ``meta``; warns on version differences.
+    ``folder``: where the result was saved (its run files rebuild a given first-stage run)."""
+    from rankify_lite.pipeline.environment import package_versions
 
     try:
         conf = meta["pipeline"]
         dataset = meta["dataset"]
-        rconf = conf["retriever"]
-        rconf["family"], conf["depth"], conf["k"], dataset["name"]  # noqa: B018 - presence check
+        conf["retriever"]["family"], conf["depth"], conf["k"], dataset["name"]  # noqa: B018
     except (KeyError, TypeError) as exc:
         raise InputError(f"metadata lacks {exc} or is garbled; not a rankify-lite result file.",
                          fix="pass the meta.json written by 'rankify-lite run --output DIR'.") from None
-    if rconf["family"] == "shipped-run":
-        retriever: Any = SHIPPED_PREFIX + rconf["name"]
-    elif rconf["family"] == "given-run":
-        raise InputError("this result started from a Run object passed in Python; it can't be "
-                         "rebuilt from metadata alone.", fix="rerun it from Python.")
-    else:
-        retriever = retriever_from_config(rconf)
+    files = meta.get("files") if isinstance(meta.get("files"), dict) else {}
+    first = first_stage_from_meta(conf, Path(folder) if folder is not None else None, files)
     rerankers = [reranker_from_config(c) for c in conf.get("rerankers", [])]
     recorded = meta.get("environment", {}).get("packages", {})
     now = package_versions()
     changed = {k: (v, now.get(k)) for k, v in recorded.items() if now.get(k) != v}
     if changed:
         warnings.warn(f"package versions differ from the recorded run: {changed}", stacklevel=2)
-    pipeline = Pipeline(retriever, rerankers, depth=conf["depth"], k=conf["k"],
+    pipeline = Pipeline(first, rerankers, depth=conf["depth"], k=conf["k"],
                         metrics=conf.get("metrics"), seed=conf.get("seed", 0),
                         test=conf.get("test", "t-test"))
     source = dataset.get("source") or dataset["name"]

@@ -9,11 +9,15 @@ from typing import Any
 
 from rankify_lite.evaluation.compare import Comparison
 from rankify_lite.io.files import atomic_write
+from rankify_lite.stage_stats import StageStats
+from rankify_lite.systems import SystemId
 from rankify_lite.types import Run
 
 
 @dataclass
 class StageTiming:
+    """Wall seconds by step name (kept for scripts; :attr:`PipelineResult.stages` is typed)."""
+
     seconds: dict[str, float] = field(default_factory=dict)              # stage -> wall seconds
     per_query: dict[str, dict[str, float]] = field(default_factory=dict)  # system -> qid -> s
     cached: list[str] = field(default_factory=list)                       # stages served by cache
@@ -27,6 +31,14 @@ class PipelineResult:
     comparison: Comparison
     timing: StageTiming
     metadata: dict[str, Any]
+    stages: tuple[StageStats, ...] = ()   # first stage, then each reranker, in order
+
+    @property
+    def systems(self) -> tuple[SystemId, ...]:
+        """The typed identity of each run, first stage first (the order of :attr:`metrics`)."""
+        by_label = {st.system.label: st.system for st in self.stages}
+        return tuple(by_label.get(r.name) or SystemId.from_label(r.name)
+                     for r in (self.first_stage, *self.reranked))
 
     @property
     def run(self) -> Run:
@@ -75,7 +87,8 @@ class PipelineResult:
         return {**self.metadata, "metrics": self.metrics,
                 "significance": self.comparison.as_dict(),
                 "timing": {"seconds": self.timing.seconds, "cached": self.timing.cached,
-                           "per_query": self.timing.per_query}}
+                           "per_query": self.timing.per_query},
+                "stages": [st.as_dict() for st in self.stages]}
 
     def save(self, folder: str | Path, overwrite: bool = False) -> Path:
         """Write every run as TREC plus ``meta.json`` (everything ``rerun`` needs).
@@ -105,8 +118,8 @@ class PipelineResult:
                     target.unlink()
         folder.mkdir(parents=True, exist_ok=True)
         files = {}
-        for run in (self.first_stage, *self.reranked):
-            fname = run.name.replace(">>", "__").replace("/", "_") + ".trec"
+        for run, system in zip((self.first_stage, *self.reranked), self.systems, strict=True):
+            fname = system.filename + ".trec"
             run.save(folder / fname)
             files[run.name] = fname
         meta = {**self.as_dict(), "files": files}

@@ -19,10 +19,12 @@ import time
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from pathlib import PurePath
 from typing import Any, ClassVar, Protocol
 
 from rankify_lite.errors import InputError, RankifyError
+from rankify_lite.spec import Recorded
+from rankify_lite.stage_stats import RerankTiming
+from rankify_lite.systems import SystemId
 from rankify_lite.types import Corpus, Document, Queries, Query, RankedList, Run
 
 
@@ -57,59 +59,14 @@ class RerankQueryError(RankifyError):
 Scored = Sequence[tuple[str, float]]
 
 
-def _jsonable(value: Any) -> bool:
-    import json
-
-    try:
-        json.dumps(value)
-    except (TypeError, ValueError):
-        return False
-    return True
-
-
-class Reranker(ABC):
+class Reranker(Recorded, ABC):
     """Base class of every family. Construction is recorded: :meth:`spec` gives the family and
     the exact options the reranker was built with, which is what ``rerun`` rebuilds it from
     (``config()`` is the provenance record, with resolved values such as revisions and hashes)."""
 
     family: ClassVar[str] = ""
+    spec_kind: ClassVar[str] = "reranker"
 
-    def __new__(cls, *args: Any, **kwargs: Any):
-        import inspect
-
-        obj = super().__new__(cls)
-        try:
-            sig = inspect.signature(cls.__init__)
-            bound = sig.bind(obj, *args, **kwargs)
-        except (TypeError, ValueError):
-            obj._spec_options = None
-            return obj
-        options: dict[str, Any] = {}
-        for name, value in list(bound.arguments.items())[1:]:
-            kind = sig.parameters[name].kind
-            if kind is inspect.Parameter.VAR_KEYWORD:
-                options.update(value)
-            elif kind is inspect.Parameter.VAR_POSITIONAL:
-                options[f"*{name}"] = list(value)
-            else:
-                options[name] = value
-        obj._spec_options = {k: (str(v) if isinstance(v, PurePath) else v)
-                             for k, v in options.items()}
-        return obj
-
-    def spec(self) -> dict[str, Any]:
-        """``{"family", "options", "rebuildable"}``: the saved spec ``rerun`` rebuilds from.
-        Options that are live objects (a ready backend, a model instance) can't be saved; the
-        spec then says which, and ``rerun`` refuses with that reason."""
-        options = getattr(self, "_spec_options", None)
-        if options is None:
-            return {"family": self.family, "options": None, "rebuildable": False,
-                    "why": "constructed in a way that could not be recorded"}
-        live = sorted(k for k, v in options.items() if not _jsonable(v))
-        if live or any(k.startswith("*") for k in options):
-            return {"family": self.family, "options": None, "rebuildable": False,
-                    "why": f"built from live objects ({', '.join(live) or 'positional *args'})"}
-        return {"family": self.family, "options": dict(options), "rebuildable": True}
     #: how many queries go to one _rerank_batch call
     query_batch_size: int = 16
     #: when set, queries per call = max(1, max_pairs_per_call // depth) instead (pair scorers:
@@ -180,10 +137,10 @@ class Reranker(ABC):
             if progress is not None:
                 progress(len(batch))
         lists = {q: results[q] for q in candidates}
-        return Run(lists, name=f"{candidates.name}>>{self.family}", metadata={
+        timing = RerankTiming(sum(per_query_s.values()), per_query_s, resumed, per_call)
+        return Run(lists, name=SystemId(candidates.name, self.family, depth).label, metadata={
             "reranker": self.config(), "depth": depth, "first_stage": candidates.name,
-            "timing": {"total_s": sum(per_query_s.values()), "per_query_s": per_query_s,
-                       "resumed_queries": resumed, "queries_per_call": per_call}})
+            "timing": timing.as_dict()})
 
     @staticmethod
     def _item(queries: Queries, candidates: Run, corpus: Corpus, qid: str,

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import time
 from abc import ABC, abstractmethod
-from typing import Any
+from typing import Any, ClassVar
 
+from rankify_lite.spec import Recorded
 from rankify_lite.types import Corpus, Queries, RankedList, Run, _canonical
 
 
-class Retriever(ABC):
+class Retriever(Recorded, ABC):
     """Index a corpus once (cached on disk by content hash), then retrieve for many queries.
 
     Subclasses implement :meth:`_index` and :meth:`_retrieve`; :meth:`config` returns every
@@ -17,6 +18,10 @@ class Retriever(ABC):
     """
 
     name: str = "retriever"
+    spec_kind: ClassVar[str] = "retriever"
+
+    def spec_family(self) -> str:
+        return str(self.config()["family"])
 
     def __init__(self) -> None:
         self._corpus: Corpus | None = None
@@ -71,3 +76,21 @@ class Retriever(ABC):
         return Run(lists, name=self.name, metadata={"retriever": self.config(), "k": k,
                                                     "exclude_self_hits": exclude_self_hits,
                                                     "self_hits_removed": removed})
+
+    def first_stage(self, dataset: Any, k: int, executor: Any = None) -> tuple[Run, dict[str, float]]:
+        """(run, seconds per step) for ``dataset``: index its corpus (on ``executor``'s workers
+        when given, for dense/SPLADE encoding), then retrieve the top ``k`` per query."""
+        if dataset.corpus is None:
+            from rankify_lite.errors import InputError
+
+            raise InputError(f"dataset {dataset.name!r} has no corpus to retrieve from.",
+                             fix="use a dataset with corpus.jsonl, or a shipped run.")
+        t0 = time.perf_counter()
+        if executor is not None:
+            executor.prepare_index(self, dataset.corpus)
+        self.index(dataset.corpus)
+        seconds = {"index": time.perf_counter() - t0}
+        t0 = time.perf_counter()
+        run = self.retrieve(dataset.queries, k, exclude_self_hits=dataset.remove_self_hits)
+        seconds["retrieve"] = time.perf_counter() - t0
+        return run, seconds

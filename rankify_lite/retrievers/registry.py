@@ -16,9 +16,19 @@ RETRIEVERS: dict[str, tuple[str, dict[str, Any]]] = {
     "dense": ("rankify_lite.retrievers.dense:Dense", {}),
     "splade": ("rankify_lite.retrievers.splade:Splade", {}),
 }
-# config()["family"] -> class, for rebuilding from metadata
-_FAMILIES = {"bm25": "bm25", "dense": "dense", "splade": "splade",
-             "fusion": "rankify_lite.retrievers.fusion:Fusion"}
+# spec / config() family -> class (the presets above are names for the CLI, not families)
+FAMILIES: dict[str, str] = {
+    "bm25": "rankify_lite.retrievers.bm25:BM25",
+    "dense": "rankify_lite.retrievers.dense:Dense",
+    "splade": "rankify_lite.retrievers.splade:Splade",
+    "fusion": "rankify_lite.retrievers.fusion:Fusion",
+}
+# first stages that are runs, not retrievers
+RUN_FAMILIES: dict[str, str] = {
+    "shipped-run": "rankify_lite.retrievers.runs:ShippedRun",
+    "run-file": "rankify_lite.retrievers.runs:RunFile",
+    "given-run": "rankify_lite.retrievers.runs:GivenRun",
+}
 
 
 def _load(target: str):
@@ -44,16 +54,30 @@ def accepted_options(cls, config: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in config.items() if k in params and k != "self"}
 
 
+def build_component(kind: str, family: str, options: dict[str, Any]):
+    """A retriever or run first stage from its saved spec (see rankify_lite.spec)."""
+    from rankify_lite.spec import check_options
+
+    table = FAMILIES if kind == "retriever" else RUN_FAMILIES
+    if family not in table:
+        raise InputError(f"the saved spec names an unknown {kind} family {family!r}.",
+                         fix=f"use one of {', '.join(table)} (or a rankify-lite version "
+                             "that has it).")
+    cls = _load(table[family])
+    check_options(cls, options, f"{kind} {family!r}")
+    return cls(**options)
+
+
 def retriever_from_config(config: dict[str, Any]):
-    """Rebuild a retriever from the ``config()`` recorded in a run's metadata."""
+    """Rebuild a retriever from the ``config()`` recorded by results saved before specs were
+    (newer results rebuild from their ``first_stage`` spec)."""
     family = config.get("family")
+    if family not in FAMILIES:
+        raise InputError(f"metadata names an unknown retriever family {family!r}.",
+                         fix="rerun with a rankify-lite version that has it.")
+    cls = _load(FAMILIES[family])
     if family == "fusion":
-        cls = _load(_FAMILIES["fusion"])
         subs = [retriever_from_config(c) for c in config.get("retrievers", [])]
         return cls(subs, **accepted_options(cls, {k: v for k, v in config.items()
                                                   if k != "retrievers"}))
-    if family not in RETRIEVERS:
-        raise InputError(f"metadata names an unknown retriever family {family!r}.",
-                         fix="rerun with a rankify-lite version that has it.")
-    cls = _load(RETRIEVERS[family][0])
     return cls(**accepted_options(cls, config))

@@ -16,7 +16,7 @@ from rankify_lite.rerankers.registry import families
 def _tiny_cross_encoder(path: Path) -> dict:
     import torch
     import transformers
-    from _tiny import tiny_bert_folder
+    from helpers.tiny import tiny_bert_folder
 
     tiny_bert_folder(path)
     cfg = transformers.BertConfig.from_pretrained(path, num_labels=1)
@@ -26,7 +26,7 @@ def _tiny_cross_encoder(path: Path) -> dict:
 
 
 def _tiny_bi_encoder(path: Path) -> dict:
-    from _tiny import tiny_bert_folder
+    from helpers.tiny import tiny_bert_folder
 
     return {"model": tiny_bert_folder(path), "max_length": 48}
 
@@ -34,7 +34,7 @@ def _tiny_bi_encoder(path: Path) -> dict:
 def _tiny_llm(path: Path) -> str:
     import torch
     import transformers
-    from _tiny import cached_or_skip
+    from helpers.tiny import cached_or_skip
 
     repo = cached_or_skip("HuggingFaceTB/SmolLM2-135M-Instruct")
     tok = transformers.AutoTokenizer.from_pretrained(repo)
@@ -58,7 +58,7 @@ def _tiny_t5(path: Path) -> dict:
 
     spm = pytest.importorskip("sentencepiece")
     path.mkdir(parents=True, exist_ok=True)
-    from _tiny import WORDS
+    from helpers.tiny import WORDS
 
     corpus_file = path / "corpus.txt"
     corpus_file.write_text("\n".join([" ".join(WORDS)] * 50 + ["Query: Document: Relevant: true false"] * 50))
@@ -124,8 +124,8 @@ def test_rerun_reproduces_byte_identical_runs(family, shared_data, tmp_path, cap
     options = BUILDERS[family](tmp_path / "model")
     reranker = load_reranker(family, **options)
     spec = reranker.spec()
-    assert spec["rebuildable"] and spec["family"] == family
-    json.dumps(spec)  # the spec is plain data
+    assert spec.rebuildable and spec.family == family and spec.kind == "reranker"
+    json.dumps(spec.as_dict())  # the spec is plain data
     ds = _small_dl19(shared_data, tmp_path / "dl19-small")
     result = Pipeline("run:bm25.top6", reranker, depth=6, cache=False, progress=False).run(ds)
     meta = result.save(tmp_path / "a")
@@ -154,8 +154,8 @@ def test_live_objects_are_refused_with_the_reason(tmp_path):
             return []
 
     spec = Live(object()).spec()
-    assert not spec["rebuildable"] and "model" in spec["why"]
+    assert not spec.rebuildable and "model" in spec.why
     from rankify_lite.errors import InputError
 
     with pytest.raises(InputError, match="can't be rebuilt"):
-        reranker_from_config({"family": "live-test", "spec": spec})
+        reranker_from_config({"family": "live-test", "spec": spec.as_dict()})
