@@ -8,18 +8,20 @@ Keys are explicit names; a model id never selects a family by substring. Adding 
 2. one line at the bottom of this module::
 
        register("my-family", "rankify_lite.rerankers.my_family:MyReranker", extra="rerank",
-                requires=("torch",), default_model="org/name", description="...",
-                options=("model", "batch_size"))
+                requires=("torch",), default_model="org/name", description="...")
 
-Then ``load_reranker("my-family", model=...)`` builds it and ``rankify-lite rerankers`` lists it
-(:func:`describe_families`), as unavailable with its ``pip install`` line when ``requires`` is
-not importable.
+The options a family takes are read from its constructor's signature (and, through
+``**kwargs``, its base classes'), never listed twice. Then ``load_reranker("my-family",
+model=...)`` builds it (unknown options are refused before anything loads) and
+``rankify-lite rerankers`` lists it (:func:`describe_families`), as unavailable with its
+``pip install`` line when ``requires`` is not importable.
 """
 
 from __future__ import annotations
 
 import importlib
 import importlib.util
+import inspect
 from dataclasses import dataclass
 from typing import Any
 
@@ -35,7 +37,16 @@ class FamilyInfo:
     requires: tuple[str, ...]     # top-level modules that must be importable
     default_model: str | None
     description: str
-    options: tuple[str, ...] = ()
+
+    def cls(self) -> type:
+        """The family's class (its module imports no heavy dependency at import time)."""
+        module_name, cls_name = self.target.split(":")
+        return getattr(importlib.import_module(module_name), cls_name)
+
+    @property
+    def options(self) -> tuple[str, ...]:
+        """Every keyword option the family accepts, from the signatures (see options_of)."""
+        return options_of(self.cls())
 
     def missing(self) -> list[str]:
         return [m for m in self.requires if importlib.util.find_spec(m) is None]
@@ -52,12 +63,35 @@ class FamilyInfo:
 _REGISTRY: dict[str, FamilyInfo] = {}
 
 
+def options_of(cls: type) -> tuple[str, ...]:
+    """The keyword options of ``cls``: its ``__init__``'s, then, while an ``__init__`` passes
+    ``**kwargs`` on, its base classes'; a final ``**engine_options`` (the LLM base class) adds
+    the options of every LLM engine (each engine checks its own when it is built)."""
+    from rankify_lite.spec import signature_options
+
+    out: list[str] = []
+    for klass in cls.__mro__:
+        init = klass.__dict__.get("__init__")
+        if init is None:
+            continue
+        out += [o for o in signature_options(klass) if o not in out]
+        var_kw = [p for p in inspect.signature(init).parameters.values()
+                  if p.kind is p.VAR_KEYWORD]
+        if not var_kw:
+            break
+        if var_kw[0].name == "engine_options":
+            from rankify_lite.rerankers.engines import ENGINE_OPTIONS
+
+            out += [o for opts in ENGINE_OPTIONS.values() for o in opts if o not in out]
+            break
+    return tuple(out)
+
+
 def register(key: str, target: str, *, extra: str | None = None, requires: tuple[str, ...] = (),
-             default_model: str | None = None, description: str = "",
-             options: tuple[str, ...] = ()) -> None:
+             default_model: str | None = None, description: str = "") -> None:
     if key in _REGISTRY:
         raise ValueError(f"reranker family {key!r} is registered twice")
-    _REGISTRY[key] = FamilyInfo(key, target, extra, requires, default_model, description, options)
+    _REGISTRY[key] = FamilyInfo(key, target, extra, requires, default_model, description)
 
 
 def families() -> list[FamilyInfo]:
@@ -76,7 +110,7 @@ def describe_families() -> list[dict[str, Any]]:
             install = info.install_hint or f"pip install {' '.join(missing)}"
         rows.append({"family": info.key, "available": not missing, "install": install,
                      "missing": missing, "default_model": info.default_model or "",
-                     "options": list(info.options), "description": info.description})
+                     "options": [] if missing else list(info.options), "description": info.description})
     return rows
 
 
@@ -101,19 +135,15 @@ def load_reranker(family: str, model: str | None = None, **options: Any) -> Rera
     missing = info.missing()
     if missing:
         raise MissingDependencyError(missing[0], info.extra or "all", f"reranker {family!r}")
-    module_name, cls_name = info.target.split(":")
-    cls = getattr(importlib.import_module(module_name), cls_name)
+    cls = info.cls()
     if model is not None:
         options["model"] = model
     elif info.default_model and "model" not in options:
         options["model"] = info.default_model
+    from rankify_lite.spec import check_options
+
+    check_options(cls, options, f"reranker family {family!r}", extra=info.options)
     return cls(**options)
-
-
-#: options of the LLM families that choose and configure the engine (see rerankers/engines)
-LLM_ENGINE_OPTIONS = ("engine", "base_url", "api_key_env", "concurrency", "timeout",
-                      "max_retries", "tensor_parallel_size", "gpu_memory_utilization",
-                      "max_model_len", "max_logprobs")
 
 
 # ---- the families (one line each) ------------------------------------------------------------
@@ -122,54 +152,36 @@ register("identity", "rankify_lite.rerankers.identity:IdentityReranker",
 register("cross-encoder", "rankify_lite.rerankers.cross_encoder:CrossEncoderReranker",
          extra="rerank", requires=("torch", "transformers"),
          default_model="cross-encoder/ms-marco-MiniLM-L6-v2",
-         description="Hugging Face sequence-classification ranker scoring (query, passage) pairs",
-         options=("model", "batch_size", "max_tokens", "max_length", "activation", "device",
-                  "dtype", "revision", "query_batch_size", "backend"))
+         description="Hugging Face sequence-classification ranker scoring (query, passage) pairs")
 register("bi-encoder", "rankify_lite.rerankers.bi_encoder:BiEncoderReranker",
          extra="dense", requires=("torch", "transformers"),
          default_model="sentence-transformers/all-MiniLM-L6-v2",
-         description="dense encoder: cosine / dot product of query and passage embeddings",
-         options=("model", "batch_size", "max_length", "pooling", "normalize", "query_prefix",
-                  "doc_prefix", "device", "dtype", "revision", "query_batch_size", "backend"))
+         description="dense encoder: cosine / dot product of query and passage embeddings")
 register("first", "rankify_lite.rerankers.first:FirstReranker",
          extra="llm", requires=("torch", "transformers"),
          default_model="castorini/first_mistral",
          description="FIRST: listwise LLM, one forward pass per window, reads first-token "
-                     "logits (rank_llm prompts, token for token)",
-         options=("model", "window_size", "stride", "top_window", "passage_words", "prompt",
-                  "context_size", "clean_text", "bos", "device", "dtype", "revision",
-                  "batch_size", "query_batch_size", "log_path") + LLM_ENGINE_OPTIONS)
+                     "logits (rank_llm prompts, token for token)")
 register("listwise", "rankify_lite.rerankers.listwise:ListwiseReranker",
          extra="llm", requires=("torch", "transformers"),
          default_model="castorini/rank_zephyr_7b_v1_full",
          description="listwise LLM generating the full permutation ([2] > [1] > ...; "
-                     "rank_llm prompts: RankZephyr, RankVicuna, RankGPT presets)",
-         options=("model", "window_size", "stride", "top_window", "passage_words", "prompt",
-                  "context_size", "clean_text", "bos", "max_new_tokens", "min_new_tokens",
-                  "device", "dtype", "revision", "batch_size", "query_batch_size", "log_path")
-         + LLM_ENGINE_OPTIONS)
+                     "rank_llm prompts: RankZephyr, RankVicuna, RankGPT presets)")
 register("pointwise", "rankify_lite.rerankers.pointwise:PointwiseReranker",
          extra="llm", requires=("torch", "transformers"),
          default_model="HuggingFaceTB/SmolLM2-135M-Instruct",
-         description="pointwise LLM relevance: log P(yes) normalised over {yes, no}",
-         options=("model", "batch_size", "passage_words", "prompt", "clean_text", "bos",
-                  "device", "dtype", "revision", "query_batch_size", "log_path") + LLM_ENGINE_OPTIONS)
+         description="pointwise LLM relevance: log P(yes) normalised over {yes, no}")
 register("icr", "rankify_lite.rerankers.icr:ICRReranker",
          extra="llm", requires=("torch", "transformers"),
          default_model="HuggingFaceTB/SmolLM2-135M-Instruct",
          description="ICR: attention from the query to each in-context document, N/A-calibrated "
-                     "(2 forward passes per query; transformers, eager attention)",
-         options=("model", "passage_words", "reverse_order", "batch_size", "device", "dtype",
-                  "revision"))
+                     "(2 forward passes per query; transformers, eager attention)")
 register("pairwise", "rankify_lite.rerankers.pairwise:PairwiseReranker",
          extra="llm", requires=("torch", "transformers"),
          default_model="HuggingFaceTB/SmolLM2-135M-Instruct",
          description="PRP pairwise: 'Passage A or B?' from single-token logits, both orders; "
-                     "sliding top-k bubble passes or all pairs",
-         options=("model", "method", "top_k", "aggregate", "passage_words", "batch_size",
-                  "device", "dtype", "revision"))
+                     "sliding top-k bubble passes or all pairs")
 register("monot5", "rankify_lite.rerankers.monot5:MonoT5Reranker",
          extra="rerank", requires=("torch", "transformers"),
          default_model="castorini/monot5-base-msmarco-10k",
-         description="monoT5 seq2seq pointwise: P(true) vs false at the first decoder step",
-         options=("model", "batch_size", "context_size", "device", "dtype", "revision"))
+         description="monoT5 seq2seq pointwise: P(true) vs false at the first decoder step")

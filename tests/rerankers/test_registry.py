@@ -38,7 +38,7 @@ def fake_family(monkeypatch):
     monkeypatch.setattr(registry, "_REGISTRY", dict(registry._REGISTRY))
     registry.register("fake-llm", "rankify_lite.rerankers.fake:Fake", extra="fakeextra",
                       requires=("no_such_module_rankify_xyz",), default_model="org/fake",
-                      description="a family whose extra is missing", options=("model",))
+                      description="a family whose extra is missing")
     return "fake-llm"
 
 
