@@ -57,9 +57,8 @@ def build_backend(engine: str, model: Any, *, tokenizer: Any = None, revision: s
     if engine == "vllm":
         from rankify_lite.rerankers.engines.vllm_backend import VLLMBackend
 
-        extra = opts.pop("engine_args", None) or {}
         return VLLMBackend(model, tokenizer=tokenizer, revision=revision,
-                           max_context=max_context, **opts, **extra)
+                           max_context=max_context, **opts)
     from rankify_lite.rerankers.engines.openai_backend import OpenAIBackend
 
     if "base_url" not in opts:

@@ -12,12 +12,15 @@ in the batch), and vLLM schedules them together.
   ready engine is passed in (``llm=``).
 * **Generation** (listwise): ``temperature=0``, ``max_tokens``, ``min_tokens``.
 * ``tensor_parallel_size``, ``gpu_memory_utilization`` and ``max_model_len`` go to the engine
-  (on a CPU build ``gpu_memory_utilization`` is the share of RAM it reserves).
+  (on a CPU build ``gpu_memory_utilization`` is the share of RAM it reserves); any other
+  ``vllm.EngineArgs`` field goes in ``engine_args={...}`` (e.g. ``{"enable_prefix_caching":
+  False}``), checked against the installed vLLM's fields before the engine is made.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import dataclasses
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -26,6 +29,9 @@ from rankify_lite.errors import InputError, require
 from rankify_lite.rerankers.engines.tokenizer_side import TokenizerSide, check_prompts, load_tokenizer
 from rankify_lite.rerankers.llm_backend import Generation, NextTokenLogits
 
+#: options VLLMBackend takes by name (not accepted inside engine_args)
+_NAMED = ("model", "tokenizer", "revision", "dtype", "max_model_len", "tensor_parallel_size",
+          "gpu_memory_utilization", "max_logprobs", "enforce_eager", "seed")
 #: identifiers [A]..[Z] plus room: the engine's log-prob cap when this module makes the engine
 DEFAULT_MAX_LOGPROBS = 32
 
@@ -37,6 +43,36 @@ def sampling_fields() -> set[str]:
     return set(fields)
 
 
+def engine_arg_fields() -> set[str] | None:
+    """The names ``vllm.LLM(**kwargs)`` passes on to ``EngineArgs`` (None: unknown here)."""
+    try:
+        from vllm.engine.arg_utils import EngineArgs
+    except ImportError:
+        return None
+    return {f.name for f in dataclasses.fields(EngineArgs)} if \
+        dataclasses.is_dataclass(EngineArgs) else None
+
+
+def _check_engine_args(engine_args: Mapping[str, Any], named: Sequence[str]) -> dict[str, Any]:
+    if not isinstance(engine_args, Mapping):
+        raise InputError(f"engine_args must be a dict of vllm.EngineArgs fields, not "
+                         f"{type(engine_args).__name__}.",
+                         fix="e.g. engine_args={'enable_prefix_caching': False}.")
+    args = dict(engine_args)
+    clash = sorted(set(args) & set(named))
+    if clash:
+        raise InputError(f"engine_args repeats option(s) {', '.join(clash)} that VLLMBackend "
+                         "takes by name.", fix=f"pass {', '.join(clash)} as keyword "
+                                               "argument(s), not inside engine_args.")
+    known = engine_arg_fields()
+    unknown = sorted(set(args) - known) if known is not None else []
+    if unknown:
+        raise InputError(f"engine_args has {', '.join(unknown)}, which this vLLM's EngineArgs "
+                         "does not take.", fix="check the names against vllm.EngineArgs of "
+                                               "the installed vLLM version.")
+    return args
+
+
 class VLLMBackend(TokenizerSide):
     """``VLLMBackend("castorini/first_mistral", tensor_parallel_size=2)`` or ``VLLMBackend(llm=LLM(...))``."""
 
@@ -45,7 +81,7 @@ class VLLMBackend(TokenizerSide):
                  max_model_len: int | None = None, max_context: int | None = None,
                  tensor_parallel_size: int = 1, gpu_memory_utilization: float = 0.9,
                  max_logprobs: int = DEFAULT_MAX_LOGPROBS, enforce_eager: bool = False,
-                 seed: int = 0, **engine_args: Any) -> None:
+                 seed: int = 0, engine_args: Mapping[str, Any] | None = None) -> None:
         vllm = require("vllm", extra="vllm", feature="the vLLM LLM engine")
         self._fields = sampling_fields()
         self._by_token_ids = "logprob_token_ids" in self._fields
@@ -53,6 +89,7 @@ class VLLMBackend(TokenizerSide):
             if not model:
                 raise InputError("the vllm engine needs model= (a Hugging Face id or folder) "
                                  "or llm= (a ready vllm.LLM).", fix="pass one of them.")
+            extra = _check_engine_args(engine_args or {}, _NAMED)
             args: dict[str, Any] = {
                 "model": model, "tokenizer": tokenizer if isinstance(tokenizer, str) else None,
                 "revision": revision, "dtype": dtype or "auto",
@@ -60,10 +97,13 @@ class VLLMBackend(TokenizerSide):
                 "tensor_parallel_size": int(tensor_parallel_size),
                 "gpu_memory_utilization": float(gpu_memory_utilization),
                 "max_logprobs": int(max_logprobs), "enforce_eager": bool(enforce_eager),
-                "seed": int(seed), **engine_args}
+                "seed": int(seed), **extra}
             if not self._by_token_ids:
                 args.setdefault("logprobs_mode", "processed_logprobs")
             llm = vllm.LLM(**{k: v for k, v in args.items() if v is not None})
+        elif engine_args:
+            raise InputError("engine_args= was given with a ready engine (llm=): it would be "
+                             "ignored.", fix="pass the arguments to vllm.LLM(...) instead.")
         self.llm = llm
         self.model_id = model or str(self._model_config("model", "vllm-engine"))
         self.revision = revision
