@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 import os
-import sys
 import tempfile
 from pathlib import Path
 
 import pytest
 
 REPO = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(Path(__file__).resolve().parent))  # shared test helpers (tests/_tiny.py)
 SHARED_DATA = Path(os.environ.get("RANKIFY_LITE_SHARED_DATA", REPO.parent / "shared" / "data"))
 
 _TMP = Path(tempfile.mkdtemp(prefix="rankify-lite-tests-"))

@@ -5,17 +5,13 @@ from __future__ import annotations
 
 import math
 import statistics
-import sys
-from pathlib import Path
 
 import pytest
+from helpers.synthetic import synthetic_task
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _synthetic import synthetic_task  # noqa: E402
-
-from rankify_lite.distill import DistillConfig, build_examples, teacher_labels  # noqa: E402
-from rankify_lite.errors import InputError  # noqa: E402
-from rankify_lite.types import Corpus, Document, Queries, Run  # noqa: E402
+from rankify_lite.distill import DistillConfig, build_examples, teacher_labels
+from rankify_lite.errors import InputError
+from rankify_lite.types import Corpus, Document, Queries, Run
 
 
 def test_label_transforms_on_known_scores():

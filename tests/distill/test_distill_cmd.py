@@ -4,8 +4,6 @@ cached pipeline) as the teacher; the student lands in --output with its metadata
 from __future__ import annotations
 
 import json
-import sys
-from pathlib import Path
 
 import pytest
 
@@ -13,12 +11,11 @@ pytest.importorskip("torch")
 pytest.importorskip("sentence_transformers.cross_encoder")
 pytest.importorskip("datasets")
 pytest.importorskip("accelerate")
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _synthetic import synthetic_task  # noqa: E402
-from _tiny import tiny_bert_folder  # noqa: E402
+from helpers.synthetic import synthetic_task
+from helpers.tiny import tiny_bert_folder
 
-from rankify_lite.cli.main import main  # noqa: E402
-from rankify_lite.distill import load_metadata  # noqa: E402
+from rankify_lite.cli.main import main
+from rankify_lite.distill import load_metadata
 
 FAST = ["--max-steps", "2", "--batch-size", "4", "--pairs-per-query", "4", "--max-length", "32",
         "--device", "cpu"]

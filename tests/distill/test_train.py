@@ -6,8 +6,6 @@ from __future__ import annotations
 
 import json
 import math
-import sys
-from pathlib import Path
 
 import pytest
 
@@ -15,12 +13,11 @@ pytest.importorskip("torch")
 pytest.importorskip("sentence_transformers.cross_encoder")
 pytest.importorskip("datasets")
 pytest.importorskip("accelerate")
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _synthetic import synthetic_task  # noqa: E402
-from _tiny import tiny_bert_folder  # noqa: E402
+from helpers.synthetic import synthetic_task
+from helpers.tiny import tiny_bert_folder
 
-from rankify_lite.distill import METADATA_FILE, DistillConfig, distill, load_metadata  # noqa: E402
-from rankify_lite.errors import InputError  # noqa: E402
+from rankify_lite.distill import METADATA_FILE, DistillConfig, distill, load_metadata
+from rankify_lite.errors import InputError
 
 FAST = {"batch_size": 8, "pairs_per_query": 16, "max_length": 32, "warmup_ratio": 0.0,
         "learning_rate": 1e-2}

@@ -27,17 +27,16 @@ from rankify_lite.rerankers.base import RerankQueryError  # noqa: E402
 from rankify_lite.types import Corpus, Queries  # noqa: E402
 
 HERE = Path(__file__).resolve().parent
-sys.path.insert(0, str(HERE))
-import _ray_helpers as helpers  # noqa: E402
+from helpers import ray_helpers  # noqa: E402
 
 FLAT = "run:anserini-bm25-flat.top1000"
 
 
 def _register_by_value() -> None:
     import ray.cloudpickle as cp
-    import slow_reranker
+    from helpers import slow_reranker
 
-    cp.register_pickle_by_value(helpers)
+    cp.register_pickle_by_value(ray_helpers)
     cp.register_pickle_by_value(slow_reranker)
 
 
@@ -71,10 +70,10 @@ def _saved(result, path: Path) -> bytes:
 
 
 def test_reranked_run_file_is_byte_identical(executor, scifact30, tmp_path):
-    local = Pipeline(FLAT, helpers.BatchedHash(), depth=20, cache=tmp_path / "a",
+    local = Pipeline(FLAT, ray_helpers.BatchedHash(), depth=20, cache=tmp_path / "a",
                      progress=False).run(scifact30)
     ex = executor
-    dist = Pipeline(FLAT, helpers.BatchedHash(), depth=20, cache=tmp_path / "b",
+    dist = Pipeline(FLAT, ray_helpers.BatchedHash(), depth=20, cache=tmp_path / "b",
                     progress=False, executor=ex).run(scifact30)
     assert _saved(dist, tmp_path / "ray.trec") == _saved(local, tmp_path / "local.trec")
     meta = dist.run.metadata
@@ -83,7 +82,7 @@ def test_reranked_run_file_is_byte_identical(executor, scifact30, tmp_path):
     assert set(meta["timing"]["per_query_s"]) == set(scifact30.queries)
     assert not list((tmp_path / "b").glob("*.partial.jsonl"))  # checkpoint removed when done
     # the cached result is served again without Ray work
-    again = Pipeline(FLAT, helpers.BatchedHash(), depth=20, cache=tmp_path / "b",
+    again = Pipeline(FLAT, ray_helpers.BatchedHash(), depth=20, cache=tmp_path / "b",
                      progress=False, executor=ex).run(scifact30)
     assert again.timing.cached and again.run.lists == dist.run.lists
 
@@ -91,7 +90,7 @@ def test_reranked_run_file_is_byte_identical(executor, scifact30, tmp_path):
 def test_cross_encoder_rebuilt_in_workers_gives_same_bytes(executor, scifact30, tmp_path):
     from rankify_lite import load_reranker
 
-    folder = helpers.tiny_cross_encoder(tmp_path / "ce")
+    folder = ray_helpers.tiny_cross_encoder(tmp_path / "ce")
     ce = load_reranker("cross-encoder", model=folder, query_batch_size=4)
     ds = replace(scifact30, queries=Queries({q: scifact30.queries[q]
                                             for q in list(scifact30.queries)[:12]}))
@@ -109,7 +108,7 @@ def test_failing_query_is_named_through_ray(executor, scifact30):
     bad = list(ds.queries)[7]
     first = ds.load_run(FLAT[4:]).restrict(ds.queries)
     with pytest.raises(RerankQueryError) as err:
-        executor.rerank(helpers.HashReranker(fail_on=bad), ds.queries, first, ds.corpus, 10)
+        executor.rerank(ray_helpers.HashReranker(fail_on=bad), ds.queries, first, ds.corpus, 10)
     assert err.value.qid == bad
 
 
@@ -117,9 +116,9 @@ def test_killed_worker_batch_is_redone_once(executor, scifact30, tmp_path):
     ds = scifact30
     first = ds.load_run(FLAT[4:]).restrict(ds.queries)
     crash_on = list(ds.queries)[10]
-    reference = helpers.CrashOnce(str(tmp_path)).rerank(ds.queries, first, ds.corpus, 20)
-    ckpt = helpers.RecordingCheckpoint()
-    run = executor.rerank(helpers.CrashOnce(str(tmp_path), crash_on), ds.queries, first,
+    reference = ray_helpers.CrashOnce(str(tmp_path)).rerank(ds.queries, first, ds.corpus, 20)
+    ckpt = ray_helpers.RecordingCheckpoint()
+    run = executor.rerank(ray_helpers.CrashOnce(str(tmp_path), crash_on), ds.queries, first,
                           ds.corpus, 20, checkpoint=ckpt)
     assert (tmp_path / "crashed").exists()  # a worker really died mid-batch
     builds = [ln.split() for ln in (tmp_path / "built.txt").read_text().splitlines()]
@@ -132,12 +131,12 @@ def test_killed_worker_batch_is_redone_once(executor, scifact30, tmp_path):
 def test_resume_skips_checkpointed_batches(executor, scifact30):
     ds = scifact30
     first = ds.load_run(FLAT[4:]).restrict(ds.queries)
-    reference = helpers.BatchedHash().rerank(ds.queries, first, ds.corpus, 20)
+    reference = ray_helpers.BatchedHash().rerank(ds.queries, first, ds.corpus, 20)
     qids = list(first)
     # batches are 3 queries: the first two batches complete, the third only partly
     done = {q: reference[q] for q in qids[:7]}
-    ckpt = helpers.RecordingCheckpoint(done)
-    run = executor.rerank(helpers.BatchedHash(), ds.queries, first, ds.corpus, 20,
+    ckpt = ray_helpers.RecordingCheckpoint(done)
+    run = executor.rerank(ray_helpers.BatchedHash(), ds.queries, first, ds.corpus, 20,
                           checkpoint=ckpt)
     assert run.lists == reference.lists
     assert run.metadata["timing"]["resumed_queries"] == 6
@@ -149,15 +148,15 @@ import sys
 sys.path.insert(0, {here!r})
 from dataclasses import replace
 import ray, ray.cloudpickle as cp
-import _ray_helpers, slow_reranker
+from helpers import ray_helpers, slow_reranker
 from rankify_lite import Pipeline, load_dataset
 from rankify_lite.executors import RayExecutor
 from rankify_lite.types import Queries
 ray.init(address={address!r}, log_to_driver=False)
-cp.register_pickle_by_value(_ray_helpers); cp.register_pickle_by_value(slow_reranker)
+cp.register_pickle_by_value(ray_helpers); cp.register_pickle_by_value(slow_reranker)
 ds = load_dataset({data!r})
 ds = replace(ds, queries=Queries({{q: ds.queries[q] for q in list(ds.queries)[:30]}}))
-result = Pipeline({first!r}, _ray_helpers.BatchedHash(delay=0.1), depth=20, cache={cache!r},
+result = Pipeline({first!r}, ray_helpers.BatchedHash(delay=0.1), depth=20, cache={cache!r},
                   progress=False, executor=RayExecutor(num_workers=2, num_cpus=0)).run(ds)
 result.run.save({out!r})
 """
@@ -165,10 +164,10 @@ result.run.save({out!r})
 
 def test_driver_killed_then_rerun_gives_identical_bytes(local_ray, executor, scifact30,
                                                         shared_data, tmp_path):
-    reference = Pipeline(FLAT, helpers.BatchedHash(), depth=20, cache=False,
+    reference = Pipeline(FLAT, ray_helpers.BatchedHash(), depth=20, cache=False,
                          progress=False).run(scifact30)
     cache, out = tmp_path / "cache", tmp_path / "killed.trec"
-    code = DRIVER.format(here=str(HERE), address=local_ray, first=FLAT, cache=str(cache),
+    code = DRIVER.format(here=str(HERE.parent), address=local_ray, first=FLAT, cache=str(cache),
                          data=str(shared_data / "beir" / "scifact"), out=str(out))
     # (its workers take no CPU share: the module's two workers hold the cluster's two CPUs)
     proc = subprocess.Popen([sys.executable, "-c", code])
@@ -183,7 +182,7 @@ def test_driver_killed_then_rerun_gives_identical_bytes(local_ray, executor, sci
     proc.wait()
     assert 6 <= lines < 30, "the driver should have been killed midway"
     assert not out.exists()
-    resumed = Pipeline(FLAT, helpers.BatchedHash(), depth=20, cache=cache, progress=False,
+    resumed = Pipeline(FLAT, ray_helpers.BatchedHash(), depth=20, cache=cache, progress=False,
                        executor=executor).run(scifact30)
     kept = resumed.run.metadata["timing"]["resumed_queries"]
     assert kept >= 6 and kept % 3 == 0 or kept == 30
@@ -197,7 +196,7 @@ def small_corpus(scifact) -> Corpus:
 
 
 def test_dense_encoding_sharded_is_byte_identical(executor, small_corpus, tmp_path):
-    from _tiny import tiny_bert_folder
+    from helpers.tiny import tiny_bert_folder
 
     from rankify_lite.retrievers.dense import Dense
 
@@ -218,7 +217,7 @@ def test_dense_encoding_sharded_is_byte_identical(executor, small_corpus, tmp_pa
 
 def test_splade_encoding_sharded_is_identical(executor, small_corpus, tmp_path):
     import scipy.sparse as sp
-    from _tiny import tiny_bert_folder
+    from helpers.tiny import tiny_bert_folder
 
     from rankify_lite.retrievers.splade import Splade
 
@@ -241,8 +240,8 @@ def test_splade_encoding_sharded_is_identical(executor, small_corpus, tmp_path):
 def test_local_executor_is_the_plain_path(scifact30):
     ds = scifact30
     first = ds.load_run(FLAT[4:]).restrict(ds.queries)
-    a = LocalExecutor().rerank(helpers.BatchedHash(), ds.queries, first, ds.corpus, 10)
-    b = helpers.BatchedHash().rerank(ds.queries, first, ds.corpus, 10)
+    a = LocalExecutor().rerank(ray_helpers.BatchedHash(), ds.queries, first, ds.corpus, 10)
+    b = ray_helpers.BatchedHash().rerank(ds.queries, first, ds.corpus, 10)
     assert a.lists == b.lists
 
 
@@ -264,7 +263,7 @@ def test_cli_ray_flag_gives_the_same_files(executor, shared_data, tmp_path, caps
 
 def test_two_node_cluster_with_a_killed_worker(executor, scifact30, small_corpus, tmp_path):
     """Runs last: replaces the local Ray with a simulated two-node cluster (1 CPU each)."""
-    from _tiny import tiny_bert_folder
+    from helpers.tiny import tiny_bert_folder
     from ray.cluster_utils import Cluster
 
     from rankify_lite.retrievers.dense import Dense
@@ -280,11 +279,11 @@ def test_two_node_cluster_with_a_killed_worker(executor, scifact30, small_corpus
         assert len([n for n in ray.nodes() if n["Alive"]]) == 2
         ds = scifact30
         first = ds.load_run(FLAT[4:]).restrict(ds.queries)
-        reference = helpers.CrashOnce(str(tmp_path)).rerank(ds.queries, first, ds.corpus, 20)
-        ckpt = helpers.RecordingCheckpoint()
+        reference = ray_helpers.CrashOnce(str(tmp_path)).rerank(ds.queries, first, ds.corpus, 20)
+        ckpt = ray_helpers.RecordingCheckpoint()
         ex = RayExecutor(address=cluster.address)
         assert ex.workers() == 2
-        run = ex.rerank(helpers.CrashOnce(str(tmp_path), list(ds.queries)[13], delay=0.02),
+        run = ex.rerank(ray_helpers.CrashOnce(str(tmp_path), list(ds.queries)[13], delay=0.02),
                         ds.queries, first, ds.corpus, 20, checkpoint=ckpt)
         assert (tmp_path / "crashed").exists()
         builds = [ln.split() for ln in (tmp_path / "built.txt").read_text().splitlines()]

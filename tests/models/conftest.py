@@ -4,7 +4,7 @@ random-weight models the tests build from a config."""
 from __future__ import annotations
 
 import pytest
-from _tiny import WORDS, _cached_or_skip, tiny_bert_folder  # noqa: F401
+from helpers.tiny import WORDS, _cached_or_skip, tiny_bert_folder  # noqa: F401
 
 
 @pytest.fixture(scope="session")

@@ -4,7 +4,6 @@ by model + revision + settings, and bad options fail with the fix."""
 from __future__ import annotations
 
 import os
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -16,8 +15,7 @@ pytest.importorskip("torch")
 pytest.importorskip("transformers")
 pytest.importorskip("onnx")
 pytest.importorskip("onnxruntime")
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "rerankers"))
-from tiny_models import save_tiny_bert  # noqa: E402
+from helpers.tiny_models import save_tiny_bert
 
 
 @pytest.fixture(scope="module")

@@ -8,6 +8,7 @@ from dataclasses import replace
 from pathlib import Path
 
 import pytest
+from helpers.slow_reranker import HashReranker
 
 from rankify_lite import Pipeline, load_reranker
 from rankify_lite.datasets import Dataset
@@ -15,9 +16,6 @@ from rankify_lite.errors import InputError
 from rankify_lite.io.trec import read_run
 from rankify_lite.rerankers.base import RerankQueryError
 from rankify_lite.types import Queries, Run
-
-sys.path.insert(0, str(Path(__file__).parent))
-from slow_reranker import HashReranker  # noqa: E402
 
 FLAT = "run:anserini-bm25-flat.top1000"
 
@@ -113,7 +111,7 @@ sys.path.insert(0, {here!r})
 from dataclasses import replace
 from rankify_lite import Pipeline, load_dataset
 from rankify_lite.types import Queries
-from slow_reranker import HashReranker
+from helpers.slow_reranker import HashReranker
 ds = load_dataset({data!r})
 ds = replace(ds, queries=Queries({{q: ds.queries[q] for q in list(ds.queries)[:30]}}))
 result = Pipeline({first!r}, HashReranker(delay={delay}), depth=50, cache={cache!r},
@@ -124,7 +122,7 @@ result.run.save({out!r})
 
 def _script(tmp_path, shared_data, name, delay):
     cache, out = tmp_path / f"cache-{name}", tmp_path / f"{name}.trec"
-    code = KILL_SCRIPT.format(here=str(Path(__file__).parent), first=FLAT, delay=delay,
+    code = KILL_SCRIPT.format(here=str(Path(__file__).resolve().parents[1]), first=FLAT, delay=delay,
                               data=str(shared_data / "beir" / "scifact"),
                               cache=str(cache), out=str(out))
     return code, cache, out

@@ -7,21 +7,18 @@ from __future__ import annotations
 
 import hashlib
 import json
-import sys
 from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
 
 import pytest
+from helpers.slow_reranker import HashReranker
 
 from rankify_lite import Pipeline
 from rankify_lite.datasets import Dataset
 from rankify_lite.errors import InputError
 from rankify_lite.rerankers.base import Reranker, RerankItem, Scored
 from rankify_lite.types import Qrels, Queries, Run
-
-sys.path.insert(0, str(Path(__file__).parent))
-from slow_reranker import HashReranker  # noqa: E402
 
 BM25_RUN = "run:bm25.top100"
 

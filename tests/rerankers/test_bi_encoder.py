@@ -3,7 +3,6 @@ batch of queries, and (with the real all-MiniLM-L6-v2 weights) equals sentence-t
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -11,10 +10,9 @@ import pytest
 
 pytest.importorskip("torch")
 pytest.importorskip("transformers")
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from tiny_models import save_tiny_bert  # noqa: E402
+from helpers.tiny_models import save_tiny_bert
 
-from rankify_lite.types import Run  # noqa: E402
+from rankify_lite.types import Run
 
 MINILM = "sentence-transformers/all-MiniLM-L6-v2"
 

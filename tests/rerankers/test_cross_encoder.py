@@ -4,7 +4,6 @@ token budget, survives GPU out-of-memory by halving, and fails clearly on a miss
 from __future__ import annotations
 
 import json
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -12,11 +11,10 @@ import pytest
 
 pytest.importorskip("torch")
 pytest.importorskip("transformers")
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from tiny_models import save_tiny_bert  # noqa: E402
+from helpers.tiny_models import save_tiny_bert
 
-from rankify_lite.errors import InputError  # noqa: E402
-from rankify_lite.types import Queries, Run  # noqa: E402
+from rankify_lite.errors import InputError
+from rankify_lite.types import Queries, Run
 
 
 @pytest.fixture(scope="module")

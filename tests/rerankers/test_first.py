@@ -4,41 +4,17 @@ from __future__ import annotations
 
 import json
 import random
-import sys
-from pathlib import Path
 
 import pytest
-
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _fake_lm import FakeLM, docs_with_relevance
+from helpers.fake_lm import FakeLM, docs_with_relevance, rerank_inputs, sliding_reference
 
 from rankify_lite.errors import InputError
 from rankify_lite.rerankers.first import FirstReranker
-from rankify_lite.rerankers.windows import window_spans
-from rankify_lite.types import Corpus, Queries, Run
-
-
-def _inputs(per_query: dict[str, list[float]]):
-    docs, ranking = [], {}
-    for q, scores in per_query.items():
-        ds = [d.__class__(f"{q}-{d.id}", d.text) for d in docs_with_relevance(scores)]
-        docs += ds
-        ranking[q] = [d.id for d in ds]
-    queries = Queries.from_dict({q: f"query {q}" for q in per_query})
-    return queries, Run.from_rankings(ranking, name="bm25"), Corpus.from_documents(docs)
-
-
-def _reference(scores: list[float], w: int, s: int) -> list[int]:
-    """Independent sliding-window simulation with a perfect window sorter."""
-    order = list(range(len(scores)))
-    for a, b in window_spans(len(scores), w, s):
-        order[a:b] = sorted(order[a:b], key=lambda i: -scores[i])
-    return order
 
 
 def test_hand_checked_permutation():
     # windows (2,5) then (0,3): [d2 d3 d4] -> d3 d4 d2; then [d0 d1 d3] -> d1 d3 d0
-    q, run, corpus = _inputs({"q1": [1, 5, 2, 4, 3]})
+    q, run, corpus = rerank_inputs({"q1": [1, 5, 2, 4, 3]})
     out = FirstReranker(backend=FakeLM(), window_size=3, stride=2).rerank(q, run, corpus)
     assert list(out["q1"].doc_ids) == ["q1-d1", "q1-d3", "q1-d0", "q1-d4", "q1-d2"]
 
@@ -46,7 +22,7 @@ def test_hand_checked_permutation():
 def test_one_batched_forward_per_window_step_and_no_generation():
     rng = random.Random(7)
     per_query = {f"q{k}": [round(rng.uniform(0, 100), 3) for _ in range(100)] for k in range(3)}
-    q, run, corpus = _inputs(per_query)
+    q, run, corpus = rerank_inputs(per_query)
     lm = FakeLM()
     rr = FirstReranker(backend=lm)
     out = rr.rerank(q, run, corpus, depth=100)
@@ -56,7 +32,7 @@ def test_one_batched_forward_per_window_step_and_no_generation():
     stats = out.metadata["llm_stats"]
     assert stats["windows"] == 27 and stats["prompts"] == 27 and stats["model_calls"] == 9
     for qid, scores in per_query.items():
-        expected = [f"{qid}-d{i}" for i in _reference(scores, 20, 10)]
+        expected = [f"{qid}-d{i}" for i in sliding_reference(scores, 20, 10)]
         assert list(out[qid].doc_ids) == expected
         # a perfect window sorter bubbles the true top 10 to the top, in order
         top10 = sorted(range(100), key=lambda i: -scores[i])[:10]
@@ -65,7 +41,7 @@ def test_one_batched_forward_per_window_step_and_no_generation():
 
 def test_scores_strictly_decrease_and_tail_is_kept():
     rng = random.Random(3)
-    q, run, corpus = _inputs({"q1": [rng.random() for _ in range(30)]})
+    q, run, corpus = rerank_inputs({"q1": [rng.random() for _ in range(30)]})
     out = FirstReranker(backend=FakeLM(), window_size=4, stride=2).rerank(q, run, corpus,
                                                                           depth=10)
     rl = out["q1"]
@@ -88,7 +64,7 @@ def test_multi_token_identifier_is_refused_at_start_up():
 
 
 def test_fewer_candidates_than_window_is_one_window(tmp_path):
-    q, run, corpus = _inputs({"q1": [3, 1, 2], "q2": [1, 2, 3, 4, 5, 6, 7, 8]})
+    q, run, corpus = rerank_inputs({"q1": [3, 1, 2], "q2": [1, 2, 3, 4, 5, 6, 7, 8]})
     lm = FakeLM()
     out = FirstReranker(backend=lm, window_size=5, stride=2, log_path=tmp_path / "log.jsonl"
                         ).rerank(q, run, corpus)

@@ -4,17 +4,13 @@ reference's reversed order; two forward passes per query, batched across queries
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
-
 import numpy as np
 import pytest
 
 torch = pytest.importorskip("torch")
 transformers = pytest.importorskip("transformers")
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _fake_lm import FakeLM  # noqa: E402
-from _tiny_causal import tiny_llama  # noqa: E402
+from helpers.fake_lm import FakeLM  # noqa: E402
+from helpers.tiny_causal import tiny_llama  # noqa: E402
 
 from rankify_lite.errors import InputError  # noqa: E402
 from rankify_lite.rerankers.icr import ICRReranker  # noqa: E402

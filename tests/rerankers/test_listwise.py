@@ -4,14 +4,9 @@ from __future__ import annotations
 
 import json
 import random
-import sys
-from pathlib import Path
 
 import pytest
-
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _fake_lm import FakeLM
-from test_first import _inputs, _reference
+from helpers.fake_lm import FakeLM, rerank_inputs, sliding_reference
 
 from rankify_lite.rerankers.first import FirstReranker
 from rankify_lite.rerankers.listwise import ListwiseReranker, parse_permutation
@@ -33,13 +28,13 @@ def test_parse_permutation(text, order, rep, unk, miss):
 def test_perfect_generation_matches_first_on_same_windows():
     rng = random.Random(11)
     per_query = {f"q{k}": [rng.random() for _ in range(40)] for k in range(2)}
-    q, run, corpus = _inputs(per_query)
+    q, run, corpus = rerank_inputs(per_query)
     lm = FakeLM()
     lw = ListwiseReranker(backend=lm, window_size=10, stride=5).rerank(q, run, corpus)
     fi = FirstReranker(backend=FakeLM(), window_size=10, stride=5).rerank(q, run, corpus)
     for qid, scores in per_query.items():
         assert list(lw[qid].doc_ids) == list(fi[qid].doc_ids)
-        assert list(lw[qid].doc_ids) == [f"{qid}-d{i}" for i in _reference(scores, 10, 5)]
+        assert list(lw[qid].doc_ids) == [f"{qid}-d{i}" for i in sliding_reference(scores, 10, 5)]
     assert len(lm.generate_calls) == 7 and lm.logit_calls == []     # 1 + ceil(30/5) steps
     assert lw.metadata["llm_stats"]["malformed_windows"] == 0
 
@@ -47,7 +42,7 @@ def test_perfect_generation_matches_first_on_same_windows():
 def test_unparsable_generations_are_counted_not_crashed_on(tmp_path):
     outputs = iter(["garbage", "[2] > [2] > [1]", "[3] > [1] > [2]"] * 10)
     lm = FakeLM(writer=lambda window: next(outputs))
-    q, run, corpus = _inputs({"q1": [1, 2, 3, 4, 5, 6, 7]})
+    q, run, corpus = rerank_inputs({"q1": [1, 2, 3, 4, 5, 6, 7]})
     out = ListwiseReranker(backend=lm, window_size=4, stride=2,
                            log_path=tmp_path / "log.jsonl").rerank(q, run, corpus)
     rl = out["q1"]
@@ -74,7 +69,7 @@ def test_generation_length_is_the_reference_count_of_a_full_answer(adds_bos, exp
     rr = ListwiseReranker(backend=lm, window_size=20, stride=10)
     assert rr.generation_budget(20) == (expected, expected)
     assert rr.config()["decoding"] == "greedy" and rr.config()["max_new_tokens"] == expected
-    q, run, corpus = _inputs({"q1": list(range(25))})
+    q, run, corpus = rerank_inputs({"q1": list(range(25))})
     rr.rerank(q, run, corpus)
     # windows (5, 25) and (0, 15): each generates its own size's answer length, min == max
     short = len(lm.encode(" > ".join(f"[{k}]" for k in range(1, 16)), adds_bos)) - 1

@@ -10,15 +10,11 @@ from __future__ import annotations
 import itertools
 import math
 import re
-import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
-
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _fake_lm import FakeLM, rel
-from test_first import _inputs
+from helpers.fake_lm import FakeLM, rel, rerank_inputs
 
 from rankify_lite.errors import InputError
 from rankify_lite.rerankers.llm_backend import NextTokenLogits
@@ -73,7 +69,7 @@ def _bubble(rels: list[float], k: int) -> list[int]:
 
 def test_sliding_sorts_top_k_and_cancels_position_bias(tmp_path):
     rels = [0.5, 3.0, -1.0, 2.0, 1.0, 2.5]
-    q, run, corpus = _inputs({"q1": rels, "q2": [1.0, 0.0, 4.0]})
+    q, run, corpus = rerank_inputs({"q1": rels, "q2": [1.0, 0.0, 4.0]})
     lm = PairLM()
     rr = PairwiseReranker(backend=lm, prompt=_template(tmp_path), top_k=2,
                           log_path=tmp_path / "log.jsonl")
@@ -98,7 +94,7 @@ def test_sliding_sorts_top_k_and_cancels_position_bias(tmp_path):
 
 def test_allpairs_scores_are_averaged_wins(tmp_path):
     rels = [0.5, 3.0, -1.0, 2.0]
-    q, run, corpus = _inputs({"q1": rels})
+    q, run, corpus = rerank_inputs({"q1": rels})
     lm = PairLM()
     out = PairwiseReranker(backend=lm, prompt=_template(tmp_path), method="allpairs").rerank(
         q, run, corpus)
@@ -128,7 +124,7 @@ def test_options_are_checked_and_config_names_what_changes_output(tmp_path):
 def test_preferences_equal_the_model_logits_on_a_tiny_llama(scifact):
     torch = pytest.importorskip("torch")
     pytest.importorskip("transformers")
-    from _tiny_causal import tiny_llama
+    from helpers.tiny_causal import tiny_llama
 
     from rankify_lite.rerankers.llm_backend import TransformersBackend
 

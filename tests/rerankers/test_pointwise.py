@@ -4,14 +4,9 @@ from __future__ import annotations
 
 import json
 import math
-import sys
-from pathlib import Path
 
 import pytest
-
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _fake_lm import FakeLM
-from test_first import _inputs
+from helpers.fake_lm import FakeLM, rerank_inputs
 
 from rankify_lite.errors import InputError
 from rankify_lite.rerankers.pointwise import PointwiseReranker
@@ -19,7 +14,7 @@ from rankify_lite.rerankers.pointwise import PointwiseReranker
 
 def test_scores_are_normalised_log_p_yes(tmp_path):
     rels = [0.5, 3.0, -1.0, 2.0, 1.0]
-    q, run, corpus = _inputs({"q1": rels, "q2": [1.0, 0.0]})
+    q, run, corpus = rerank_inputs({"q1": rels, "q2": [1.0, 0.0]})
     lm = FakeLM()
     rr = PointwiseReranker(backend=lm, log_path=tmp_path / "log.jsonl")
     out = rr.rerank(q, run, corpus)
@@ -39,7 +34,7 @@ def test_scores_are_normalised_log_p_yes(tmp_path):
 
 
 def test_ties_keep_first_stage_order_and_scores_stay_monotone():
-    q, run, corpus = _inputs({"q1": [1.0, 1.0, 2.0, 1.0]})
+    q, run, corpus = rerank_inputs({"q1": [1.0, 1.0, 2.0, 1.0]})
     out = PointwiseReranker(backend=FakeLM()).rerank(q, run, corpus)
     assert list(out["q1"].doc_ids) == ["q1-d2", "q1-d0", "q1-d1", "q1-d3"]
     assert all(a > b for a, b in zip(out["q1"].scores, out["q1"].scores[1:], strict=False))

@@ -14,7 +14,7 @@ pytest.importorskip("faiss")
 transformers = pytest.importorskip("transformers")
 
 MINILM = "sentence-transformers/all-MiniLM-L6-v2"
-from _tiny import WORDS, _cached_or_skip, tiny_bert_folder  # noqa: E402
+from helpers.tiny import WORDS, _cached_or_skip, tiny_bert_folder  # noqa: E402
 
 
 @pytest.fixture(scope="module")

@@ -14,7 +14,7 @@ transformers = pytest.importorskip("transformers")
 pytest.importorskip("scipy")
 
 SPLADE = "rasyosef/splade-tiny"
-from _tiny import WORDS, _cached_or_skip, tiny_bert_folder  # noqa: E402
+from helpers.tiny import WORDS, _cached_or_skip, tiny_bert_folder  # noqa: E402
 
 
 @pytest.fixture(scope="module")

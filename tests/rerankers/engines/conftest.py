@@ -3,13 +3,8 @@ tests (session scope); skipped when the vLLM environment or the weights are abse
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
-
 import pytest
-
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _real_server import SMOL, WINDOW, VLLMServer, smol_cached, vllm_python  # noqa: E402
+from helpers.real_server import SMOL, WINDOW, VLLMServer, smol_cached, vllm_python
 
 
 @pytest.fixture(scope="session")

@@ -6,26 +6,21 @@ do what a family needs get a clear error naming them.
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
-
 import pytest
 
 pytest.importorskip("httpx")
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from _fake_lm import FakeLM, docs_with_relevance  # noqa: E402
-from _fake_server import FakeServer, FakeTokenizer  # noqa: E402
+from helpers.fake_lm import FakeLM, docs_with_relevance
+from helpers.fake_server import FakeServer, FakeTokenizer
 
-from rankify_lite.errors import InputError  # noqa: E402
-from rankify_lite.rerankers.base import RerankQueryError  # noqa: E402
-from rankify_lite.rerankers.engines import build_backend  # noqa: E402
-from rankify_lite.rerankers.engines.http_client import ServerError  # noqa: E402
-from rankify_lite.rerankers.engines.openai_backend import OpenAIBackend  # noqa: E402
-from rankify_lite.rerankers.first import FirstReranker  # noqa: E402
-from rankify_lite.rerankers.listwise import ListwiseReranker  # noqa: E402
-from rankify_lite.rerankers.pointwise import PointwiseReranker  # noqa: E402
-from rankify_lite.types import Corpus, Queries, Run  # noqa: E402
+from rankify_lite.errors import InputError
+from rankify_lite.rerankers.base import RerankQueryError
+from rankify_lite.rerankers.engines import build_backend
+from rankify_lite.rerankers.engines.http_client import ServerError
+from rankify_lite.rerankers.engines.openai_backend import OpenAIBackend
+from rankify_lite.rerankers.first import FirstReranker
+from rankify_lite.rerankers.listwise import ListwiseReranker
+from rankify_lite.rerankers.pointwise import PointwiseReranker
+from rankify_lite.types import Corpus, Queries, Run
 
 SCORES = {"q1": [0.1, 3.0, 2.0, 5.0, 0.5, 4.0, 1.0, 6.0], "q2": [2.0, 1.0, 7.0, 0.0, 3.0, 5.0]}
 

@@ -6,7 +6,6 @@ queries and, once the server is back, continues from its checkpoint to the same 
 
 from __future__ import annotations
 
-import sys
 import threading
 import time
 from pathlib import Path
@@ -16,15 +15,14 @@ import pytest
 
 pytest.importorskip("httpx")
 pytest.importorskip("transformers")
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _real_server import SMOL, WINDOW  # noqa: E402
+from helpers.real_server import SMOL, WINDOW
 
-from rankify_lite.rerankers.base import RerankQueryError  # noqa: E402
-from rankify_lite.rerankers.engines.http_client import ServerError  # noqa: E402
-from rankify_lite.rerankers.first import FirstReranker  # noqa: E402
-from rankify_lite.rerankers.listwise import ListwiseReranker  # noqa: E402
-from rankify_lite.rerankers.pointwise import PointwiseReranker  # noqa: E402
-from rankify_lite.types import Run  # noqa: E402
+from rankify_lite.rerankers.base import RerankQueryError
+from rankify_lite.rerankers.engines.http_client import ServerError
+from rankify_lite.rerankers.first import FirstReranker
+from rankify_lite.rerankers.listwise import ListwiseReranker
+from rankify_lite.rerankers.pointwise import PointwiseReranker
+from rankify_lite.types import Run
 
 pytestmark = pytest.mark.slow
 

@@ -10,19 +10,15 @@ from __future__ import annotations
 import sys
 import types
 from dataclasses import dataclass
-from pathlib import Path
 
 import pytest
+from helpers.fake_lm import FakeLM, docs_with_relevance
+from helpers.fake_server import FakeTokenizer
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from _fake_lm import FakeLM, docs_with_relevance  # noqa: E402
-from _fake_server import FakeTokenizer  # noqa: E402
-
-from rankify_lite.errors import InputError  # noqa: E402
-from rankify_lite.rerankers.first import FirstReranker  # noqa: E402
-from rankify_lite.rerankers.listwise import ListwiseReranker  # noqa: E402
-from rankify_lite.types import Corpus, Queries, Run  # noqa: E402
+from rankify_lite.errors import InputError
+from rankify_lite.rerankers.first import FirstReranker
+from rankify_lite.rerankers.listwise import ListwiseReranker
+from rankify_lite.types import Corpus, Queries, Run
 
 
 @dataclass

@@ -9,15 +9,13 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
 
 pytest.importorskip("transformers")
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _real_server import WINDOW, vllm_python  # noqa: E402
+from helpers.real_server import WINDOW, vllm_python
 
 pytestmark = pytest.mark.slow
 REPO = Path(__file__).resolve().parents[3]

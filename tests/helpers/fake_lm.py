@@ -15,7 +15,8 @@ from typing import Any
 import numpy as np
 
 from rankify_lite.rerankers.llm_backend import Generation, NextTokenLogits
-from rankify_lite.types import Document
+from rankify_lite.rerankers.windows import window_spans
+from rankify_lite.types import Corpus, Document, Queries, Run
 
 _TOKEN = re.compile(r"\s+|[A-Za-z0-9]+|\S")
 _PASSAGE = re.compile(r"^\[([A-Z]|[0-9]+)\] (.*)$", re.M)
@@ -109,3 +110,23 @@ class FakeLM:
             text = self.writer(window)
             gens.append(Generation(text, len(ids), len(self.encode(text))))
         return gens
+
+
+def rerank_inputs(per_query: dict[str, list[float]]):
+    """(queries, first-stage run, corpus): one query per key, its documents carrying the
+    relevances given (in first-stage order)."""
+    docs, ranking = [], {}
+    for q, scores in per_query.items():
+        ds = [d.__class__(f"{q}-{d.id}", d.text) for d in docs_with_relevance(scores)]
+        docs += ds
+        ranking[q] = [d.id for d in ds]
+    queries = Queries.from_dict({q: f"query {q}" for q in per_query})
+    return queries, Run.from_rankings(ranking, name="bm25"), Corpus.from_documents(docs)
+
+
+def sliding_reference(scores: list[float], w: int, s: int) -> list[int]:
+    """Independent sliding-window simulation with a perfect window sorter."""
+    order = list(range(len(scores)))
+    for a, b in window_spans(len(scores), w, s):
+        order[a:b] = sorted(order[a:b], key=lambda i: -scores[i])
+    return order

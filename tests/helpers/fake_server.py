@@ -1,6 +1,6 @@
 """A tiny OpenAI-compatible HTTP server in a thread, for testing the client's behaviour.
 
-It answers ``POST /v1/completions`` from a test-double backend (``_fake_lm.FakeLM``): the
+It answers ``POST /v1/completions`` from a test-double backend (``helpers.fake_lm.FakeLM``): the
 prompt's token ids go to the fake, its values come back as log-probs keyed "token_id:N" (vLLM's
 form) or by token text. Faults are scripted per request: ``plan`` is a list consumed one entry
 per request -- ``429``, ``500``, ``("sleep", seconds)``, ``("status", code, body)`` -- and

@@ -4,14 +4,12 @@ from __future__ import annotations
 
 import os
 import signal
-import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "pipeline"))
-from slow_reranker import HashReranker  # noqa: E402
+from rankify_lite.rerankers.base import RerankItem, Scored
 
-from rankify_lite.rerankers.base import RerankItem, Scored  # noqa: E402
+from .slow_reranker import HashReranker
 
 
 class BatchedHash(HashReranker):
@@ -64,7 +62,8 @@ def tiny_cross_encoder(path) -> str:
     """A random-weight 2-layer BERT with a one-logit classification head."""
     import torch
     import transformers
-    from _tiny import WORDS
+
+    from .tiny import WORDS
 
     vocab = {t: i for i, t in enumerate(["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", *WORDS])}
     tok = transformers.BertTokenizerFast(vocab=vocab)

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import random
 
-from _tiny import WORDS
-
 from rankify_lite.types import Corpus, Document, Queries, Run
+
+from .tiny import WORDS
 
 
 def synthetic_task(n_queries: int = 6, docs_per_query: int = 10, seed: int = 0):
