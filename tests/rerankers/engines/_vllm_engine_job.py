@@ -5,7 +5,8 @@ real in-process vLLM engine, ``engine="vllm"``, with SmolLM2-135M-Instruct.
 
 IN: {"rankings": {qid: [doc ids]}, "prompts": [[ids]], "token_ids": [ids], "window": {...}}.
 OUT: the reranked orderings and llm_stats per family, the next-token values of the given
-prompts, and the engine's start-up time.
+prompts, the engine's start-up time, and the engine's prefix-caching flag (``engine_args``
+must reach vLLM's EngineArgs).
 """
 
 from __future__ import annotations
@@ -28,10 +29,11 @@ def main(src: str, dst: str) -> None:
     t0 = time.perf_counter()
     first = FirstReranker("HuggingFaceTB/SmolLM2-135M-Instruct", engine="vllm", dtype="float32",
                           max_model_len=2048, gpu_memory_utilization=0.1, enforce_eager=True,
-                          **job["window"])
+                          engine_args={"enable_prefix_caching": False}, **job["window"])
     startup = time.perf_counter() - t0
     backend = first.backend
-    out = {"startup_s": startup, "config": backend.config(),
+    cache = backend.llm.llm_engine.vllm_config.cache_config.enable_prefix_caching
+    out = {"startup_s": startup, "config": backend.config(), "prefix_caching": cache,
            "identifier_ids": first.identifier_ids,
            "values": backend.next_token_logits(job["prompts"], job["token_ids"]).logits.tolist()}
     families = {"first": first,

@@ -176,3 +176,26 @@ def test_listwise_generation_is_greedy_and_counts_without_eos(stub_vllm):
     (llm,) = made
     for _, params in llm.calls:
         assert params.temperature == 0.0 and params.min_tokens == params.max_tokens
+
+
+def test_engine_args_reach_the_engine_as_keywords(stub_vllm):
+    # vllm.LLM(**kw) hands kw to EngineArgs: extra fields must arrive flat, never as one
+    # "engine_args" keyword (EngineArgs.__init__ has no such field)
+    lm, made = stub_vllm
+    from rankify_lite.rerankers.engines.vllm_backend import VLLMBackend
+
+    VLLMBackend("org/model", tokenizer=FakeTokenizer(lm),
+                engine_args={"enable_prefix_caching": False})
+    FirstReranker("org/model", engine="vllm", tokenizer=FakeTokenizer(lm),
+                  engine_args={"enable_prefix_caching": False, "swap_space": 1})
+    for llm in made:
+        assert "engine_args" not in llm.engine_args
+        assert llm.engine_args["enable_prefix_caching"] is False
+    assert made[1].engine_args["swap_space"] == 1
+    with pytest.raises(InputError, match="max_model_len"):
+        VLLMBackend("org/model", tokenizer=FakeTokenizer(lm),
+                    engine_args={"max_model_len": 512})
+    with pytest.raises(InputError, match="ready engine"):
+        VLLMBackend(llm=made[0], engine_args={"enable_prefix_caching": False})
+    with pytest.raises(TypeError):
+        VLLMBackend("org/model", tokenizer=FakeTokenizer(lm), enable_prefix_caching=False)

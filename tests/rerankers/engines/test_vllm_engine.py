@@ -22,10 +22,11 @@ REPO = Path(__file__).resolve().parents[3]
 
 
 @pytest.fixture(scope="module")
-def engine_results(inprocess, tmp_path_factory):
+def engine_results(request, tmp_path_factory):
     python = vllm_python()
     if python is None:
         pytest.skip("no vLLM environment (set RANKIFY_LITE_VLLM_PYTHON; .ci/run makes one)")
+    inprocess = request.getfixturevalue("inprocess")    # only when there is something to compare
     first_stage = inprocess["first_stage"]
     folder = tmp_path_factory.mktemp("vllm-engine")
     (folder / "in.json").write_text(json.dumps({
@@ -50,6 +51,7 @@ def test_first_values_agree_with_in_process(engine_results):
     assert np.abs(centre(theirs) - centre(values)).max() < 1e-3
     assert out["config"]["backend"] == "vllm"
     assert out["config"]["next_token_logits"].startswith("vLLM log-probs of the requested ids")
+    assert out["prefix_caching"] is False           # engine_args={...} reached EngineArgs
 
 
 @pytest.mark.parametrize("family", ["first", "listwise", "pointwise"])
