@@ -1,7 +1,8 @@
 """The OpenAI-compatible backend's client behaviour against a scripted local HTTP server:
 results equal the in-process fake's, 429/500 are retried with back-off, a slow server times
-out and is retried, concurrency is bounded, the API key never leaks, and servers that cannot
-do what a family needs get a clear error naming them.
+out and is retried (and one that stays slow is a clear error naming it), concurrency is
+bounded, the API key never leaks (metadata, config, call log, logging output, errors), and
+servers that cannot do what a family needs get a clear error naming them.
 """
 
 from __future__ import annotations
@@ -199,3 +200,41 @@ def test_server_without_token_id_prompts_gets_told_to_send_text():
         out = text.generate([lm.encode("[A] rel=1 x\n[B] rel=2 y")], 8)
     assert server.bodies[-1]["prompt"] == "[A] rel=1 x\n[B] rel=2 y"
     assert out[0].text == "[B] > [A]"
+
+
+def test_a_server_that_stays_slow_is_a_clear_error_after_the_retries():
+    lm = FakeLM()
+    with FakeServer(lm) as server:
+        backend = _backend(lm, server, timeout=0.2, max_retries=2)
+        server.plan = [("sleep", 0.6)] * 3
+        with pytest.raises(ServerError) as err:
+            backend.generate([lm.encode("[A] rel=1 x")], 4)
+    text = str(err.value)
+    assert server.url in text and "3 times" in text and "no answer within 0.2 s" in text
+    assert "raise max_retries/timeout" in text
+    assert backend.counters == {"requests": 3, "retries": 2}
+
+
+def test_the_key_never_reaches_the_call_log_or_the_logging_output(monkeypatch, tmp_path,
+                                                                   caplog):
+    import logging
+
+    monkeypatch.setenv("RL_TEST_KEY", "sk-test-SECRET-5678")
+    caplog.set_level(logging.DEBUG)                  # httpx logs every request at INFO/DEBUG
+    lm = FakeLM()
+    log = tmp_path / "calls.jsonl"
+    with FakeServer(lm) as server:
+        first = FirstReranker(backend=_backend(lm, server, api_key_env="RL_TEST_KEY"),
+                              window_size=4, stride=2, log_path=log)
+        server.plan = [429, 500]                     # retried requests are logged too
+        run = first.rerank(*_inputs())
+        # a failed batch is redone query by query: the server keeps refusing
+        server.plan = [("status", 401, "invalid key sk-test-SECRET-5678")] * 20
+        with pytest.raises(RerankQueryError) as err:
+            first.rerank(*_inputs())
+    assert all(h.get("Authorization") == "Bearer sk-test-SECRET-5678" for h in server.headers)
+    assert log.read_text().count("\n") >= 5          # every window of the first run is logged
+    assert "$RL_TEST_KEY" in str(err.value)          # the fix names the variable, not the key
+    for text in (log.read_text(), caplog.text, str(err.value), repr(err.value.__cause__),
+                 repr(dict(run.metadata)), repr(first.config())):
+        assert "SECRET" not in text
