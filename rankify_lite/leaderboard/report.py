@@ -45,12 +45,16 @@ def legend(result: LeaderboardResult) -> str:
             f"tests, alpha={c.alpha}. ms/query: first-stage retrieval (index build excluded) "
             f"plus reranking, wall time on the machine that produced the run; "
             f"'precomputed' = a shipped run, its retrieval was not timed here; 'not timed' = "
-            f"served from a cache filled outside a leaderboard run.")
+            f"served from a cache filled outside a leaderboard run. passes/query (LLM "
+            f"families): prompt sequences run through the model per query, from the run's "
+            f"llm_stats ('–': not an LLM, or a resumed run whose counts are partial).")
 
 
 def dataset_markdown(result: LeaderboardResult, d: DatasetResult) -> str:
     metrics = result.config.metrics
-    head = ["", "system", "reranker depth", *(_label(m) for m in metrics), "ms/query"]
+    llm = any(s.forward_passes is not None for s in d.systems)
+    head = ["", "system", "reranker depth", *(_label(m) for m in metrics), "ms/query",
+            *(["passes/query"] if llm else [])]
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for i, s in enumerate(d.systems):
         cells = [d.comparison.letter(i), s.system.display("md"),
@@ -58,6 +62,8 @@ def dataset_markdown(result: LeaderboardResult, d: DatasetResult) -> str:
         for m in metrics:
             cells.append(f"{s.mean[parse_metric(m).name]:.4f}" + _marks(d, i, s, m, "md"))
         cells.append(_ms(s))
+        if llm:
+            cells.append("–" if s.forward_passes is None else f"{s.forward_passes:.1f}")
         lines.append("| " + " | ".join(cells) + " |")
     base = _baseline(d, "md")
     notes = [f"- {s.system.display('md')}: {n}" for s in d.systems for n in s.notes]
@@ -154,6 +160,8 @@ def summary_json(result: LeaderboardResult) -> dict:
                                   "systems": {s.name: {"mean": s.mean,
                                                        "seconds_per_query": s.mean_seconds,
                                                        "depth": s.depth, "notes": list(s.notes),
+                                                       "forward_passes_per_query":
+                                                           s.forward_passes,
                                                        "p_vs_first_stage": s.p_first_stage}
                                               for s in d.systems},
                                   "significance": d.comparison.as_dict()}

@@ -20,7 +20,7 @@ from rankify_lite.cache import cache_dir, content_key
 from rankify_lite.evaluation import Comparison, compare, correct, paired_test, parse_metric
 from rankify_lite.leaderboard.config import FirstStageSpec, LeaderboardConfig, RerankerSpec
 from rankify_lite.leaderboard.lazy import LazyReranker
-from rankify_lite.stage_stats import StageStats
+from rankify_lite.stage_stats import RerankTiming, StageStats
 from rankify_lite.systems import SystemId
 from rankify_lite.types import Run
 
@@ -35,6 +35,7 @@ class SystemResult:
     cached: bool
     notes: tuple[str, ...] = ()                # e.g. malformed LLM outputs
     precomputed: bool = False                  # a run shipped with the dataset (never timed)
+    forward_passes: float | None = None        # LLM prompt sequences per query (llm_stats)
 
     @property
     def name(self) -> str:
@@ -107,6 +108,19 @@ def _first_stage_seconds(fs: FirstStageSpec, stage: StageStats, root: Path, ds_h
         return None
     per_q = json.loads(path.read_text())["retrieve_s_per_query"]
     return {q: per_q for q in queries}
+
+
+def _forward_passes(run: Run) -> float | None:
+    """Prompt sequences the model ran per query (an LLM family's ``llm_stats``); None when the
+    family reports none or the run was resumed (its counts then cover part of the queries)."""
+    stats = run.metadata.get("llm_stats") if run.metadata else None
+    timing = RerankTiming.of(run.metadata)
+    if not isinstance(stats, dict) or timing is None or timing.resumed_queries:
+        return None
+    passes = stats.get("forward_passes", stats.get("prompts"))
+    if not isinstance(passes, (int, float)) or not len(run):
+        return None
+    return float(passes) / len(run)
 
 
 def _run_notes(run: Run) -> tuple[str, ...]:
@@ -188,7 +202,8 @@ def run_leaderboard(config: LeaderboardConfig, *, cache: bool | str | Path = Tru
                         total = {q: rr_s.get(q, 0.0) + (first_s or {}).get(q, 0.0) for q in rr_s}
                     runs[system.label] = run.replace(name=system.label)
                     info[system.label] = {"system": system, "seconds": total,
-                                          "notes": _run_notes(run), "cached": stage.cached}
+                                          "notes": _run_notes(run), "cached": stage.cached,
+                                          "passes": _forward_passes(run)}
         n_cached += sum(bool(i["cached"]) for i in info.values())
         n_computed += sum(not i["cached"] for i in info.values())
         results.append(_evaluate(config, dspec.name, dspec.label, ds, runs, info))
@@ -225,6 +240,7 @@ def _evaluate(config: LeaderboardConfig, name: str, label: str, ds: Any, runs: d
             per_query={m: dict(e.per_query[m]) for m in metric_names},
             seconds_per_query=info[s]["seconds"], p_first_stage=p_first.get(s),
             cached=bool(info[s]["cached"]), notes=tuple(info[s].get("notes", ())),
-            precomputed=bool(info[s].get("precomputed"))))
+            precomputed=bool(info[s].get("precomputed")),
+            forward_passes=info[s].get("passes")))
     n_queries = len(next(iter(evals.values())).per_query[metric_names[0]])
     return DatasetResult(name, label, n_queries, tuple(out), comp, baseline)
