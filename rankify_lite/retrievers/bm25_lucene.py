@@ -49,7 +49,8 @@ def lucene_version_info() -> dict[str, str]:
 
     from rankify_lite.retrievers.java import anserini_jar
 
-    return {"pyserini": version("pyserini"), "anserini_jar": anserini_jar().name}
+    jar = anserini_jar()  # a clear MissingDependencyError when pyserini is absent
+    return {"pyserini": version("pyserini"), "anserini_jar": jar.name}
 
 
 def _doc_json(doc, fields: str) -> str:

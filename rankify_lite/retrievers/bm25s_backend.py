@@ -14,7 +14,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from rankify_lite.errors import require
+from rankify_lite.errors import MissingDependencyError, require
 from rankify_lite.types import Corpus
 
 #: Lucene's EnglishAnalyzer.ENGLISH_STOP_WORDS_SET (Anserini's default stopwords)
@@ -28,9 +28,15 @@ STEMMER = "porter"
 
 
 def bm25s_version_info() -> dict[str, str]:
-    from importlib.metadata import version
+    from importlib.metadata import PackageNotFoundError, version
 
-    return {"bm25s": version("bm25s"), "PyStemmer": version("PyStemmer")}
+    out = {}
+    for dist in ("bm25s", "PyStemmer"):
+        try:
+            out[dist] = version(dist)
+        except PackageNotFoundError as exc:
+            raise MissingDependencyError(dist, "bm25s", "BM25 (bm25s backend)") from exc
+    return out
 
 
 def _tokenizer():

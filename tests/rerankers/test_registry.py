@@ -5,12 +5,14 @@ from __future__ import annotations
 import sys
 
 import pytest
+from helpers.extras import requires
 
 from rankify_lite.errors import InputError, MissingDependencyError
 from rankify_lite.rerankers import load_reranker, registry
 from rankify_lite.rerankers.identity import IdentityReranker
 
 
+@requires("torch", "transformers", extra="rerank")  # the cross-encoder row must be available
 def test_listing_has_every_family_with_its_options_and_default_model():
     rows = {r["family"]: r for r in registry.describe_families()}
     assert {"identity", "cross-encoder", "bi-encoder", "first", "listwise",

@@ -5,13 +5,14 @@ from __future__ import annotations
 import warnings
 
 import pytest
+from helpers.extras import BM25S, LUCENE
 
 from rankify_lite.errors import InputError
 from rankify_lite.retrievers import BM25
 from rankify_lite.retrievers.index_cache import MARKER, build_or_open, is_complete
 from rankify_lite.types import Corpus, Document, Queries
 
-BACKENDS = ["lucene", "bm25s"]
+BACKENDS = [pytest.param("lucene", marks=LUCENE), pytest.param("bm25s", marks=BM25S)]
 
 DOCS = [
     Document("d1", "Aspirin reduces the risk of heart attacks in adults.", "Aspirin and the heart"),

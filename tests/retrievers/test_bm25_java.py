@@ -9,8 +9,11 @@ import textwrap
 from pathlib import Path
 
 import pytest
+from helpers.extras import LUCENE
 
 from rankify_lite.retrievers import java
+
+pytestmark = LUCENE
 
 
 def _fake_home(tmp_path: Path, version: str) -> Path:
