@@ -37,3 +37,52 @@ def tiny_bert_folder(path, *, mlm: bool = False, max_positions: int = 64) -> str
 
 
 cached_or_skip = _cached_or_skip
+
+
+SMOLLM2 = "HuggingFaceTB/SmolLM2-135M-Instruct"
+
+
+def tiny_llm_folder(path, *, seed: int = 0) -> str:
+    """A random-weight 2-layer Llama with SmolLM2's tokenizer and chat template, saved to path
+    (skips when SmolLM2 is not in the Hugging Face cache)."""
+    import torch
+    import transformers
+
+    tok = transformers.AutoTokenizer.from_pretrained(_cached_or_skip(SMOLLM2))
+    cfg = transformers.LlamaConfig(vocab_size=len(tok), hidden_size=32, intermediate_size=64,
+                                   num_hidden_layers=2, num_attention_heads=4,
+                                   num_key_value_heads=2, max_position_embeddings=4096,
+                                   bos_token_id=tok.bos_token_id, eos_token_id=tok.eos_token_id)
+    torch.manual_seed(seed)
+    transformers.LlamaForCausalLM(cfg).eval().save_pretrained(path)
+    tok.save_pretrained(path)
+    return str(path)
+
+
+def tiny_t5_folder(path, texts, *, vocab_size: int = 50, hard_vocab_limit: bool = False,
+                   initializer_factor: float = 1.0, seed: int = 0) -> str:
+    """A random-weight 2-layer T5 with a SentencePiece (``T5Tokenizer``) vocabulary trained on
+    ``texts``, saved to path (skips without sentencepiece)."""
+    from pathlib import Path
+
+    import torch
+    import transformers
+
+    spm = pytest.importorskip("sentencepiece")
+    path = Path(path)
+    path.mkdir(parents=True, exist_ok=True)
+    corpus_file = path / "corpus.txt"
+    corpus_file.write_text("\n".join(texts))
+    spm.SentencePieceTrainer.train(
+        input=str(corpus_file), model_prefix=str(path / "spiece"), vocab_size=vocab_size,
+        hard_vocab_limit=hard_vocab_limit, pad_id=0, eos_id=1, unk_id=2, bos_id=-1,
+        model_type="unigram", character_coverage=1.0, minloglevel=2)
+    tok = transformers.T5Tokenizer.from_pretrained(path, extra_ids=0, model_max_length=512)
+    tok.save_pretrained(path)
+    torch.manual_seed(seed)
+    cfg = transformers.T5Config(vocab_size=len(tok), d_model=32, d_kv=8, d_ff=64, num_layers=2,
+                                num_decoder_layers=2, num_heads=4, pad_token_id=0,
+                                eos_token_id=1, decoder_start_token_id=0,
+                                initializer_factor=initializer_factor)
+    transformers.T5ForConditionalGeneration(cfg).save_pretrained(path)
+    return str(path)

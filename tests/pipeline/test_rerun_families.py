@@ -31,49 +31,17 @@ def _tiny_bi_encoder(path: Path) -> dict:
     return {"model": tiny_bert_folder(path), "max_length": 48}
 
 
-def _tiny_llm(path: Path) -> str:
-    import torch
-    import transformers
-    from helpers.tiny import cached_or_skip
-
-    repo = cached_or_skip("HuggingFaceTB/SmolLM2-135M-Instruct")
-    tok = transformers.AutoTokenizer.from_pretrained(repo)
-    cfg = transformers.LlamaConfig(vocab_size=len(tok), hidden_size=32, intermediate_size=64,
-                                   num_hidden_layers=2, num_attention_heads=4,
-                                   num_key_value_heads=2, max_position_embeddings=4096,
-                                   bos_token_id=tok.bos_token_id, eos_token_id=tok.eos_token_id)
-    torch.manual_seed(0)
-    transformers.LlamaForCausalLM(cfg).eval().save_pretrained(path)
-    tok.save_pretrained(path)
-    return str(path)
-
-
 def _llm(path: Path, **extra) -> dict:
-    return {"model": _tiny_llm(path), "device": "cpu", **extra}
+    from helpers.tiny import tiny_llm_folder
+
+    return {"model": tiny_llm_folder(path), "device": "cpu", **extra}
 
 
 def _tiny_t5(path: Path) -> dict:
-    import torch
-    import transformers
+    from helpers.tiny import WORDS, tiny_t5_folder
 
-    spm = pytest.importorskip("sentencepiece")
-    path.mkdir(parents=True, exist_ok=True)
-    from helpers.tiny import WORDS
-
-    corpus_file = path / "corpus.txt"
-    corpus_file.write_text("\n".join([" ".join(WORDS)] * 50 + ["Query: Document: Relevant: true false"] * 50))
-    spm.SentencePieceTrainer.train(
-        input=str(corpus_file), model_prefix=str(path / "spiece"), vocab_size=50,
-        hard_vocab_limit=False, pad_id=0, eos_id=1, unk_id=2, bos_id=-1, model_type="unigram",
-        character_coverage=1.0, minloglevel=2)
-    tok = transformers.T5Tokenizer.from_pretrained(path, extra_ids=0, model_max_length=512)
-    tok.save_pretrained(path)
-    torch.manual_seed(0)
-    cfg = transformers.T5Config(vocab_size=len(tok), d_model=32, d_kv=8, d_ff=64, num_layers=2,
-                                num_decoder_layers=2, num_heads=4, pad_token_id=0,
-                                eos_token_id=1, decoder_start_token_id=0)
-    transformers.T5ForConditionalGeneration(cfg).save_pretrained(path)
-    return {"model": str(path), "device": "cpu"}
+    texts = [" ".join(WORDS)] * 50 + ["Query: Document: Relevant: true false"] * 50
+    return {"model": tiny_t5_folder(path, texts), "device": "cpu"}
 
 
 BUILDERS = {

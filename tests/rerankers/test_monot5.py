@@ -27,6 +27,8 @@ transformers = pytest.importorskip("transformers")
 spm = pytest.importorskip("sentencepiece")
 pytest.importorskip("ftfy")
 
+from helpers.tiny import tiny_t5_folder  # noqa: E402
+
 from rankify_lite.rerankers.monot5 import MonoT5Reranker  # noqa: E402
 from rankify_lite.types import Corpus, Document, Queries, Run  # noqa: E402
 
@@ -36,26 +38,15 @@ PACKAGES = ("rank_llm", "rank_llm.rerank", "rank_llm.rerank.pointwise",
 
 @pytest.fixture(scope="module")
 def tiny_t5(tmp_path_factory, scifact):
-    folder = tmp_path_factory.mktemp("tiny_t5")
     texts = [d.full_text() for d in list(scifact.corpus.values())[:300]]
     texts += ["Query: Document: Relevant: true false true false"] * 300
-    corpus_file = folder / "corpus.txt"
-    corpus_file.write_text("\n".join(texts))
-    spm.SentencePieceTrainer.train(
-        input=str(corpus_file), model_prefix=str(folder / "spiece"), vocab_size=800,
-        pad_id=0, eos_id=1, unk_id=2, bos_id=-1, model_type="unigram",
-        character_coverage=1.0, minloglevel=2)
-    tok = transformers.T5Tokenizer.from_pretrained(folder, extra_ids=0, model_max_length=512)
-    tok.save_pretrained(folder)
+    folder = Path(tiny_t5_folder(tmp_path_factory.mktemp("tiny_t5"), texts, vocab_size=800,
+                                 hard_vocab_limit=True,
+                                 initializer_factor=8.0))  # wide init: scores spread out
     # both sides read the first token of "true" / "false"; they must differ
+    tok = transformers.T5Tokenizer.from_pretrained(folder)
     assert (tok.encode("true", add_special_tokens=False)[0]
             != tok.encode("false", add_special_tokens=False)[0])
-    torch.manual_seed(0)
-    cfg = transformers.T5Config(vocab_size=len(tok), d_model=32, d_kv=8, d_ff=64, num_layers=2,
-                                num_decoder_layers=2, num_heads=4, pad_token_id=0,
-                                eos_token_id=1, decoder_start_token_id=0,
-                                initializer_factor=8.0)      # wide init: scores spread out
-    transformers.T5ForConditionalGeneration(cfg).save_pretrained(folder)
     return folder
 
 
