@@ -5,8 +5,8 @@ real in-process vLLM engine, ``engine="vllm"``, with SmolLM2-135M-Instruct.
 
 IN: {"rankings": {qid: [doc ids]}, "prompts": [[ids]], "token_ids": [ids], "window": {...}}.
 OUT: the reranked orderings and llm_stats per family, the next-token values of the given
-prompts, the engine's start-up time, and the engine's prefix-caching flag (``engine_args``
-must reach vLLM's EngineArgs).
+prompts, the engine's start-up time, the engine's prefix-caching flag (``engine_args`` must
+reach vLLM's EngineArgs) and the error a window wider than the engine's max_logprobs gets.
 """
 
 from __future__ import annotations
@@ -36,6 +36,11 @@ def main(src: str, dst: str) -> None:
     out = {"startup_s": startup, "config": backend.config(), "prefix_caching": cache,
            "identifier_ids": first.identifier_ids,
            "values": backend.next_token_logits(job["prompts"], job["token_ids"]).logits.tolist()}
+    try:                          # a window wider than the engine's max_logprobs (32 here)
+        backend.logprob_params(list(range(40)))
+        out["max_logprobs_error"] = None
+    except Exception as exc:  # noqa: BLE001 - the message goes back to the test
+        out["max_logprobs_error"] = f"{type(exc).__name__}: {exc}"
     families = {"first": first,
                 "listwise": ListwiseReranker(backend=backend, **job["window"]),
                 "pointwise": PointwiseReranker(backend=backend,

@@ -52,6 +52,10 @@ def test_first_values_agree_with_in_process(engine_results):
     assert out["config"]["backend"] == "vllm"
     assert out["config"]["next_token_logits"].startswith("vLLM log-probs of the requested ids")
     assert out["prefix_caching"] is False           # engine_args={...} reached EngineArgs
+    # the engine's own max_logprobs (read back from it) bounds the window: a clear error
+    assert out["max_logprobs_error"].startswith("InputError: 40 token log-probs are needed")
+    assert "max_logprobs=32" in out["max_logprobs_error"]
+    assert "max_logprobs>=40" in out["max_logprobs_error"]
 
 
 @pytest.mark.parametrize("family", ["first", "listwise", "pointwise"])
