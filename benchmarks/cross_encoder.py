@@ -44,10 +44,10 @@ def build_model(folder: Path) -> Path:
 
 def scifact_pairs(n_queries: int) -> list[tuple[str, str]]:
     from rankify_lite import load_dataset
-    from rankify_lite.types import Run
+    from rankify_lite.io.trec import read_run
 
     ds = load_dataset(SHARED)
-    bm25 = Run.load(SHARED / "runs" / "anserini-bm25-flat.top1000.trec.gz").top(100)
+    bm25 = read_run(SHARED / "runs" / "anserini-bm25-flat.top1000.trec.gz").top(100)
     qids = list(bm25)[:n_queries]
     return [(ds.queries[q].text, ds.corpus[d].full_text()) for q in qids
             for d in bm25[q].doc_ids]

@@ -64,16 +64,16 @@ def _student(loss: str, root: Path, dl20) -> dict:
 
 def _rerank_cached(name: str, key: str, make, bm25, dl19, root: Path, timings: dict):
     from rankify_lite.cache import content_key
-    from rankify_lite.types import Run
+    from rankify_lite.io.trec import read_run, write_run
 
     path = root / "runs" / f"{content_key(key, bm25.content_hash())}.trec"
     if path.exists():
-        return Run.load(path, name=name)
+        return read_run(path, name=name)
     t0 = time.perf_counter()
     run = make().rerank(dl19.queries, bm25, dl19.corpus, depth=100).replace(name=name)
     timings[name] = time.perf_counter() - t0
     path.parent.mkdir(parents=True, exist_ok=True)
-    run.save(path)
+    write_run(run, path)
     return run
 
 

@@ -30,6 +30,7 @@ from _results import markdown_table, write_section  # noqa: E402
 from rankify_lite import load_dataset  # noqa: E402
 from rankify_lite.cache import cache_dir, content_key  # noqa: E402
 from rankify_lite.evaluation.metrics import evaluate  # noqa: E402
+from rankify_lite.io.trec import read_run  # noqa: E402
 from rankify_lite.types import Run  # noqa: E402
 
 MINILM = "sentence-transformers/all-MiniLM-L6-v2"
@@ -111,7 +112,7 @@ def fusion_section(ds, dense_run: Run) -> str:
     from rankify_lite.evaluation.compare import compare
     from rankify_lite.retrievers.fusion import fuse
 
-    bm25 = Run.load(shared_data() / BM25_RUN, name="BM25 (Anserini flat)")
+    bm25 = read_run(shared_data() / BM25_RUN, name="BM25 (Anserini flat)")
     dense_run = dense_run.replace(name="MiniLM-L6")
     rrf = fuse([bm25, dense_run], method="rrf").replace(name="RRF(BM25, MiniLM)")
     mm = fuse([bm25, dense_run], method="sum", norm="min-max").replace(

@@ -37,10 +37,10 @@ def main() -> None:
                  "vocab.txt", "config.json"):
         if (src / name).is_file():
             shutil.copy(src / name, dst / name)
-    from rankify_lite.types import Run
+    from rankify_lite.io.trec import read_run
 
     if SHARED_RUN.is_file():
-        run = Run.load(SHARED_RUN).top(100)
+        run = read_run(SHARED_RUN).top(100)
     else:
         from rankify_lite import load_dataset
         from rankify_lite.retrievers import BM25

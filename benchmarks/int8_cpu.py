@@ -194,11 +194,11 @@ def cross_part(args, tmp: Path, st_backends: dict[str, str]) -> str:
     from sentence_transformers import CrossEncoder
 
     from rankify_lite import load_dataset
+    from rankify_lite.io.trec import read_run
     from rankify_lite.rerankers.cross_encoder import CrossEncoderReranker
-    from rankify_lite.types import Run
 
     ds = load_dataset(SHARED)
-    bm25 = Run.load(SHARED / "runs" / "anserini-bm25-flat.top1000.trec.gz").top(100)
+    bm25 = read_run(SHARED / "runs" / "anserini-bm25-flat.top1000.trec.gz").top(100)
     qids = list(bm25)[:args.queries]
     pairs = [(ds.queries[q].text, ds.corpus[d].full_text()) for q in qids
              for d in bm25[q].doc_ids]

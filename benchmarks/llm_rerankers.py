@@ -32,6 +32,7 @@ from rankify_lite import load_dataset  # noqa: E402
 from rankify_lite.cache import cache_dir, content_key  # noqa: E402
 from rankify_lite.evaluation.metrics import evaluate  # noqa: E402
 from rankify_lite.evaluation.significance import correct, paired_test  # noqa: E402
+from rankify_lite.io.trec import read_run, write_run  # noqa: E402
 from rankify_lite.types import Run  # noqa: E402
 
 NAME = "llm_rerankers"
@@ -158,13 +159,13 @@ def main(argv: list[str] | None = None) -> None:
         path, meta = folder / f"{family}-{key}.trec", folder / f"{family}-{key}.json"
         if path.exists() and meta.exists():
             info = json.loads(meta.read_text())
-            done[family] = (Run.load(path), info["stats"], info["seconds"])
+            done[family] = (read_run(path), info["stats"], info["seconds"])
         else:
             t0 = time.perf_counter()
             run = rr.rerank(ds.queries, bm25, ds.corpus, depth=args.depth,
                             progress=lambda n: print(".", end="", flush=True))
             secs = time.perf_counter() - t0
-            run.save(path)
+            write_run(run, path)
             meta.write_text(json.dumps({"stats": dict(run.metadata["llm_stats"]),
                                         "seconds": secs, "config": rr.config()}))
             done[family] = (run, dict(run.metadata["llm_stats"]), secs)

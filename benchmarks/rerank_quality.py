@@ -35,11 +35,11 @@ def main() -> None:
 
     from rankify_lite import load_dataset
     from rankify_lite.evaluation import compare
+    from rankify_lite.io.trec import read_run
     from rankify_lite.rerankers import load_reranker
-    from rankify_lite.types import Run
 
     ds = load_dataset(SHARED)
-    bm25 = Run.load(SHARED / "runs" / "anserini-bm25-flat.top1000.trec.gz", name="bm25").top(100)
+    bm25 = read_run(SHARED / "runs" / "anserini-bm25-flat.top1000.trec.gz", name="bm25").top(100)
     if args.queries:
         bm25 = bm25.restrict(list(bm25)[:args.queries])
     reranker = load_reranker("bi-encoder", model=args.model, query_batch_size=len(bm25))

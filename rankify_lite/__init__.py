@@ -23,15 +23,19 @@ _EXPORTS = {
     "BM25": "rankify_lite.retrievers", "Dense": "rankify_lite.retrievers",
     "Splade": "rankify_lite.retrievers", "Fusion": "rankify_lite.retrievers",
     "Pipeline": "rankify_lite.pipeline",
+    "read_run": "rankify_lite.io.trec", "write_run": "rankify_lite.io.trec",
+    "read_qrels": "rankify_lite.io.trec",
 }
 
 __all__ = ["BM25", "Corpus", "Dataset", "Dense", "Document", "Fusion", "Pipeline", "Qrels",
            "Queries", "Query", "RankedList", "Run", "Splade", "__version__", "available_datasets",
-           "compare", "evaluate", "load_dataset", "load_reranker"]
+           "compare", "evaluate", "load_dataset", "load_reranker", "read_qrels", "read_run",
+           "write_run"]
 
 if TYPE_CHECKING:  # pragma: no cover
     from rankify_lite.datasets import Dataset, available_datasets, load_dataset
     from rankify_lite.evaluation import compare, evaluate
+    from rankify_lite.io.trec import read_qrels, read_run, write_run
     from rankify_lite.rerankers import load_reranker
     from rankify_lite.types import Corpus, Document, Qrels, Queries, Query, RankedList, Run
 

@@ -323,18 +323,6 @@ class Run(Mapping):
             per[str(d)] = float(s)
         return cls.from_scores(scores, name=name)
 
-    def save(self, path, tag: str | None = None) -> None:
-        """Write a 6-column TREC run file atomically."""
-        from rankify_lite.io.trec import write_run
-
-        write_run(self, path, tag=tag)
-
-    @classmethod
-    def load(cls, path, name: str | None = None) -> Run:
-        from rankify_lite.io.trec import read_run
-
-        return read_run(path, name=name)
-
     def content_hash(self) -> str:
         h = hashlib.sha256()
         for q, rl in self.lists.items():

@@ -63,13 +63,13 @@ def add_parsers(sub) -> None:
 
 def _teacher(args: argparse.Namespace, ds: Any):
     from rankify_lite.errors import InputError
-    from rankify_lite.types import Run
+    from rankify_lite.io.trec import read_run
 
     source: Any
     if args.teacher.startswith("run:"):
         source = args.teacher if args.teacher_reranker else ds.load_run(args.teacher[4:])
     elif Path(args.teacher).is_file():
-        source = Run.load(args.teacher)
+        source = read_run(args.teacher)
     else:
         raise InputError(f"teacher {args.teacher!r} is neither run:NAME nor a run file.",
                          fix=f"use run:NAME (shipped: {', '.join(sorted(ds.runs)) or 'none'}) "

@@ -155,7 +155,7 @@ def evaluate(run: Run, qrels: Qrels, metrics: Iterable[str | Metric] = DEFAULT_M
     """Score ``run`` against ``qrels``. See the module docstring for the conventions."""
     if not isinstance(run, Run):
         raise InputError(f"evaluate() takes a rankify_lite Run, got {type(run).__name__}.",
-                         fix="load one with Run.load(path) or build it with Run.from_scores().")
+                         fix="load one with read_run(path) or build it with Run.from_scores().")
     check_rel_level(rel_level)
     parsed = [parse_metric(m) for m in metrics]
     if not parsed:

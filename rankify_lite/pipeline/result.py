@@ -9,6 +9,7 @@ from typing import Any
 
 from rankify_lite.evaluation.compare import Comparison
 from rankify_lite.io.files import atomic_write
+from rankify_lite.io.trec import write_run
 from rankify_lite.stage_stats import StageStats
 from rankify_lite.systems import SystemId
 from rankify_lite.types import Run
@@ -120,7 +121,7 @@ class PipelineResult:
         files = {}
         for run, system in zip((self.first_stage, *self.reranked), self.systems, strict=True):
             fname = system.filename + ".trec"
-            run.save(folder / fname)
+            write_run(run, folder / fname)
             files[run.name] = fname
         meta = {**self.as_dict(), "files": files}
         path = folder / "meta.json"

@@ -16,6 +16,7 @@ from helpers.tiny import tiny_bert_folder
 
 from rankify_lite.cli.main import main
 from rankify_lite.distill import load_metadata
+from rankify_lite.io.trec import write_run
 
 FAST = ["--max-steps", "2", "--batch-size", "4", "--pairs-per-query", "4", "--max-length", "32",
         "--device", "cpu"]
@@ -34,7 +35,7 @@ def folder(tmp_path_factory):
         json.dumps({"_id": q.id, "text": q.text}) + "\n" for q in queries.values()))
     (root / "qrels" / "test.tsv").write_text("query-id\tcorpus-id\tscore\n" + "".join(
         f"{q}\t{teacher[q].doc_ids[0]}\t1\n" for q in teacher))
-    teacher.save(root / "runs" / "run.count.trec")
+    write_run(teacher, root / "runs" / "run.count.trec")
     return root
 
 

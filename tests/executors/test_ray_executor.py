@@ -21,7 +21,7 @@ import pytest
 
 ray = pytest.importorskip("ray")
 
-from rankify_lite import Pipeline  # noqa: E402
+from rankify_lite import Pipeline, write_run  # noqa: E402
 from rankify_lite.executors import LocalExecutor, RayExecutor  # noqa: E402
 from rankify_lite.rerankers.base import RerankQueryError  # noqa: E402
 from rankify_lite.types import Corpus, Queries  # noqa: E402
@@ -65,7 +65,7 @@ def scifact30(shared_data):
 
 
 def _saved(result, path: Path) -> bytes:
-    result.run.save(path)
+    write_run(result.run, path)
     return path.read_bytes()
 
 
@@ -149,7 +149,7 @@ sys.path.insert(0, {here!r})
 from dataclasses import replace
 import ray, ray.cloudpickle as cp
 from helpers import ray_helpers, slow_reranker
-from rankify_lite import Pipeline, load_dataset
+from rankify_lite import Pipeline, load_dataset, write_run
 from rankify_lite.executors import RayExecutor
 from rankify_lite.types import Queries
 ray.init(address={address!r}, log_to_driver=False)
@@ -158,7 +158,7 @@ ds = load_dataset({data!r})
 ds = replace(ds, queries=Queries({{q: ds.queries[q] for q in list(ds.queries)[:30]}}))
 result = Pipeline({first!r}, ray_helpers.BatchedHash(delay=0.1), depth=20, cache={cache!r},
                   progress=False, executor=RayExecutor(num_workers=2, num_cpus=0)).run(ds)
-result.run.save({out!r})
+write_run(result.run, {out!r})
 """
 
 

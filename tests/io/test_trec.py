@@ -11,16 +11,16 @@ from rankify_lite.types import Run
 def test_run_round_trip_is_byte_stable(tmp_path):
     run = Run.from_scores({"1": {"d1": 2.5, "d2": 1.25}, "2": {"d3": 0.5}}, name="sys")
     path = tmp_path / "a.trec"
-    run.save(path)
+    write_run(run, path)
     assert path.read_text().splitlines()[0] == "1 Q0 d1 1 2.5 sys"
     again = tmp_path / "b.trec"
-    read_run(path).save(again, tag="sys")
+    write_run(read_run(path), again, tag="sys")
     assert again.read_bytes() == path.read_bytes()
 
 
 def test_close_scores_survive_a_round_trip(tmp_path):
     run = Run.from_scores({"q": {"a": 0.12345671, "b": 0.12345669, "c": 0.12345670}})
-    run.save(tmp_path / "r.trec")
+    write_run(run, tmp_path / "r.trec")
     assert read_run(tmp_path / "r.trec")["q"] == run["q"]
 
 

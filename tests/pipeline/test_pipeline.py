@@ -109,14 +109,14 @@ KILL_SCRIPT = """
 import sys
 sys.path.insert(0, {here!r})
 from dataclasses import replace
-from rankify_lite import Pipeline, load_dataset
+from rankify_lite import Pipeline, load_dataset, write_run
 from rankify_lite.types import Queries
 from helpers.slow_reranker import HashReranker
 ds = load_dataset({data!r})
 ds = replace(ds, queries=Queries({{q: ds.queries[q] for q in list(ds.queries)[:30]}}))
 result = Pipeline({first!r}, HashReranker(delay={delay}), depth=50, cache={cache!r},
                   progress=False).run(ds)
-result.run.save({out!r})
+write_run(result.run, {out!r})
 """
 
 

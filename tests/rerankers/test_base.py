@@ -7,6 +7,7 @@ from collections.abc import Sequence
 import pytest
 
 from rankify_lite.errors import InputError
+from rankify_lite.io.trec import read_run
 from rankify_lite.rerankers.base import Reranker, RerankItem, RerankQueryError, Scored
 from rankify_lite.types import Run
 
@@ -36,7 +37,7 @@ class ByLength(Reranker):
 
 @pytest.fixture(scope="module")
 def bm25(shared_data):
-    run = Run.load(shared_data / "beir" / "scifact" / "runs" /
+    run = read_run(shared_data / "beir" / "scifact" / "runs" /
                    "anserini-bm25-flat.top1000.trec.gz", name="bm25")
     return run.restrict(list(run)[:10]).top(30)
 

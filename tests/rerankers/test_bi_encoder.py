@@ -12,6 +12,7 @@ pytest.importorskip("torch")
 pytest.importorskip("transformers")
 from helpers.tiny_models import save_tiny_bert
 
+from rankify_lite.io.trec import read_run
 from rankify_lite.types import Run
 
 MINILM = "sentence-transformers/all-MiniLM-L6-v2"
@@ -106,7 +107,7 @@ def test_real_minilm_scores_equal_sentence_transformers_cosine(shared_data):
 
     model = _minilm_or_skip()
     ds = load_dataset(shared_data / "beir" / "scifact")
-    bm25 = Run.load(shared_data / "beir" / "scifact" / "runs" /
+    bm25 = read_run(shared_data / "beir" / "scifact" / "runs" /
                     "anserini-bm25-flat.top1000.trec.gz").top(10)
     bm25 = bm25.restrict(list(bm25)[:8])
     run = _ours(model).rerank(ds.queries, bm25, ds.corpus, depth=10)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 
 from rankify_lite.errors import InputError
+from rankify_lite.io.trec import read_run
 from rankify_lite.retrievers.base import Retriever
 from rankify_lite.retrievers.fusion import Fusion, fuse
 from rankify_lite.types import Corpus, Document, Queries, Query, Run
@@ -16,8 +17,8 @@ pytest.importorskip("ranx")
 @pytest.fixture(scope="module")
 def runs(shared_data):
     folder = shared_data / "beir" / "scifact" / "runs"
-    flat = Run.load(folder / "anserini-bm25-flat.top1000.trec.gz", name="flat")
-    multi = Run.load(folder / "anserini-bm25-multifield.top1000.trec.gz", name="multifield")
+    flat = read_run(folder / "anserini-bm25-flat.top1000.trec.gz", name="flat")
+    multi = read_run(folder / "anserini-bm25-multifield.top1000.trec.gz", name="multifield")
     qids = list(flat)[:40]
     return flat.restrict(qids).top(100), multi.restrict(qids).top(100)
 
