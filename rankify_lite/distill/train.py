@@ -121,7 +121,7 @@ def _load_student(student: str, config: DistillConfig, device: str | None) -> An
     ce = require("sentence_transformers.cross_encoder", extra="distill", feature=_FEATURE)
     require("datasets", extra="distill", feature=_FEATURE)
     require("accelerate", extra="distill", feature=_FEATURE)
-    from rankify_lite.models import _hub
+    from rankify_lite.models import loader as _hub
 
     if Path(student).is_dir() and not (Path(student) / "config.json").is_file():
         raise InputError(f"folder {student!r} holds no config.json: not a Hugging Face model.",
@@ -202,7 +202,7 @@ def _warmup_steps(config: DistillConfig, n_examples: int) -> int:
 def _metadata(*, student: str, teacher: Run, examples: TrainingExamples, config: DistillConfig,
               loss: Any, trainer: Any, seconds: tuple[float, float], resumed_from: str | None,
               spec: dict[str, Any], device: str) -> dict[str, Any]:
-    from rankify_lite.models import _hub
+    from rankify_lite.models import loader as _hub
     from rankify_lite.pipeline.environment import environment
 
     history = trainer.state.log_history

@@ -170,7 +170,7 @@ def summary_json(result: LeaderboardResult) -> dict:
 
 def write_reports(result: LeaderboardResult, folder: Path, plots: bool = True) -> dict[str, Path]:
     """Write table.md, table.tex, per_query.csv, results.json, expected.yaml (+ latency.png,
-    winloss.png)."""
+    winloss.png when matplotlib is installed; otherwise a warning names the extra)."""
     folder.mkdir(parents=True, exist_ok=True)
     paths = {"table.md": folder / "table.md", "table.tex": folder / "table.tex",
              "per_query.csv": folder / "per_query.csv", "results.json": folder / "results.json"}
@@ -190,6 +190,15 @@ def write_reports(result: LeaderboardResult, folder: Path, plots: bool = True) -
         fh.write("# 2CR-style expected scores of this leaderboard, written by the run; check with\n"
                  "# rankify-lite leaderboard --check <this file>\n")
         yaml.safe_dump(entries_from_leaderboard(result), fh, sort_keys=False, width=100)
+    import importlib.util
+
+    if plots and importlib.util.find_spec("matplotlib") is None:
+        import warnings
+
+        warnings.warn("leaderboard plots skipped: matplotlib is not installed "
+                      "(pip install 'rankify-lite[plots]'); tables and CSV are written.",
+                      stacklevel=2)
+        plots = False
     if plots:
         from rankify_lite.leaderboard.plots import plot_latency, plot_winloss
 

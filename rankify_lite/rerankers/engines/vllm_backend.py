@@ -106,7 +106,10 @@ class VLLMBackend(TokenizerSide):
                              "ignored.", fix="pass the arguments to vllm.LLM(...) instead.")
         self.llm = llm
         self.model_id = model or str(self._model_config("model", "vllm-engine"))
-        self.revision = revision
+        # the resolved snapshot (or local-folder fingerprint) keys caches, as for transformers
+        from rankify_lite.models.loader import resolved_revision
+
+        self.revision = resolved_revision(model, revision) if model else revision
         self.engine_settings = {"tensor_parallel_size": int(tensor_parallel_size),
                                 "gpu_memory_utilization": float(gpu_memory_utilization),
                                 "dtype": str(self._model_config("dtype", dtype or "auto"))}
