@@ -4,6 +4,12 @@ The pipeline's cache key needs ``reranker.config()`` (model id, revision, prompt
 which normally means loading the model. :class:`LazyReranker` remembers each spec's config on
 disk, keyed by the spec, the package version and a fingerprint of the reranker sources and
 prompt files, so a leaderboard rerun whose runs are all cached loads no model at all.
+
+Why this class stays (decided during the spec redesign): the pipeline's cache key is the
+reranker's ``config()``, which holds values only known once the family is built (resolved
+revision, prompt hash, tokenizer facts such as the identifier ids). Keying caches on the spec
+alone would miss those, so a leaderboard needs either the built reranker or this memo of its
+config; its ``spec()`` is the board entry's saved spec, the same thing ``rerun`` rebuilds from.
 """
 
 from __future__ import annotations
