@@ -148,3 +148,18 @@ def test_malformed_llm_outputs_are_reported(dl19):
              "unknown_ids": 0}
     (note,) = _run_notes(run.with_metadata(llm_stats=stats))
     assert note.startswith("43 of 43 LLM outputs were malformed (351 passage ids missing")
+
+
+def test_forward_passes_per_query_come_from_llm_stats():
+    from rankify_lite.leaderboard.runner import _forward_passes
+    from rankify_lite.stage_stats import RerankTiming
+    from rankify_lite.types import Run
+
+    run = Run.from_scores({"q1": {"a": 1.0}, "q2": {"b": 1.0}})
+    timing = RerankTiming(1.0, {"q1": 0.5, "q2": 0.5}).as_dict()
+    assert _forward_passes(run.with_metadata(timing=timing,
+                                             llm_stats={"forward_passes": 90})) == 45.0
+    assert _forward_passes(run.with_metadata(timing=timing, llm_stats={"prompts": 4})) == 2.0
+    resumed = RerankTiming(1.0, {"q1": 0.5, "q2": 0.5}, resumed_queries=1).as_dict()
+    assert _forward_passes(run.with_metadata(timing=resumed, llm_stats={"prompts": 4})) is None
+    assert _forward_passes(run.with_metadata(timing=timing)) is None  # not an LLM
