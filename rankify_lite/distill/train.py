@@ -121,7 +121,7 @@ def _load_student(student: str, config: DistillConfig, device: str | None) -> An
     ce = require("sentence_transformers.cross_encoder", extra="distill", feature=_FEATURE)
     require("datasets", extra="distill", feature=_FEATURE)
     require("accelerate", extra="distill", feature=_FEATURE)
-    from rankify_lite.models import loader as _hub
+    from rankify_lite.models import loader
 
     if Path(student).is_dir() and not (Path(student) / "config.json").is_file():
         raise InputError(f"folder {student!r} holds no config.json: not a Hugging Face model.",
@@ -131,7 +131,7 @@ def _load_student(student: str, config: DistillConfig, device: str | None) -> An
     transformers.set_seed(config.seed)  # the fresh head's initial weights follow the seed
     try:
         model = ce.CrossEncoder(student, num_labels=1, max_length=config.max_length,
-                                device=_hub.pick_device(device))
+                                device=loader.pick_device(device))
     except OSError as exc:
         raise InputError(f"cannot load the student {student!r}: {exc}",
                          fix="pass a local model folder, or a hub id present in the Hugging Face "
@@ -202,7 +202,7 @@ def _warmup_steps(config: DistillConfig, n_examples: int) -> int:
 def _metadata(*, student: str, teacher: Run, examples: TrainingExamples, config: DistillConfig,
               loss: Any, trainer: Any, seconds: tuple[float, float], resumed_from: str | None,
               spec: dict[str, Any], device: str) -> dict[str, Any]:
-    from rankify_lite.models import loader as _hub
+    from rankify_lite.models import loader
     from rankify_lite.pipeline.environment import environment
 
     history = trainer.state.log_history
@@ -214,7 +214,7 @@ def _metadata(*, student: str, teacher: Run, examples: TrainingExamples, config:
         loss_config = {}
     return {
         "rankify_lite_distill_version": VERSION,
-        "student": {"base_model": student, "revision": _hub.resolved_revision(student),
+        "student": {"base_model": student, "revision": loader.resolved_revision(student),
                     "num_labels": 1, "max_length": config.max_length},
         "teacher": describe_teacher(teacher, config.depth),
         "data": {"dataset": spec["dataset"], "queries_hash": spec["queries_hash"],

@@ -91,9 +91,9 @@ def test_registry_builds_it(tiny_encoder):
 
 
 def _minilm_or_skip() -> str:
-    from rankify_lite.models import _hub
+    from rankify_lite.models import loader
 
-    if _hub.model_file(MINILM, "config.json") is None:
+    if loader.model_file(MINILM, "config.json") is None:
         pytest.skip(f"{MINILM} is not in the Hugging Face cache "
                     "(python scripts/install_offline_models.py --models minilm)")
     return MINILM
