@@ -24,7 +24,12 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 from _results import markdown_table, write_section  # noqa: E402
 
 from rankify_lite.leaderboard import load_config, run_leaderboard  # noqa: E402
-from rankify_lite.leaderboard.report import legend, summary_markdown, write_reports  # noqa: E402
+from rankify_lite.leaderboard.report import (  # noqa: E402
+    dataset_markdown,
+    legend,
+    summary_markdown,
+    write_reports,
+)
 
 NAME = "leaderboard"
 
@@ -49,8 +54,12 @@ def main(argv: list[str] | None = None) -> None:
         [["this run", first.computed_stages, first.cached_stages, round(first.seconds, 1)],
          ["immediate rerun (cache)", again.computed_stages, again.cached_stages,
           round(rerun_s, 1)]])
+    per_dataset = "\n".join(dataset_markdown(first, d).replace("### ", "#### ")
+                            for d in first.datasets)
     body = (f"Config `benchmarks/{rel}.yaml`; full tables, LaTeX, per-query CSV and plots in "
             f"`benchmarks/{rel}/`. nDCG@10:\n\n{summary_markdown(first)}\n{legend(first)}\n\n"
+            f"Per dataset (ms/query and, for LLM rerankers, forward passes per query beside "
+            f"the metrics):\n\n{per_dataset}\n"
             f"![latency]({rel}/latency.png)\n![win/loss]({rel}/winloss.png)\n\n"
             f"Wall time (machine shared with other jobs; 'this run' is mostly cache hits when "
             f"the runs were computed before):\n\n{timing}\n")
