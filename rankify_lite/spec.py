@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import inspect
 import json
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import PurePath
 from types import MappingProxyType
@@ -47,7 +47,13 @@ class ComponentSpec:
         if self.kind not in KINDS:
             raise InputError(f"component kind {self.kind!r} is unknown.",
                              fix=f"use one of {', '.join(KINDS)}.")
-        object.__setattr__(self, "options", MappingProxyType(_freeze(dict(self.options))))
+        try:
+            frozen = _freeze(dict(self.options))
+        except (TypeError, ValueError) as exc:
+            raise InputError(f"the options of {self.kind} {self.family!r} are not plain data "
+                             f"({exc}).", fix="give ids, paths as text, numbers, strings, lists "
+                             "and dicts; build components from live objects in Python.") from None
+        object.__setattr__(self, "options", MappingProxyType(frozen))
 
     @property
     def rebuildable(self) -> bool:
@@ -184,12 +190,3 @@ class Recorded:
         if why is not None:
             return ComponentSpec(self.spec_kind, self.spec_family(), {}, why)
         return ComponentSpec(self.spec_kind, self.spec_family(), options)
-
-
-def rebuild(data: Mapping[str, Any], kind: str,
-            fallback: Callable[[Mapping[str, Any]], Any] | None = None) -> Any:
-    """Build a component from a saved spec dict (``fallback`` handles results saved before
-    specs were recorded)."""
-    if fallback is not None and "family" not in data:
-        return fallback(data)
-    return ComponentSpec.from_dict(data, kind).build()

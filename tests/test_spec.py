@@ -26,6 +26,8 @@ def test_spec_round_trips_and_is_frozen():
         ComponentSpec("model", "x")
     with pytest.raises(InputError, match="not a component spec"):
         ComponentSpec.from_dict(["first"])
+    with pytest.raises(InputError, match="not plain data"):
+        ComponentSpec("reranker", "first", {"model": object()})
 
 
 def test_reranker_spec_is_what_it_was_built_with():
