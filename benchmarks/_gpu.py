@@ -40,6 +40,17 @@ def device_name() -> str:
             f"torch {torch.__version__}")
 
 
+def runtime(flag: bool):
+    """(small, on_gpu, device, sync) for a script's ``--small`` flag: ``sync`` waits for the
+    GPU before a timer reads the clock (a no-op on CPU)."""
+    import torch
+
+    small = small_mode(flag)
+    on_gpu = torch.cuda.is_available() and not flag
+    sync = torch.cuda.synchronize if on_gpu else (lambda: None)
+    return small, on_gpu, ("cuda" if on_gpu else "cpu"), sync
+
+
 def small_mode(flag: bool) -> bool:
     """``--small`` or no GPU: shrink models and inputs so the script finishes on a CPU."""
     if flag:

@@ -25,7 +25,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _gpu import device_name, emit, scifact_pairs, small_mode, tokenizer_folder  # noqa: E402
+from _gpu import device_name, emit, runtime, scifact_pairs, tokenizer_folder  # noqa: E402
 from _results import markdown_table  # noqa: E402
 
 ISSUE_CEILING = 54_000  # pairs/s, the issue's estimate for an H100
@@ -82,10 +82,7 @@ def main() -> None:
 
     from rankify_lite.rerankers.cross_encoder import CrossEncoderReranker
 
-    small = small_mode(args.small)
-    on_gpu = torch.cuda.is_available() and not args.small
-    device = "cuda" if on_gpu else "cpu"
-    sync = torch.cuda.synchronize if on_gpu else (lambda: None)
+    small, on_gpu, device, sync = runtime(args.small)
     pairs = scifact_pairs(args.queries or (3 if small else None))
     reps = 1 if small else args.reps
     with tempfile.TemporaryDirectory() as tmp:

@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _gpu import device_name, emit, scifact_docs, small_mode, tokenizer_folder  # noqa: E402
+from _gpu import device_name, emit, runtime, scifact_docs, tokenizer_folder  # noqa: E402
 from _results import markdown_table  # noqa: E402
 
 
@@ -55,10 +55,7 @@ def main() -> None:
 
     from rankify_lite.models import DenseEncoder
 
-    small = small_mode(args.small)
-    on_gpu = torch.cuda.is_available() and not args.small
-    device = "cuda" if on_gpu else "cpu"
-    sync = torch.cuda.synchronize if on_gpu else (lambda: None)
+    small, on_gpu, device, sync = runtime(args.small)
     texts = scifact_docs(args.docs or (200 if small else None))
     reps = 1 if small else args.reps
     bs = args.batch_size

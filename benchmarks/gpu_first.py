@@ -21,7 +21,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _gpu import device_name, emit, small_mode  # noqa: E402
+from _gpu import device_name, emit, runtime  # noqa: E402
 from _results import markdown_table  # noqa: E402
 
 MISTRAL_7B = dict(vocab_size=32000, hidden_size=4096, intermediate_size=14336,
@@ -78,16 +78,13 @@ def main() -> None:
 
     from rankify_lite.rerankers.llm_backend import TransformersBackend
 
-    small = small_mode(args.small)
-    on_gpu = torch.cuda.is_available() and not args.small
-    device = "cuda" if on_gpu else "cpu"
+    small, on_gpu, device, sync = runtime(args.small)
     batches = [int(b) for b in (args.batches or ("1,2" if small else "1,8,32")).split(",")]
     length = args.tokens or (128 if small else 2300)
     new_tokens = args.new_tokens or (16 if small else 80)
     reps = 1 if small else args.reps
     model, dtype = build_model(small, device)
     tok = word_tokenizer(model.config.vocab_size)
-    sync = torch.cuda.synchronize if on_gpu else (lambda: None)
     rng = np.random.default_rng(0)
     identifiers = list(range(100, 120))  # 20 single-token "identifiers"
     rows = []

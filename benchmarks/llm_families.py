@@ -87,7 +87,8 @@ def main(argv: list[str] | None = None) -> None:
                      "cached" if secs is None else f"{secs:.1f}"])
     scope = (f"the first {len(qids)} of 43 queries" if args.max_queries else "all 43 queries")
     body = (f"DL19, {scope}, BM25 top 10 reranked by SmolLM2-135M-Instruct (fp32, CPU, "
-            f"{args.threads} threads, machine shared with other jobs, load average 3-8; s / query is the time measured when the stage was computed, kept with the cached run), 30 words "
+            f"{args.threads} threads, machine shared with other jobs, load average 3-8; s / query is the "
+            "time measured when the stage was computed, kept with the cached run), 30 words "
             "per passage; rows as defined in `benchmarks/leaderboards/main.yaml`. Forward passes "
             "= prompt sequences run through the model per query (ICR: query + N/A calibration; "
             "pairwise: two orders per distinct comparison); 'cached' = served from the pipeline "
