@@ -10,7 +10,7 @@ from __future__ import annotations
 import pytest
 
 pytest.importorskip("httpx")
-from helpers.fake_lm import FakeLM, docs_with_relevance
+from helpers.fake_lm import FakeLM, rerank_inputs
 from helpers.fake_server import FakeServer, FakeTokenizer
 
 from rankify_lite.errors import InputError
@@ -21,19 +21,13 @@ from rankify_lite.rerankers.engines.openai_backend import OpenAIBackend
 from rankify_lite.rerankers.first import FirstReranker
 from rankify_lite.rerankers.listwise import ListwiseReranker
 from rankify_lite.rerankers.pointwise import PointwiseReranker
-from rankify_lite.types import Corpus, Queries, Run
+from rankify_lite.types import Run
 
 SCORES = {"q1": [0.1, 3.0, 2.0, 5.0, 0.5, 4.0, 1.0, 6.0], "q2": [2.0, 1.0, 7.0, 0.0, 3.0, 5.0]}
 
 
 def _inputs():
-    docs, ranking = [], {}
-    for q, scores in SCORES.items():
-        ds = [d.__class__(f"{q}-{d.id}", d.text) for d in docs_with_relevance(scores)]
-        docs += ds
-        ranking[q] = [d.id for d in ds]
-    queries = Queries.from_dict({q: f"query {q}" for q in SCORES})
-    return queries, Run.from_rankings(ranking, name="bm25"), Corpus.from_documents(docs)
+    return rerank_inputs(SCORES)
 
 
 def _backend(lm, server, **kw):
