@@ -117,8 +117,9 @@ class Pipeline:
         run, seconds = self.first.first_stage(ds, self.k, self.executor)
         wall = time.perf_counter() - t0
         timing.seconds.update(seconds)
-        removed = int(run.metadata.get("self_hits_removed", 0)) if seconds else 0
-        if "retrieve" in seconds:
+        retrieved = "retrieve" in seconds  # a retriever ran here (not a precomputed run)
+        removed = int(run.metadata.get("self_hits_removed", 0)) if retrieved else 0
+        if retrieved:
             per_q = seconds["retrieve"] / max(1, len(ds.queries))
             stages.append(StageStats(system, "first-stage", cached=False, wall_s=wall,
                                      index_s=seconds.get("index"),
@@ -234,9 +235,8 @@ class Pipeline:
         comparison = compare(runs, qrels, metrics, baseline=0, test=self.test,
                              rel_level=ds.rel_level, seed=self.seed)
         timing.seconds["total"] = time.perf_counter() - started
-        n = max(1, len(ds.queries))
-        if "retrieve" in timing.seconds:
-            timing.per_query[first.name] = {q: timing.seconds["retrieve"] / n for q in ds.queries}
+        if stages[0].per_query_s:  # retrieved in this run (the first stage's typed stats)
+            timing.per_query[first.name] = dict(stages[0].per_query_s)
         metadata = {"dataset": ds.describe(), "pipeline": self.config(),
                     "rules": ds.rules.as_dict(), "notes": notes,
                     "environment": environment(), "rankify_lite_result_version": 1}
