@@ -14,6 +14,7 @@ from typing import IO
 
 _GZIP_MAGIC = b"\x1f\x8b"
 _XZ_MAGIC = b"\xfd7zXZ\x00"
+BOM = "\ufeff"
 
 
 def check_readable(path: str | Path, what: str = "file") -> Path:
@@ -52,11 +53,14 @@ def iter_lines(path: str | Path, what: str = "file") -> Iterator[tuple[int, str]
         with open_binary(path, what) as fh:
             for lineno, raw in enumerate(fh, 1):
                 try:
-                    yield lineno, raw.decode("utf-8")
+                    text = raw.decode("utf-8")
                 except UnicodeDecodeError as exc:
                     raise InputError(f"{what} has bytes that are not UTF-8 (column {exc.start + 1}).",
                                      path=path, line=lineno,
                                      fix="re-encode the file as UTF-8 (e.g. iconv -t UTF-8).") from None
+                if lineno == 1 and text.startswith(BOM):
+                    text = text[1:]  # a UTF-8 byte order mark (Windows editors) is not content
+                yield lineno, text
     except (EOFError, OSError, lzma.LZMAError) as exc:
         raise InputError(f"{what} could not be read after line {lineno}: {exc}.", path=path,
                          fix="the compressed file is truncated or corrupt; recreate it.") from None
@@ -69,7 +73,7 @@ def read_text(path: str | Path, what: str = "file") -> str:
 
 def open_text(path: str | Path) -> IO[str]:
     """Open a text file for reading, decompressing gzip and xz by their magic bytes."""
-    return io.TextIOWrapper(open_binary(path), encoding="utf-8")
+    return io.TextIOWrapper(open_binary(path), encoding="utf-8-sig")  # a BOM is skipped
 
 
 @contextlib.contextmanager

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterator
 from pathlib import Path
 
 from rankify_lite.errors import InputError
 from rankify_lite.io.files import iter_lines
 from rankify_lite.types import Corpus, Document, Queries, Query
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 def iter_jsonl(path: str | Path) -> Iterator[tuple[int, dict]]:
@@ -25,7 +28,24 @@ def iter_jsonl(path: str | Path) -> Iterator[tuple[int, dict]]:
         if not isinstance(obj, dict):
             raise InputError("expected a JSON object per line.", path=path, line=lineno,
                              fix='write lines like {"_id": "d1", "text": "..."}.')
+        bad = next((k for k, v in obj.items() if _has_surrogate(k) or _has_surrogate(v)), None)
+        if bad is not None:
+            raise InputError(f"field {bad!r} holds a lone surrogate escape (e.g. \"\\ud800\"), "
+                             "which is not a character and can't be encoded.", path=path,
+                             line=lineno, fix="replace the escape with the character it stands "
+                             "for (or a valid surrogate pair), or remove it.")
         yield lineno, obj
+
+
+def _has_surrogate(value: object) -> bool:
+    """True for text holding a lone UTF-16 surrogate (only a JSON escape can put one there)."""
+    if isinstance(value, str):
+        return _SURROGATE.search(value) is not None
+    if isinstance(value, dict):
+        return any(_has_surrogate(k) or _has_surrogate(v) for k, v in value.items())
+    if isinstance(value, list):
+        return any(_has_surrogate(v) for v in value)
+    return False
 
 
 def _id_of(obj: dict, path, lineno: int) -> str:

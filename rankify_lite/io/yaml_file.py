@@ -20,7 +20,7 @@ def load_yaml_file(path: str | Path, what: str = "YAML file") -> Any:
         raise InputError(f"{what} is a folder, not a file.", path=path,
                          fix="point at the YAML file itself.")
     try:
-        raw = path.read_bytes().decode("utf-8")
+        raw = path.read_bytes().decode("utf-8-sig")  # a BOM is skipped
     except UnicodeDecodeError as exc:
         line = path.read_bytes()[:exc.start].count(b"\n") + 1
         raise InputError(f"{what} is not UTF-8 text (byte {exc.start}).", path=path, line=line,
