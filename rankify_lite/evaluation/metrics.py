@@ -61,12 +61,18 @@ class Metric:
 
 
 def parse_metric(text: str | Metric) -> Metric:
-    """Parse 'ndcg@10', 'nDCG@10', 'R@100', 'recall_1000', 'map', 'mrr@10-l2', ..."""
+    """Parse 'ndcg@10', 'nDCG@10', 'R@100', 'recall_1000', 'map', 'mrr@10-l2', ... and the
+    ir_measures names 'R(rel=2)@1000', 'AP(rel=2)', 'RR@10' (see measure_names)."""
     if isinstance(text, Metric):
         return text
+    if "(" in str(text):  # an ir_measures name with parameters: R(rel=2)@1000, AP(rel=2)
+        from rankify_lite.evaluation.measure_names import parse_ir_measures
+
+        return parse_ir_measures(str(text))
     m = _PATTERN.match(str(text).strip().lower())
     if not m or m.group(1) not in _FAMILIES:
-        names = "ndcg@k, recall@k, map[@k], mrr[@k], precision@k (suffix -lN for a level)"
+        names = ("ndcg@k, recall@k, map[@k], mrr[@k], precision@k (suffix -lN for a level), "
+                 "or ir_measures names: nDCG@10, R(rel=2)@1000, AP(rel=2), RR@10, P@10")
         raise InputError(f"unknown metric {text!r}.", fix=f"use one of: {names}.")
     family = _FAMILIES[m.group(1)][0]
     if m.group(2) is not None and int(m.group(2)) == 0:

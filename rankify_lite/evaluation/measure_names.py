@@ -1,0 +1,104 @@
+"""ir_measures measure names, read and written by our evaluator.
+
+Names the ir_measures way (``nDCG@10``, ``R(rel=2)@1000``, ``AP(rel=2)``, ``RR@10``, ``P@10``,
+and ir_measures' measure objects themselves, whose ``str()`` is that name) are accepted
+wherever our names are (``ndcg@10``, ``recall@1000-l2``, ...). Names without parameters are
+already ours (matching is case-insensitive); this module reads the parenthesised parameters.
+
+One convention differs on purpose: a name *without* ``rel=`` uses the evaluation's relevance
+level (the collection rules: 2 on TREC DL), exactly as our own names do, while ir_measures itself
+would use 1. Write ``R(rel=1)@100`` to force level 1. :func:`ir_measures_name` gives the
+ir_measures name that computes what we compute, with the level spelled out.
+
+Only what our evaluator computes is accepted: nDCG (log2 discount, graded gains), AP, R, RR and
+P, with ``cutoff`` and ``rel``; ``judged_only=True``, custom ``gains`` or ``dcg='exp-log2'`` are
+refused with the fix, never silently ignored.
+"""
+
+from __future__ import annotations
+
+import re
+
+from rankify_lite.errors import InputError
+
+#: ir_measures name (lower case; aliases included) -> our family
+FAMILIES = {"ndcg": "ndcg", "ap": "map", "map": "map", "r": "recall", "recall": "recall",
+            "rr": "mrr", "mrr": "mrr", "p": "precision", "precision": "precision"}
+#: our family -> the ir_measures name written by ir_measures_name()
+NAMES = {"ndcg": "nDCG", "map": "AP", "recall": "R", "mrr": "RR", "precision": "P"}
+_NEEDS_CUTOFF = {"recall", "precision"}
+_SHAPE = re.compile(r"^\s*([A-Za-z_]+)\s*\(([^()]*)\)\s*(?:@\s*(\d+))?\s*$")
+_PARAM = re.compile(r"^\s*([a-z_]+)\s*=\s*(.+?)\s*$")
+SUPPORTED = "nDCG@k, AP[@k], R@k, RR[@k], P@k, with (rel=N) on AP, R, RR and P"
+
+
+def is_ir_measures_name(text: str) -> bool:
+    """True for a parenthesised ir_measures name (``R(rel=2)@100``); the plain ones are ours too."""
+    return "(" in text
+
+
+def parse_ir_measures(text: str):
+    """The :class:`~rankify_lite.evaluation.metrics.Metric` of an ir_measures name."""
+    from rankify_lite.evaluation.metrics import Metric, parse_metric
+
+    m = _SHAPE.match(text)
+    if not m or m.group(1).lower() not in FAMILIES:
+        raise InputError(f"unknown ir_measures measure {text!r}.",
+                         fix=f"use one of: {SUPPORTED} (or our names: ndcg@10, recall@100-l2).")
+    family = FAMILIES[m.group(1).lower()]
+    k = int(m.group(3)) if m.group(3) else 0
+    if m.group(3) is not None and k == 0:
+        raise InputError(f"measure {text!r} has cut-off 0.",
+                         fix="use a cut-off >= 1, e.g. @10.")
+    level: int | None = None
+    params = [p for p in m.group(2).split(",") if p.strip()]
+    for raw in params:
+        pm = _PARAM.match(raw)
+        if not pm:
+            raise InputError(f"measure {text!r}: cannot read parameter {raw.strip()!r}.",
+                             fix="write parameters as name=value, e.g. R(rel=2)@100.")
+        key, value = pm.group(1), pm.group(2).strip().strip("'\"")
+        if key == "rel" and family != "ndcg":
+            if not value.isdigit():
+                raise InputError(f"measure {text!r}: rel={value!r} is not a whole number >= 0.",
+                                 fix="write e.g. rel=2.")
+            level = int(value)
+        elif key == "cutoff":
+            if not value.isdigit() or int(value) < 1:
+                raise InputError(f"measure {text!r}: cutoff={value!r} is not a whole number >= 1.",
+                                 fix="write e.g. cutoff=10 (or @10).")
+            if k and k != int(value):
+                raise InputError(f"measure {text!r} gives two different cut-offs.",
+                                 fix="give the cut-off once, e.g. @10.")
+            k = int(value)
+        elif key == "judged_only" and value.lower() in ("false", "0"):
+            continue
+        elif key == "dcg" and family == "ndcg" and value == "log2":
+            continue
+        else:
+            raise InputError(
+                f"measure {text!r}: parameter {key}={value} is not computed by our evaluator.",
+                fix=f"we compute {SUPPORTED} (judged_only=False, nDCG with graded gains and the "
+                    "log2 discount); use ir_measures directly for the others.")
+    if family in _NEEDS_CUTOFF and not k:
+        raise InputError(f"measure {text!r} needs a cut-off (ir_measures requires one for "
+                         f"{NAMES[family]}).", fix=f"write e.g. {NAMES[family]}@100.")
+    return parse_metric(Metric(family, k, level))
+
+
+def ir_measures_name(metric, rel_level: int = 1) -> str:
+    """The ir_measures name that computes ``metric`` as our evaluator does at ``rel_level``
+    (``recall@100`` at level 2 -> ``R(rel=2)@100``; nDCG's graded gains need no level)."""
+    from rankify_lite.evaluation.metrics import parse_metric
+
+    metric = parse_metric(metric)
+    name = NAMES[metric.family]
+    level = metric.rel_level if metric.rel_level is not None else rel_level
+    if metric.family == "ndcg":
+        if metric.rel_level not in (None, 1):
+            raise InputError(f"{metric.name} (nDCG counting only grades >= {metric.rel_level}) "
+                             "has no plain ir_measures name.",
+                             fix="use ndcg@k without a level for ir_measures' nDCG@k.")
+    elif level != 1:
+        name += f"(rel={level})"
+    return name + (f"@{metric.k}" if metric.k else "")
