@@ -62,6 +62,11 @@ def add_parsers(sub) -> None:
     r.add_argument("--overwrite", action="store_true",
                    help="replace a result already saved in --output")
     r.add_argument("--json", action="store_true")
+    r.add_argument("--trust-remote-code", action="store_true",
+                   help="let a model named in meta.json run its own Python code (off: refused)")
+    r.add_argument("--allow-changed-data", action="store_true",
+                   help="rerun although the dataset or first-stage run differs from the one "
+                        "recorded (the new metadata says so)")
     r.set_defaults(func=cmd_rerun)
 
 
@@ -137,5 +142,15 @@ def cmd_rerun(args: argparse.Namespace) -> int:
                          fix="pass the meta.json written by 'rankify-lite run --output DIR'.")
     from pathlib import Path
 
-    pipeline, dataset = pipeline_from_meta(meta, folder=Path(args.meta).parent)
-    return _finish(pipeline.run(dataset), args)
+    from rankify_lite.datasets import load_dataset
+    from rankify_lite.pipeline.trust import verify_inputs
+
+    folder = Path(args.meta).parent
+    pipeline, dataset = pipeline_from_meta(meta, folder=folder, source=args.meta,
+                                           trust_remote_code=args.trust_remote_code)
+    ds = load_dataset(dataset)
+    record = verify_inputs(meta, folder, ds, allow_changed_data=args.allow_changed_data,
+                           source=args.meta)
+    result = pipeline.run(ds)
+    result.metadata["rerun"] = {**record, "trust_remote_code": args.trust_remote_code}
+    return _finish(result, args)

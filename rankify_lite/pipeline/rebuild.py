@@ -58,11 +58,17 @@ def first_stage_from_meta(conf: dict[str, Any], folder: Path | None,
     return retriever_from_config(rconf)
 
 
-def pipeline_from_meta(meta: dict[str, Any], folder: str | Path | None = None
+def pipeline_from_meta(meta: dict[str, Any], folder: str | Path | None = None, *,
+                       trust_remote_code: bool = False, source: str | None = None
                        ) -> tuple[Pipeline, str]:
     """(pipeline, dataset name or path) reproducing ``meta``; warns on version differences.
-    ``folder``: where the result was saved (its run files rebuild a given first-stage run)."""
+    ``folder``: where the result was saved (its run files rebuild a given first-stage run).
+    ``meta`` is untrusted data: see :mod:`rankify_lite.pipeline.trust` for what it may not do."""
     from rankify_lite.pipeline.environment import package_versions
+    from rankify_lite.pipeline.trust import sanitize_meta
+
+    meta = sanitize_meta(meta, Path(folder) if folder is not None else None,
+                         trust_remote_code=trust_remote_code, source=source)
 
     try:
         conf = meta["pipeline"]
