@@ -123,7 +123,10 @@ class PipelineResult:
             fname = system.filename + ".trec"
             write_run(run, folder / fname)
             files[run.name] = fname
-        meta = {**self.as_dict(), "files": files}
+        from rankify_lite.pipeline.trust import saved_file_hashes
+
+        meta = {**self.as_dict(), "files": files,
+                "file_sha256": saved_file_hashes(folder, files)}  # rerun verifies these
         path = folder / "meta.json"
         with atomic_write(path) as fh:
             json.dump(meta, fh, indent=1, default=str)
