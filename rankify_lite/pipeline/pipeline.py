@@ -58,6 +58,9 @@ class Pipeline:
                  seed: int = 0, test: str = "t-test", executor: Any = None) -> None:
         if depth < 1:
             raise InputError(f"depth must be >= 1, got {depth}.", fix="e.g. depth=100.")
+        if k is not None and (isinstance(k, bool) or not isinstance(k, int) or k < 1):
+            raise InputError(f"k (the first-stage depth) must be a positive integer, got {k!r}.",
+                             fix="e.g. k=1000.")
         self.retriever = retriever
         self.first = as_first_stage(retriever)  # the one type check of the first stage
         if reranker is None:
