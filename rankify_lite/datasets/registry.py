@@ -115,6 +115,10 @@ def load_dataset(name_or_path: str | os.PathLike, split: str | None = None,
                 "(corpus.jsonl, queries.jsonl, qrels/<split>.tsv).")
         return _load_folder(path, split, with_corpus, (), path.name)
 
+    if path.is_absolute() or raw.startswith(("./", "../", "~")):
+        raise DatasetNotFoundError(
+            f"{raw}: dataset folder does not exist. Fix: check the path (a folder in BEIR "
+            "layout: corpus.jsonl, queries.jsonl, qrels/<split>.tsv), or give a dataset name.")
     name = raw.strip("/")
     if name.removeprefix("beir/") == "cqadupstack":
         return DatasetGroup("beir/cqadupstack", tuple(

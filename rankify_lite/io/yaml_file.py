@@ -8,9 +8,30 @@ from typing import Any
 from rankify_lite.errors import InputError
 
 
+class _AliasRefused(Exception):
+    def __init__(self, anchor: str, line: int) -> None:
+        self.anchor, self.line = anchor, line
+
+
+def _loader() -> type:
+    """yaml.SafeLoader that refuses aliases: no ``!!python/...`` tags (safe) and no nested
+    alias expansion ("billion laughs"), so a document costs memory linear in its size."""
+    import yaml
+
+    class NoAliasLoader(yaml.SafeLoader):
+        def compose_node(self, parent, index):  # type: ignore[no-untyped-def]
+            if self.check_event(yaml.AliasEvent):
+                event = self.peek_event()
+                raise _AliasRefused(str(event.anchor), event.start_mark.line + 1)
+            return super().compose_node(parent, index)
+
+    return NoAliasLoader
+
+
 def load_yaml_file(path: str | Path, what: str = "YAML file") -> Any:
-    """``yaml.safe_load`` of ``path``; a missing file, a folder, bad bytes or bad YAML raise an
-    :class:`InputError` ``path:line: problem. Fix: ...`` (the offending line is not echoed)."""
+    """``yaml.safe_load`` of ``path`` (aliases refused); a missing file, a folder, bad bytes or
+    bad YAML raise an :class:`InputError` ``path:line: problem. Fix: ...`` (the offending line
+    is not echoed)."""
     import yaml
 
     path = Path(path)
@@ -26,7 +47,12 @@ def load_yaml_file(path: str | Path, what: str = "YAML file") -> Any:
         raise InputError(f"{what} is not UTF-8 text (byte {exc.start}).", path=path, line=line,
                          fix="save the file as UTF-8.") from None
     try:
-        return yaml.safe_load(raw)
+        return yaml.load(raw, Loader=_loader())  # noqa: S506 - a SafeLoader without aliases
+    except _AliasRefused as exc:
+        raise InputError(f"{what} uses a YAML alias (*{exc.anchor}); aliases are refused (a "
+                         "shared file could expand them into a document too big for memory).",
+                         path=path, line=exc.line, fix="write the value out in full where the "
+                         "alias stands.") from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         problem = getattr(exc, "problem", None) or "not valid YAML"

@@ -11,8 +11,8 @@ from rankify_lite.rerankers.base import Reranker, RerankItem, Scored
 class IdentityReranker(Reranker):
     family = "identity"
 
-    def __init__(self, **_: Any) -> None:
-        pass
+    def __init__(self, model: str | None = None) -> None:
+        pass  # ``model`` is accepted (and ignored) so one --model can serve several families
 
     def config(self) -> dict[str, Any]:
         return {"family": self.family}
