@@ -158,14 +158,36 @@ def _check_keys(entry: Any, allowed: set[str], where: str, path: Path | None) ->
     return entry
 
 
-def parse_first_stage(entry: Any, where: str, path: Path | None) -> FirstStageSpec:
+def _text(entry: dict, key: str, where: str, path: Path | None) -> str | None:
+    """``entry[key]`` when it is text (or absent); a number, list or mapping is refused."""
+    value = entry.get(key)
+    if value is not None and not isinstance(value, str):
+        raise _error(path, f"{where}.{key} must be text, got {type(value).__name__} "
+                     f"{str(value)[:60]!r}.", fix=f"quote it: {key}: \"...\"")
+    return value
+
+
+def _untrusted(options: dict, where: str, path: Path | None, trust_remote_code: bool) -> None:
+    from rankify_lite.pipeline.trust import check_options
+
+    try:
+        check_options(options, where, trust_remote_code=trust_remote_code)
+    except InputError as exc:
+        raise _error(path, exc.problem, exc.fix or "") from None
+
+
+def parse_first_stage(entry: Any, where: str, path: Path | None,
+                      trust_remote_code: bool = False) -> FirstStageSpec:
     entry = _check_keys(entry, _FS_KEYS, where, path)
+    for key in ("name", "retriever", "run"):
+        _text(entry, key, where, path)
     if ("retriever" in entry) == ("run" in entry):
         raise _error(path, f"{where} needs exactly one of 'retriever' or 'run'.",
                      fix="retriever: bm25 (built in) or run: bm25.top100 (shipped with the data)")
     options = entry.get("options") or {}
     if not isinstance(options, dict):
         raise _error(path, f"{where}.options must be a mapping.", fix="options: {k1: 0.9}")
+    _untrusted(options, f"{where}.options", path, trust_remote_code)
     if "retriever" in entry:
         from rankify_lite.retrievers.registry import RETRIEVERS
 
@@ -179,8 +201,10 @@ def parse_first_stage(entry: Any, where: str, path: Path | None) -> FirstStageSp
 
 
 def parse_reranker(entry: Any, where: str, path: Path | None,
-                   check_family: bool = True) -> RerankerSpec:
+                   check_family: bool = True, trust_remote_code: bool = False) -> RerankerSpec:
     entry = _check_keys(entry, _RR_KEYS, where, path)
+    for key in ("name", "family", "model"):
+        _text(entry, key, where, path)
     if "family" not in entry:
         raise _error(path, f"{where} has no 'family'.",
                      fix="e.g. family: bi-encoder (list them with 'rankify-lite rerankers')")
@@ -194,6 +218,9 @@ def parse_reranker(entry: Any, where: str, path: Path | None,
     options = entry.get("options") or {}
     if not isinstance(options, dict):
         raise _error(path, f"{where}.options must be a mapping.", fix="options: {window_size: 20}")
+    _untrusted({**options, "model": entry.get("model")}, where, path, trust_remote_code)
+    if check_family:
+        _check_reranker_options(entry["family"], options, where, path)
     depth = entry.get("depth")
     if depth is not None and (not isinstance(depth, int) or depth < 1):
         raise _error(path, f"{where}.depth must be a positive integer, got {depth!r}.",
@@ -204,9 +231,29 @@ def parse_reranker(entry: Any, where: str, path: Path | None,
                         _names(entry.get("first_stages"), f"{where}.first_stages", path))
 
 
-def parse_config(data: Any, path: Path | None = None) -> LeaderboardConfig:
-    """Validate a loaded YAML mapping; every error names the file and the bad key."""
+def _check_reranker_options(family: str, options: dict, where: str, path: Path | None) -> None:
+    """Unknown options are refused for every family (before anything loads)."""
+    from rankify_lite.rerankers.registry import family_info
+    from rankify_lite.spec import check_options
+
+    info = family_info(family)
+    if info.missing():
+        return  # the run says which extra is missing
+    try:
+        check_options(info.cls(), {**options, "model": None}, f"{where} ({family})",
+                      extra=info.options)
+    except InputError as exc:
+        raise _error(path, exc.problem, exc.fix or "") from None
+
+
+def parse_config(data: Any, path: Path | None = None,
+                 trust_remote_code: bool = False) -> LeaderboardConfig:
+    """Validate a loaded YAML mapping; every error names the file and the bad key. The file is
+    untrusted data: options that enable remote code need ``trust_remote_code`` (the command
+    line's ``--trust-remote-code``), options that write files are refused."""
     data = _check_keys(data, _TOP_KEYS, "the config", path)
+    for key in ("name", "title", "note", "baseline", "test", "correction"):
+        _text(data, key, "the config", path)
     for key in ("datasets", "first_stages"):
         if not data.get(key):
             raise _error(path, f"missing or empty '{key}'.", fix=f"add a non-empty list '{key}:'")
@@ -215,12 +262,15 @@ def parse_config(data: Any, path: Path | None = None) -> LeaderboardConfig:
         if isinstance(d, str):
             d = {"name": d}
         d = _check_keys(d, _DS_KEYS, f"datasets[{i}]", path)
+        for key in ("name", "label"):
+            _text(d, key, f"datasets[{i}]", path)
         if "name" not in d:
             raise _error(path, f"datasets[{i}] has no name.", fix="{name: beir/scifact}")
         datasets.append(DatasetSpec(str(d["name"]), str(d.get("label") or d["name"])))
-    first = tuple(parse_first_stage(e, f"first_stages[{i}]", path)
+    first = tuple(parse_first_stage(e, f"first_stages[{i}]", path, trust_remote_code)
                   for i, e in enumerate(data["first_stages"]))
-    rerankers = tuple(parse_reranker(e, f"rerankers[{i}]", path)
+    rerankers = tuple(parse_reranker(e, f"rerankers[{i}]", path,
+                                     trust_remote_code=trust_remote_code)
                       for i, e in enumerate(data.get("rerankers") or []))
     ds_names = {d.name for d in datasets}
     for where, specs in (("first_stages", first), ("rerankers", rerankers)):
@@ -282,7 +332,7 @@ def load_yaml(path: str | Path) -> Any:
     return load_yaml_file(path, "leaderboard config")
 
 
-def load_config(path: str | Path) -> LeaderboardConfig:
-    """Read and validate a leaderboard YAML file."""
+def load_config(path: str | Path, trust_remote_code: bool = False) -> LeaderboardConfig:
+    """Read and validate a leaderboard YAML file (untrusted data, see :func:`parse_config`)."""
     path = Path(path)
-    return parse_config(load_yaml(path), path.resolve())
+    return parse_config(load_yaml(path), path.resolve(), trust_remote_code)
