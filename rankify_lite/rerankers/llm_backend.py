@@ -13,6 +13,8 @@ server, and the invocation log can say precisely what the model saw.
     multi-turn allowed). ``chat_template`` overrides the tokenizer's template (rank_llm does
     this for RankVicuna). A tokenizer without a template gives the turns' contents joined by
     blank lines. The reranker appends any assistant pre-fill (FIRST's ``"["``) itself.
+    ``enable_thinking`` (when not None) goes to the template as rank_llm passes it (Qwen3's
+    template writes an empty think block for ``False``; templates without it ignore it).
 ``encode(text, add_special_tokens=False) -> list[int]``
     ``tokenizer(text, add_special_tokens=...)["input_ids"]``. With ``True`` this is exactly
     what the reference feeds the model (vLLM's ``generate(text)`` and the FIRST trainer's
@@ -76,7 +78,8 @@ class LLMBackend(Protocol):
     def config(self) -> dict[str, Any]:
         """Model id, revision, dtype, engine, ... (goes into run metadata)."""
 
-    def render_chat(self, messages: Messages, chat_template: str | None = None) -> str:
+    def render_chat(self, messages: Messages, chat_template: str | None = None,
+                    enable_thinking: bool | None = None) -> str:
         """The chat template applied to ``messages`` with the generation prompt, as text."""
 
     def encode(self, text: str, add_special_tokens: bool = False) -> list[int]:
@@ -131,6 +134,18 @@ def plain_chat(messages: Messages) -> str:
     return "".join(f"{m['content']}\n\n" for m in messages)
 
 
+def render_with_template(tokenizer: Any, has_template: bool, messages: Messages,
+                         chat_template: str | None = None,
+                         enable_thinking: bool | None = None) -> str:
+    """``render_chat`` for a Hugging Face tokenizer (every engine renders with this)."""
+    if chat_template is None and not has_template:
+        return plain_chat(messages)
+    extra = {} if enable_thinking is None else {"enable_thinking": bool(enable_thinking)}
+    return tokenizer.apply_chat_template([dict(m) for m in messages], tokenize=False,
+                                         add_generation_prompt=True,
+                                         chat_template=chat_template, **extra)
+
+
 class TransformersBackend:
     """A Hugging Face causal LM: left-padded batches, last-position logits, greedy generation.
 
@@ -174,12 +189,10 @@ class TransformersBackend:
                                       if self._decoder_and_head() else "full logits, as fp32")}
 
     # -- text <-> ids ---------------------------------------------------------------------------
-    def render_chat(self, messages: Messages, chat_template: str | None = None) -> str:
-        if chat_template is None and not self.has_chat_template:
-            return plain_chat(messages)
-        return self.tokenizer.apply_chat_template([dict(m) for m in messages], tokenize=False,
-                                                  add_generation_prompt=True,
-                                                  chat_template=chat_template)
+    def render_chat(self, messages: Messages, chat_template: str | None = None,
+                    enable_thinking: bool | None = None) -> str:
+        return render_with_template(self.tokenizer, self.has_chat_template, messages,
+                                    chat_template, enable_thinking)
 
     def encode(self, text: str, add_special_tokens: bool = False) -> list[int]:
         return list(self.tokenizer(text, add_special_tokens=add_special_tokens)["input_ids"])

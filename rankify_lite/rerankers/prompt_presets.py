@@ -50,6 +50,7 @@ FAMILY_DEFAULTS: dict[str, str] = {
     "first": "rank_zephyr_alpha",
     "listwise": "rank_zephyr",
     "pointwise": "yes_no_relevance",
+    "reasonrank": "reasonrank",
 }
 
 

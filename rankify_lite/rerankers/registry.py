@@ -185,3 +185,11 @@ register("monot5", "rankify_lite.rerankers.monot5:MonoT5Reranker",
          extra="rerank", requires=("torch", "transformers"),
          default_model="castorini/monot5-base-msmarco-10k",
          description="monoT5 seq2seq pointwise: P(true) vs false at the first decoder step")
+register("rank1", "rankify_lite.rerankers.rank1:Rank1Reranker",
+         extra="llm", requires=("torch", "transformers"), default_model="jhu-clsp/rank1-7b",
+         description="Rank1 pointwise reasoning: think within reasoning_token_budget, close the "
+                     "block (forced when the budget runs out), read true/false logits")
+register("reasonrank", "rankify_lite.rerankers.reasonrank:ReasonRankReranker",
+         extra="llm", requires=("torch", "transformers"), default_model="liuwenhan/reasonrank-7B",
+         description="ReasonRank listwise reasoning: think, then write the permutation "
+                     "(rank_llm's ReasonRank / thinking templates; forced close on budget)")

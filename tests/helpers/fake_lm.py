@@ -2,7 +2,7 @@
 
 Passages carry their true relevance in their text ("... rel=7.5 ..."). The fake reads a prompt
 the way a perfect ranker would: next-token logits of identifier ``X`` = relevance of passage
-[X]; for yes/no prompts, logit(yes) = relevance and logit(no) = 0. Generation returns what a
+[X]; for yes/no (true/false) prompts, logit(yes) = relevance and logit(no) = 0. Generation returns what a
 ``writer`` function makes of the window (perfect by default). Every call is recorded.
 """
 
@@ -59,8 +59,10 @@ class FakeLM:
     def config(self) -> dict[str, Any]:
         return {"backend": "fake", "model": "fake-lm"}
 
-    def render_chat(self, messages, chat_template=None) -> str:
-        return "".join(f"<{m['role']}> {m['content']} </{m['role']}>\n" for m in messages) + "<asst> "
+    def render_chat(self, messages, chat_template=None, enable_thinking=None) -> str:
+        empty_think = "<think> </think> " if enable_thinking is False else ""
+        return "".join(f"<{m['role']}> {m['content']} </{m['role']}>\n" for m in messages) + \
+            "<asst> " + empty_think
 
     def _id(self, piece: str) -> int:
         return self.vocab.setdefault(piece, len(self.vocab))
@@ -89,13 +91,13 @@ class FakeLM:
         out = np.full((len(prompts), len(token_ids)), -100.0, dtype=np.float32)
         for row, prompt in enumerate(prompts):
             passages = dict(_PASSAGE.findall(prompt))
-            doc = re.search(r"Document: (.*)", prompt)
+            doc = re.search(r"(?:Document|Passage): (.*)", prompt)
             for col, piece in enumerate(pieces):
                 if piece in passages:
                     out[row, col] = rel(passages[piece])
-                elif doc and piece.lower() == "yes":
+                elif doc and piece.lower() in ("yes", "true"):
                     out[row, col] = rel(doc.group(1))
-                elif doc and piece.lower() == "no":
+                elif doc and piece.lower() in ("no", "false"):
                     out[row, col] = 0.0
         return NextTokenLogits(out, tuple(len(p) for p in prompt_ids))
 

@@ -26,8 +26,8 @@ class FakeTokenizer:
         self.eos_token_id = None
 
     def apply_chat_template(self, messages, tokenize=False, add_generation_prompt=True,
-                            chat_template=None):
-        return self.lm.render_chat(messages)
+                            chat_template=None, enable_thinking=None):
+        return self.lm.render_chat(messages, enable_thinking=enable_thinking)
 
     def __call__(self, text: str, add_special_tokens: bool = False) -> dict[str, list[int]]:
         return {"input_ids": self.lm.encode(text, add_special_tokens=add_special_tokens)}

@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from rankify_lite.errors import InputError, require
-from rankify_lite.rerankers.llm_backend import Messages, plain_chat
+from rankify_lite.rerankers.llm_backend import Messages, render_with_template
 
 
 def load_tokenizer(tokenizer: Any, *, revision: str | None = None, engine: str) -> Any:
@@ -37,12 +37,10 @@ class TokenizerSide:
     def has_chat_template(self) -> bool:
         return bool(getattr(self.tokenizer, "chat_template", None))
 
-    def render_chat(self, messages: Messages, chat_template: str | None = None) -> str:
-        if chat_template is None and not self.has_chat_template:
-            return plain_chat(messages)
-        return self.tokenizer.apply_chat_template([dict(m) for m in messages], tokenize=False,
-                                                  add_generation_prompt=True,
-                                                  chat_template=chat_template)
+    def render_chat(self, messages: Messages, chat_template: str | None = None,
+                    enable_thinking: bool | None = None) -> str:
+        return render_with_template(self.tokenizer, self.has_chat_template, messages,
+                                    chat_template, enable_thinking)
 
     def encode(self, text: str, add_special_tokens: bool = False) -> list[int]:
         return list(self.tokenizer(text, add_special_tokens=add_special_tokens)["input_ids"])
