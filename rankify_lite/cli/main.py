@@ -32,12 +32,41 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _interrupted() -> str:
+    """The one line an interrupted command prints (what the checkpoint kept)."""
+    from rankify_lite.pipeline.checkpoint import last_unfinished
+
+    kept = last_unfinished()
+    if kept is None:
+        return ("interrupted: no reranking was checkpointed yet; run the same command again "
+                "(finished stages come from the cache)")
+    done, total = kept
+    return (f"interrupted: {done} of {total if total is not None else '?'} queries "
+            "checkpointed; run the same command again to resume")
+
+
+def _sigterm(signum, frame):  # noqa: ARG001 - signal handler signature
+    raise KeyboardInterrupt  # the same clean stop (checkpoint kept, one line, exit 130) as Ctrl-C
+
+
 def main(argv: Sequence[str] | None = None) -> int:
+    import signal
+    import threading
+
     from rankify_lite.errors import RankifyError
 
     args = build_parser().parse_args(argv)
+    checkpoints = sys.modules.get("rankify_lite.pipeline.checkpoint")
+    if checkpoints is not None:
+        checkpoints._last_unfinished = None  # only this command's checkpoint is reported
+    previous = None
+    if threading.current_thread() is threading.main_thread():
+        previous = signal.signal(signal.SIGTERM, _sigterm)
     try:
         return int(args.func(args) or 0)
+    except KeyboardInterrupt:
+        print(_interrupted(), file=sys.stderr)
+        return 130
     except RankifyError as exc:
         print(f"rankify-lite: error: {exc}", file=sys.stderr)
         return 2
@@ -48,6 +77,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"rankify-lite: error: {where}{exc.strerror or exc}. Fix: check the path and its "
               "permissions.", file=sys.stderr)
         return 2
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -10,6 +10,17 @@ from pathlib import Path
 
 from rankify_lite.types import RankedList
 
+#: the checkpoint most recently closed unfinished (what an interrupted command reports)
+_last_unfinished: JsonlCheckpoint | None = None
+
+
+def last_unfinished() -> tuple[int, int | None] | None:
+    """(queries checkpointed, queries in the stage) of the checkpoint most recently closed
+    without finishing, or None (the CLI reports it when interrupted)."""
+    if _last_unfinished is None:
+        return None
+    return len(_last_unfinished._done), _last_unfinished.total
+
 
 def _digest(qid: str, doc_ids: list, scores: list) -> str:
     payload = json.dumps([qid, doc_ids, scores], separators=(",", ":"))
@@ -26,8 +37,9 @@ class JsonlCheckpoint:
     resumed run computes every batch exactly as an uninterrupted run does (byte-identical).
     """
 
-    def __init__(self, path: str | Path) -> None:
+    def __init__(self, path: str | Path, total: int | None = None) -> None:
         self.path = Path(path)
+        self.total = total  # queries in the stage, when known (for "N of M checkpointed")
         self._done: dict[str, RankedList] = {}
         self.notes: list[str] = []
         if self.path.is_dir():
@@ -76,6 +88,11 @@ class JsonlCheckpoint:
         self._done[qid] = ranked
 
     def close(self, remove: bool = False) -> None:
+        global _last_unfinished
         self._fh.close()
         if remove:
             self.path.unlink(missing_ok=True)
+            if _last_unfinished is self:
+                _last_unfinished = None
+        elif self.total is None or len(self._done) < self.total:
+            _last_unfinished = self
