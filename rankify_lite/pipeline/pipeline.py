@@ -176,7 +176,7 @@ class Pipeline:
             partial = cache.root / f"{stem}.partial.jsonl"
             if self.refresh and partial.is_file():
                 partial.unlink()
-            checkpoint = JsonlCheckpoint(partial)
+            checkpoint = JsonlCheckpoint(partial, total=len(first))
             notes.extend(checkpoint.notes)
         bar = _progress_bar(len(first), f"rerank {reranker.family}", self.progress)
         t0 = time.perf_counter()
