@@ -73,9 +73,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     except BrokenPipeError:  # e.g. piped into `head`
         return 0
     except OSError as exc:  # a path the user gave can't be read or written
+        import errno
+
         where = f"{exc.filename}: " if getattr(exc, "filename", None) else ""
-        print(f"rankify-lite: error: {where}{exc.strerror or exc}. Fix: check the path and its "
-              "permissions.", file=sys.stderr)
+        fix = "check the path and its permissions."
+        if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+            fix = ("free space on that disk, or point RANKIFY_LITE_CACHE / --output at another "
+                   "one; finished queries are checkpointed: run the same command again to "
+                   "resume.")
+        print(f"rankify-lite: error: {where}{exc.strerror or exc}. Fix: {fix}", file=sys.stderr)
         return 2
     finally:
         if previous is not None:

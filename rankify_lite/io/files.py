@@ -91,7 +91,18 @@ def atomic_write(path: str | Path, mode: str = "w") -> Iterator[IO]:
             fh.flush()
             os.fsync(fh.fileno())
         os.replace(tmp, path)
+    except OSError as exc:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+        raise with_filename(exc, path) from exc
     except BaseException:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
         raise
+
+
+def with_filename(exc: OSError, path: str | Path) -> OSError:
+    """``exc`` naming ``path`` (a failed write, e.g. disk full, often names no file)."""
+    if getattr(exc, "filename", None):
+        return exc
+    return type(exc)(exc.errno, exc.strerror or str(exc), str(path))

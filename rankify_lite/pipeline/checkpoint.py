@@ -82,9 +82,14 @@ class JsonlCheckpoint:
         return dict(self._done)
 
     def add(self, qid: str, ranked: RankedList) -> None:
-        self._fh.write(self._line(qid, ranked))
-        self._fh.flush()
-        os.fsync(self._fh.fileno())
+        try:
+            self._fh.write(self._line(qid, ranked))
+            self._fh.flush()
+            os.fsync(self._fh.fileno())
+        except OSError as exc:
+            from rankify_lite.io.files import with_filename
+
+            raise with_filename(exc, self.path) from exc
         self._done[qid] = ranked
 
     def close(self, remove: bool = False) -> None:
