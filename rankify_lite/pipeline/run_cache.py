@@ -6,13 +6,24 @@ written after the run file, both atomically. A cached run is served only when bo
 there and the TREC file matches its record; anything else (a file cut at a line boundary, a
 garbled or missing JSON, a folder in a file's place, an old cache without a record) is removed
 and recomputed, with a note saying why, never a traceback and never a wrong result.
+
+Two identical runs started together on one cache don't both compute: :meth:`RunCache.load` of
+an entry that is not there takes a lock for it (``<stem>.lock``, holding the pid and host),
+which :meth:`RunCache.store` (or the end of the process) releases. A second run finding the
+lock held by a live process waits for it, then serves the first run's result; a lock left by a
+process that is gone (a kill -9) is broken, with a note.
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
+import os
 import shutil
+import socket
+import time
+import weakref
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -40,18 +51,123 @@ def _remove(path: Path) -> None:
         path.unlink(missing_ok=True)
 
 
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _release(paths: set[Path]) -> None:
+    for path in list(paths):
+        _release_one(path)
+    paths.clear()
+
+
+def _release_one(path: Path) -> None:
+    try:
+        if json.loads(path.read_text(encoding="utf-8")).get("pid") == os.getpid():
+            path.unlink()
+    except (OSError, ValueError, AttributeError):
+        pass
+
+
 @dataclass
 class RunCache:
     """Verified run files under ``root``; ``notes`` collects what was found broken."""
 
     root: Path
     notes: list[str] = field(default_factory=list)
+    #: seconds between looks at a lock another process holds
+    poll_s: float = 0.2
+    _held: set[Path] = field(default_factory=set, repr=False)
+
+    def __post_init__(self) -> None:
+        weakref.finalize(self, _release, self._held)  # a failed stage never blocks others
+
+    def _lock_path(self, stem: str) -> Path:
+        return self.root / f"{stem}.lock"
+
+    def _acquire(self, stem: str, what: str) -> bool:
+        """Take the entry's lock; True when another process held it and we waited for it."""
+        path = self._lock_path(stem)
+        me = {"pid": os.getpid(), "host": socket.gethostname()}
+        waited = False
+        while True:
+            try:  # the lock appears complete or not at all: written aside, then linked in place
+                tmp = self.root / f".{stem}.lock.{os.getpid()}"
+                tmp.write_text(json.dumps(me), encoding="utf-8")
+                try:
+                    os.link(tmp, path)
+                finally:
+                    tmp.unlink(missing_ok=True)
+            except FileExistsError:
+                holder, inode = self._holder(path)
+                if holder is None:
+                    continue  # released just now
+                pid, host = holder.get("pid"), holder.get("host")
+                dead = host == me["host"] and isinstance(pid, int) and not _alive(pid)
+                if pid == me["pid"] or dead or not isinstance(pid, int):
+                    if dead:
+                        self.notes.append(f"{what}: a lock left by process {pid} (no longer "
+                                          "running) was broken")
+                    with contextlib.suppress(OSError):
+                        if os.stat(path).st_ino == inode:
+                            path.unlink()
+                    continue
+                if not waited:
+                    self.notes.append(f"{what}: waited for process {pid} on {host}, which was "
+                                      f"computing the same entry (delete {path} to stop "
+                                      "waiting)")
+                waited = True
+                time.sleep(self.poll_s)
+                continue
+            except OSError:
+                return waited  # a read-only cache: nothing to lock, nothing to share
+            self._held.add(path)
+            return waited
+
+    @staticmethod
+    def _holder(path: Path) -> tuple[dict[str, Any] | None, int]:
+        """(the lock's record, its inode); (None, 0) when it is gone; a garbled record reads
+        as ``{}`` (broken like a stale one)."""
+        inode = 0
+        try:
+            inode = os.stat(path).st_ino
+            data = json.loads(path.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            return None, 0
+        except (OSError, ValueError):
+            return {}, inode
+        return (data if isinstance(data, dict) else {}), inode
+
+    def release(self, stem: str) -> None:
+        """Release the entry's lock (``store`` does; call it when a computation is abandoned)."""
+        path = self._lock_path(stem)
+        if path in self._held:
+            self._held.discard(path)
+            _release_one(path)
 
     def paths(self, stem: str) -> tuple[Path, Path]:
         return self.root / f"{stem}.trec", self.root / f"{stem}.json"
 
     def load(self, stem: str, name: str, what: str) -> Run | None:
-        """The cached run, or None (nothing cached, or a broken entry, removed with a note)."""
+        """The cached run, or None (nothing cached, or a broken entry, removed with a note).
+        None also means this process now holds the entry's lock until :meth:`store`; when
+        another live process holds it, this waits for it and serves its result."""
+        run = self._load(stem, name, what)
+        if run is not None:
+            return run
+        if self._acquire(stem, what):  # waited for another run: its result is there now
+            run = self._load(stem, name, what)
+            if run is not None:
+                self.release(stem)
+        return run
+
+    def _load(self, stem: str, name: str, what: str) -> Run | None:
         run_path, meta_path = self.paths(stem)
         if not run_path.exists() and not meta_path.exists():
             return None
@@ -85,7 +201,14 @@ class RunCache:
         return None
 
     def store(self, stem: str, run: Run) -> None:
-        """Write the run, then its record; refuses an empty run (nothing worth caching)."""
+        """Write the run, then its record; refuses an empty run (nothing worth caching).
+        Releases the entry's lock either way."""
+        try:
+            self._store(stem, run)
+        finally:
+            self.release(stem)
+
+    def _store(self, stem: str, run: Run) -> None:
         if not len(run) or not any(len(rl) for rl in run.values()):
             return
         run_path, meta_path = self.paths(stem)

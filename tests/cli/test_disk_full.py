@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import errno
 import os
-import sys
 from pathlib import Path
 
 from rankify_lite.cli.main import main
@@ -14,8 +13,7 @@ TESTS = Path(__file__).resolve().parents[1]
 
 
 def _small(shared_data: Path, folder: Path) -> Path:
-    sys.path.insert(0, str(TESTS / "pipeline"))
-    from test_rerun_trust import small_dl19
+    from helpers.small_data import small_dl19
 
     return small_dl19(shared_data, folder)
 

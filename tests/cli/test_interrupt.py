@@ -37,8 +37,7 @@ def _env(cache: Path) -> dict[str, str]:
 @pytest.fixture(scope="module")
 def clean(shared_data, tmp_path_factory) -> tuple[Path, Path]:
     """(dataset folder, folder of an uninterrupted run's files)."""
-    sys.path.insert(0, str(TESTS / "pipeline"))
-    from test_rerun_trust import small_dl19
+    from helpers.small_data import small_dl19
 
     tmp = tmp_path_factory.mktemp("interrupt")
     data = small_dl19(shared_data, tmp / "data")
