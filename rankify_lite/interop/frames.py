@@ -1,0 +1,117 @@
+"""Our Run / Qrels / Queries to and from PyTerrier's DataFrames (pandas only; no PyTerrier needed).
+
+PyTerrier's conventions: topics have ``qid`` and ``query``; results have ``qid``, ``docno``,
+``score`` and a 0-based ``rank`` (plus ``query`` and any other columns); qrels have ``qid``,
+``docno`` and an integer ``label``. Ids are strings. Going back, a results frame is read by its
+``score`` column (never by ``rank``), so the ranking is the one an evaluator sees; rows with a
+missing or non-finite score, or a (qid, docno) twice, are refused with the row named.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import TYPE_CHECKING
+
+from rankify_lite.errors import InputError
+from rankify_lite.types import Qrels, Queries, Run
+
+if TYPE_CHECKING:  # pragma: no cover
+    import pandas as pd
+
+
+def _require(df: pd.DataFrame, columns: tuple[str, ...], what: str) -> None:
+    missing = [c for c in columns if c not in df.columns]
+    if missing:
+        raise InputError(f"the {what} DataFrame lacks column(s) {', '.join(missing)} "
+                         f"(it has: {', '.join(map(str, df.columns)) or 'none'}).",
+                         fix=f"a PyTerrier {what} frame has the columns {', '.join(columns)}.")
+
+
+def run_to_frame(run: Run, queries: Queries | None = None) -> pd.DataFrame:
+    """PyTerrier's results frame of ``run``: qid, docno, score, rank (0-based), and query
+    when ``queries`` is given (PyTerrier's rerankers read it)."""
+    import pandas as pd
+
+    rows = [(q, d, float(s), i) for q, rl in run.items()
+            for i, (d, s) in enumerate(zip(rl.doc_ids, rl.scores, strict=True))]
+    df = pd.DataFrame(rows, columns=["qid", "docno", "score", "rank"])
+    df["qid"] = df["qid"].astype(object)
+    df["docno"] = df["docno"].astype(object)
+    df["rank"] = df["rank"].astype("int64")
+    if queries is not None:
+        missing = [q for q in run if q not in queries]
+        if missing:
+            raise InputError(f"{len(missing)} queries of run {run.name!r} have no text, "
+                             f"e.g. {missing[0]!r}.", fix="pass the queries the run was made for.")
+        df.insert(1, "query", [queries[q].text for q in df["qid"]])
+    return df
+
+
+def frame_to_run(df: pd.DataFrame, name: str = "run") -> Run:
+    """A Run from a PyTerrier results frame (by ``score``; ``rank`` is ignored)."""
+    _require(df, ("qid", "docno", "score"), "results")
+    scores: dict[str, dict[str, float]] = {}
+    for row, (q, d, s) in enumerate(zip(df["qid"], df["docno"], df["score"], strict=True)):
+        try:
+            value = float(s)
+        except (TypeError, ValueError):
+            value = math.nan
+        if not math.isfinite(value):
+            raise InputError(f"results row {row} (qid {q!r}, docno {d!r}) has score {s!r}.",
+                             fix="give every row a finite numeric score.")
+        per = scores.setdefault(str(q), {})
+        if str(d) in per:
+            raise InputError(f"results row {row}: qid {q!r} lists docno {d!r} twice.",
+                             fix="drop duplicate (qid, docno) rows, e.g. df.drop_duplicates().")
+        per[str(d)] = value
+    return Run.from_scores(scores, name=name)
+
+
+def queries_to_frame(queries: Queries) -> pd.DataFrame:
+    """PyTerrier's topics frame: qid, query."""
+    import pandas as pd
+
+    return pd.DataFrame([(q.id, q.text) for q in queries.values()], columns=["qid", "query"])
+
+
+def frame_to_queries(df: pd.DataFrame) -> Queries:
+    """Queries from a topics (or results) frame; one text per qid."""
+    _require(df, ("qid", "query"), "topics")
+    texts: dict[str, str] = {}
+    for q, text in zip(df["qid"], df["query"], strict=True):
+        q, text = str(q), "" if text is None else str(text)
+        if texts.setdefault(q, text) != text:
+            raise InputError(f"qid {q!r} has two query texts: {texts[q]!r} and {text!r}.",
+                             fix="give each qid one query text.")
+    return Queries.from_dict(texts)
+
+
+def qrels_to_frame(qrels: Qrels) -> pd.DataFrame:
+    """PyTerrier's qrels frame: qid, docno, label (int)."""
+    import pandas as pd
+
+    df = pd.DataFrame([(q, d, r) for q, v in qrels.items() for d, r in v.items()],
+                      columns=["qid", "docno", "label"])
+    df["label"] = df["label"].astype("int64")
+    return df
+
+
+def frame_to_qrels(df: pd.DataFrame) -> Qrels:
+    """Qrels from a PyTerrier qrels frame (``label``; ir_measures' ``relevance`` also read)."""
+    column = "label" if "label" in df.columns else "relevance"
+    _require(df, ("qid", "docno", column), "qrels")
+    data: dict[str, dict[str, int]] = {}
+    for row, (q, d, r) in enumerate(zip(df["qid"], df["docno"], df[column], strict=True)):
+        try:
+            grade = float(r)
+        except (TypeError, ValueError):
+            grade = math.nan
+        if not math.isfinite(grade) or grade != int(grade):
+            raise InputError(f"qrels row {row} (qid {q!r}, docno {d!r}) has label {r!r}.",
+                             fix="labels are whole numbers (graded relevance).")
+        data.setdefault(str(q), {})[str(d)] = int(grade)
+    return Qrels(data)
+
+
+__all__ = ["frame_to_qrels", "frame_to_queries", "frame_to_run", "qrels_to_frame",
+           "queries_to_frame", "run_to_frame"]
