@@ -1,10 +1,10 @@
 """The model input of `first` and `listwise` is rank_llm's, token for token.
 
 rank_llm 0.25.7 (installed ``--no-deps``, see .ci/run) is the reference. Its package
-``__init__`` files import vLLM and old T5 code, so only the modules these tests need are loaded,
-under empty parent packages, with a stand-in ``vllm`` module whose ``LLM`` hands out the
-SmolLM2 tokenizer: ``RankListwiseOSLLM`` is then built by its own ``__init__`` and its own
-``create_prompt`` (messages, chat template, ``fix_text``, shrinking to fit the context) and
+``__init__`` files import vLLM and old T5 code, so only the modules these tests need are loaded
+(``helpers.rank_llm_ref``: empty parent packages, a stand-in ``vllm`` module whose ``LLM`` hands
+out the SmolLM2 tokenizer): ``RankListwiseOSLLM`` is then built by its own ``__init__`` and its
+own ``create_prompt`` (messages, chat template, ``fix_text``, shrinking to fit the context) and
 ``sliding_windows_batched`` run unchanged. ``sys.modules`` is restored afterwards.
 
 Measured: every window of the 43 DL19 queries at depth 100 (387 windows per family), for
@@ -13,11 +13,7 @@ FIRST (letters, "[" pre-fill) and RankZephyr listwise (numbers); prompt text and
 
 from __future__ import annotations
 
-import importlib
 import importlib.util
-import sys
-import types
-from pathlib import Path
 
 import pytest
 
@@ -28,48 +24,18 @@ if importlib.util.find_spec("rank_llm") is None:
     pytest.skip("rank_llm is not installed (pip install --no-deps rank-llm==0.25.7)",
                 allow_module_level=True)
 
+from helpers.rank_llm_ref import SMOLLM2, check_windows, rank_llm_listwise  # noqa: E402
+
 from rankify_lite.rerankers.first import FirstReranker  # noqa: E402
 from rankify_lite.rerankers.listwise import ListwiseReranker  # noqa: E402
 from rankify_lite.rerankers.llm_backend import TransformersBackend  # noqa: E402
 from rankify_lite.rerankers.windows import window_spans  # noqa: E402
 
-SMOLLM2 = "HuggingFaceTB/SmolLM2-135M-Instruct"
-REF_MODULES = ("rank_llm", "rank_llm.rerank", "rank_llm.rerank.listwise", "vllm", "vllm.outputs")
-
-
-def _fake_vllm() -> tuple[types.ModuleType, types.ModuleType]:
-    vllm = types.ModuleType("vllm")
-    outputs = types.ModuleType("vllm.outputs")
-
-    class LLM:                                   # what VllmHandler asks of vllm.LLM
-        def __init__(self, model: str, **_: object) -> None:
-            self._tokenizer = transformers.AutoTokenizer.from_pretrained(SMOLLM2)
-
-        def get_tokenizer(self):
-            return self._tokenizer
-
-    outputs.RequestOutput = object
-    vllm.LLM, vllm.RequestOutput, vllm.SamplingParams, vllm.outputs = LLM, object, object, outputs
-    return vllm, outputs
-
 
 @pytest.fixture(scope="module")
 def ref():
     """rank_llm's modules, loaded without its package __init__ files (which import vLLM)."""
-    root = Path(importlib.util.find_spec("rank_llm").submodule_search_locations[0])
-    before = {k: v for k, v in sys.modules.items()
-              if k in REF_MODULES or k.startswith("rank_llm.")}
-    try:
-        for name, sub in (("rank_llm", ""), ("rank_llm.rerank", "rerank"),
-                          ("rank_llm.rerank.listwise", "rerank/listwise")):
-            pkg = types.ModuleType(name)
-            pkg.__path__ = [str(root / sub)]
-            sys.modules[name] = pkg
-        sys.modules["vllm"], sys.modules["vllm.outputs"] = _fake_vllm()
-        mods = types.SimpleNamespace(
-            osllm=importlib.import_module("rank_llm.rerank.listwise.rank_listwise_os_llm"),
-            data=importlib.import_module("rank_llm.data"),
-            templates=root / "rerank" / "prompt_templates")
+    with rank_llm_listwise() as mods:
         # built now, while the stand-in vllm is in place
         mods.first = mods.osllm.RankListwiseOSLLM(SMOLLM2, use_logits=True, use_alpha=True,
                                                   device="cpu")
@@ -78,10 +44,6 @@ def ref():
         mods.gpt = mods.osllm.RankListwiseOSLLM(
             SMOLLM2, device="cpu", prompt_template_path=mods.templates / "rank_gpt_template.yaml")
         yield mods
-    finally:
-        for k in [k for k in sys.modules if k in REF_MODULES or k.startswith("rank_llm.")]:
-            del sys.modules[k]
-        sys.modules.update(before)
 
 
 @pytest.fixture(scope="module")
@@ -90,33 +52,6 @@ def backend():
         return TransformersBackend(SMOLLM2, device="cpu")
     except Exception as exc:  # noqa: BLE001 - not installed in the local HF cache
         pytest.skip(f"{SMOLLM2} not in the local Hugging Face cache ({type(exc).__name__})")
-
-
-def _request(d, query, docs):
-    return d.Result(query=d.Query(text=query.text, qid=query.id),
-                    candidates=[d.Candidate(docid=x.id, score=0.0,
-                                            doc={"text": x.text, "title": x.title})
-                                for x in docs])
-
-
-def _check_windows(ours, reference, data, ds, bm25, qids, prefill: str,
-                   max_windows: int = 100) -> tuple[int, int]:
-    """Every bottom-up window of each query (first-stage order): same text, same ids."""
-    tok = reference._tokenizer
-    prefill_ids = tok.encode(prefill, add_special_tokens=False) if prefill else []
-    windows = shrunk = 0
-    for qid in qids:
-        docs = [ds.corpus[d] for d in bm25[qid].doc_ids[:100]]
-        result = _request(data, ds.queries[qid], docs)
-        for lo, hi in ours.spans(len(docs))[:max_windows]:
-            text, n_tokens = reference.create_prompt(result, lo, hi)
-            mine = ours.window_prompt(ds.queries[qid], docs[lo:hi])
-            assert mine.text == text + prefill, (qid, lo, hi)
-            assert mine.ids == tok.encode(text) + prefill_ids, (qid, lo, hi)
-            assert len(mine.ids) == n_tokens + len(prefill_ids)
-            windows += 1
-            shrunk += mine.passage_words < int(300 * 20 / (hi - lo))
-    return windows, shrunk
 
 
 def test_preset_fields_are_byte_identical_to_rank_llm(ref):
@@ -141,7 +76,7 @@ def test_first_prompts_equal_rank_llm_on_every_dl19_window(ref, backend, dl19):
     bm25 = dl19.load_run("bm25.top100")
     first = FirstReranker(backend=backend)
     assert first.config()["prompt"]["name"] == "rank_zephyr_alpha"
-    windows, _ = _check_windows(first, ref.first, ref.data, dl19, bm25, list(bm25), prefill="[")
+    windows, _ = check_windows(first, ref.first, ref.data, dl19, bm25, list(bm25), prefill="[")
     assert windows == 43 * 9
     # the identifier read after "[" is the single token of the letter, as rank_llm decodes it
     tok = ref.first._tokenizer
@@ -152,7 +87,7 @@ def test_listwise_prompts_equal_rank_llm_on_every_dl19_window(ref, backend, dl19
     bm25 = dl19.load_run("bm25.top100")
     listwise = ListwiseReranker(backend=backend)
     assert listwise.config()["prompt"]["name"] == "rank_zephyr"
-    windows, _ = _check_windows(listwise, ref.zephyr, ref.data, dl19, bm25, list(bm25), prefill="")
+    windows, _ = check_windows(listwise, ref.zephyr, ref.data, dl19, bm25, list(bm25), prefill="")
     assert windows == 43 * 9
     # the answer length is rank_llm's num_output_tokens, for full and short windows
     for size in (20, 15, 3):
@@ -166,9 +101,9 @@ def test_shrinking_to_a_small_context_follows_rank_llm(ref, backend, dl19):
     try:
         first = FirstReranker(backend=backend, context_size=1536)
         listwise = ListwiseReranker(backend=backend, context_size=1536)
-        w1, s1 = _check_windows(first, ref.first, ref.data, dl19, bm25, qids, prefill="[",
+        w1, s1 = check_windows(first, ref.first, ref.data, dl19, bm25, qids, prefill="[",
                                 max_windows=4)
-        w2, s2 = _check_windows(listwise, ref.zephyr, ref.data, dl19, bm25, qids, prefill="",
+        w2, s2 = check_windows(listwise, ref.zephyr, ref.data, dl19, bm25, qids, prefill="",
                                 max_windows=4)
     finally:
         ref.first._context_size = ref.zephyr._context_size = 4096
@@ -181,8 +116,8 @@ def test_multi_turn_and_vicuna_presets_equal_rank_llm(ref, backend, dl19):
     qids = list(bm25)[:3]
     gpt = ListwiseReranker(backend=backend, prompt="rank_gpt")
     vicuna = ListwiseReranker(backend=backend, prompt="rank_vicuna")
-    assert _check_windows(gpt, ref.gpt, ref.data, dl19, bm25, qids, prefill="")[0] == 27
-    assert _check_windows(vicuna, ref.vicuna, ref.data, dl19, bm25, qids, prefill="")[0] == 27
+    assert check_windows(gpt, ref.gpt, ref.data, dl19, bm25, qids, prefill="")[0] == 27
+    assert check_windows(vicuna, ref.vicuna, ref.data, dl19, bm25, qids, prefill="")[0] == 27
 
 
 def test_window_spans_equal_rank_llm_for_every_depth(ref):
