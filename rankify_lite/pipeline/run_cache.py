@@ -33,7 +33,7 @@ from rankify_lite.io.files import atomic_write
 from rankify_lite.io.trec import read_run, write_run
 from rankify_lite.types import Run
 
-FORMAT = 2
+FORMAT = 3  # 3: reranked runs order tied scores as trec_eval does (#23)
 
 
 def file_sha256(path: Path) -> str:

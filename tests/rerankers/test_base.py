@@ -54,7 +54,8 @@ def test_head_reordered_tail_kept_scores_strictly_decreasing(ds, bm25):
     kept = 0
     for q in bm25:
         head = bm25[q].doc_ids[:10]
-        want = sorted(head, key=lambda d: -len(ds.corpus[d].full_text()))
+        # ties as trec_eval orders them: doc id descending (rankify_lite.rerankers.ties)
+        want = sorted(sorted(head, reverse=True), key=lambda d: -len(ds.corpus[d].full_text()))
         assert list(run[q].doc_ids[:10]) == want
         assert run[q].doc_ids[10:] == bm25[q].doc_ids[10:]
         assert all(a > b for a, b in zip(run[q].scores, run[q].scores[1:], strict=False))
@@ -67,11 +68,18 @@ def test_head_reordered_tail_kept_scores_strictly_decreasing(ds, bm25):
     assert run.name == "bm25>>by-length"
 
 
-def test_ties_keep_first_stage_order_with_rank_scores(ds, bm25):
-    run = ByLength(constant=True).rerank(ds.queries, bm25, ds.corpus, depth=10)
+def test_ties_in_trec_eval_order_or_first_stage_order_with_rank_scores(ds, bm25):
+    from rankify_lite.rerankers.ties import with_ties
+
     q = next(iter(bm25))
-    assert run[q].doc_ids == bm25[q].doc_ids
+    run = ByLength(constant=True).rerank(ds.queries, bm25, ds.corpus, depth=10)
+    assert run[q].doc_ids[:10] == tuple(sorted(bm25[q].doc_ids[:10], reverse=True))
+    assert run[q].doc_ids[10:] == bm25[q].doc_ids[10:]
     assert run[q].scores == tuple(float(30 - i) for i in range(30))
+    kept = with_ties(ByLength(constant=True), "first-stage").rerank(ds.queries, bm25, ds.corpus,
+                                                                    depth=10)
+    assert kept[q].doc_ids == bm25[q].doc_ids
+    assert kept[q].scores == tuple(float(30 - i) for i in range(30))
 
 
 def test_batches_span_queries_and_timing_covers_every_query(ds, bm25):

@@ -71,8 +71,8 @@ def test_default_model_is_passed_when_none_given(monkeypatch):
     got = {}
 
     class Probe(IdentityReranker):
-        def __init__(self, **options):
-            got.update(options)
+        def __init__(self, model: str | None = None, batch_size: int | None = None) -> None:
+            got.update(model=model, batch_size=batch_size)
 
     import rankify_lite.rerankers.identity as identity_module
 
