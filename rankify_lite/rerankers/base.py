@@ -7,7 +7,8 @@ way for every family:
 * takes the top ``depth`` candidates of each query; documents below ``depth`` stay below, in
   their first-stage order;
 * turns what the family returns into scores that strictly decrease down the final ranking
-  (ties in model scores keep the first-stage order), so evaluators see the new order;
+  (tied model scores in trec_eval's order, or the first stage's: see ``ties.py``), so
+  evaluators see the new order;
 * times every batch and spreads the time over its queries (``run.metadata["timing"]``);
 * resumes: with a ``checkpoint`` it skips query batches already done and records each new query;
   batches are fixed slices of the candidate order, so a resumed run is byte-identical.
@@ -59,6 +60,20 @@ class RerankQueryError(RankifyError):
 Scored = Sequence[tuple[str, float]]
 
 
+def _recording_ties(config: Callable[[Any], dict[str, Any]]) -> Callable[[Any], dict[str, Any]]:
+    """``config`` that also records a non-default tie rule (it changes the run)."""
+    import functools
+
+    @functools.wraps(config)
+    def wrapped(self: Any) -> dict[str, Any]:
+        out = config(self)
+        rule = getattr(self, "ties", "trec_eval")
+        return out if rule == "trec_eval" else {**out, "ties": rule}
+
+    wrapped.records_ties = True  # type: ignore[attr-defined]
+    return wrapped
+
+
 class Reranker(Recorded, ABC):
     """Base class of every family. Construction is recorded: :meth:`spec` gives the family and
     the exact options the reranker was built with, which is what ``rerun`` rebuilds it from
@@ -72,6 +87,14 @@ class Reranker(Recorded, ABC):
     #: when set, queries per call = max(1, max_pairs_per_call // depth) instead (pair scorers:
     #: a call then holds about this many (query, document) pairs, whatever the depth)
     max_pairs_per_call: int | None = None
+    #: how tied model scores are ordered (:mod:`rankify_lite.rerankers.ties`): trec_eval's order
+    ties: str = "trec_eval"
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        own = cls.__dict__.get("config")
+        if own is not None and not getattr(own, "records_ties", False):
+            cls.config = _recording_ties(own)  # a non-default tie rule keys caches, is recorded
 
     def queries_per_call(self, depth: int) -> int:
         """How many queries one :meth:`_rerank_batch` call gets at this depth."""
@@ -129,7 +152,8 @@ class Reranker(Recorded, ABC):
             elapsed = time.perf_counter() - t0
             by_qid = {it.query.id: s for it, s in zip(nonempty, scored, strict=True)}
             for it in batch:
-                ranked = self._finish(candidates[it.query.id], by_qid.get(it.query.id, ()), depth)
+                ranked = self._finish(candidates[it.query.id], by_qid.get(it.query.id, ()), depth,
+                                      self.ties)
                 results[it.query.id] = ranked
                 per_query_s[it.query.id] = elapsed / max(1, len(batch))
                 if checkpoint is not None:
@@ -140,6 +164,7 @@ class Reranker(Recorded, ABC):
         timing = RerankTiming(sum(per_query_s.values()), per_query_s, resumed, per_call)
         return Run(lists, name=SystemId(candidates.name, self.family, depth).label, metadata={
             "reranker": self.config(), "depth": depth, "first_stage": candidates.name,
+            "ties": self.ties,
             "timing": timing.as_dict()})
 
     @staticmethod
@@ -158,15 +183,18 @@ class Reranker(Recorded, ABC):
         return RerankItem(queries[qid], tuple(corpus[d] for d in rl.doc_ids), rl.scores)
 
     @staticmethod
-    def _finish(original: RankedList, scored: Scored, depth: int) -> RankedList:
-        """Strictly decreasing scores: model order on top, untouched tail below."""
+    def _finish(original: RankedList, scored: Scored, depth: int,
+                ties: str = "trec_eval") -> RankedList:
+        """Strictly decreasing scores: model order on top (ties ordered by ``ties``), untouched
+        tail below."""
+        from rankify_lite.rerankers.ties import order as tie_order
+
         head = original.doc_ids[:depth]
-        position = {d: i for i, d in enumerate(head)}
         got = {d: float(s) for d, s in scored}
         if set(got) != set(head):
             raise RankifyError(f"reranker returned {len(got)} documents for {len(head)} "
                                "candidates; every candidate must get exactly one score.")
-        order = sorted(head, key=lambda d: (-got[d], position[d]))
+        order = tie_order(head, got, ties)
         n = len(original)
         # Keep the model's scores where they already strictly decrease (more informative),
         # otherwise fall back to rank-based scores n, n-1, ... for the whole list.
