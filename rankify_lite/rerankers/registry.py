@@ -136,6 +136,7 @@ def load_reranker(family: str, model: str | None = None, **options: Any) -> Rera
     if missing:
         raise MissingDependencyError(missing[0], info.extra or "all", f"reranker {family!r}")
     cls = info.cls()
+    ties = options.pop("ties", None)  # every family: how tied scores are ordered (ties.py)
     if model is not None:
         options["model"] = model
     elif info.default_model and "model" not in options:
@@ -143,7 +144,12 @@ def load_reranker(family: str, model: str | None = None, **options: Any) -> Rera
     from rankify_lite.spec import check_options
 
     check_options(cls, options, f"reranker family {family!r}", extra=info.options)
-    return cls(**options)
+    if ties is None:
+        return cls(**options)
+    from rankify_lite.rerankers.ties import check_rule, with_ties
+
+    check_rule(ties)
+    return with_ties(cls(**options), ties)
 
 
 # ---- the families (one line each) ------------------------------------------------------------
