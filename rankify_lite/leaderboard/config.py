@@ -241,7 +241,7 @@ def _check_reranker_options(family: str, options: dict, where: str, path: Path |
         return  # the run says which extra is missing
     try:
         check_options(info.cls(), {**options, "model": None}, f"{where} ({family})",
-                      extra=info.options)
+                      extra=(*info.options, "ties"))
     except InputError as exc:
         raise _error(path, exc.problem, exc.fix or "") from None
 
