@@ -22,6 +22,10 @@ FIRST reads one identifier token, so it always uses letters (rank_llm's ``use_al
 generation listwise defaults to numbers [1]..[20], as rank_llm's ``RankListwiseOSLLM`` does,
 except for FIRST's own model, trained on letters. RankGPT's multi-turn prompt (``rank_gpt``)
 is chosen by name. Pointwise uses ``yes_no_relevance`` (rank_llm has no yes/no pointwise).
+``causal-lm`` maps Qwen/Qwen3-Reranker-{0.6B,4B,8B} to ``qwen3_reranker``,
+mixedbread-ai/mxbai-rerank-{base,large}-v2 to ``mxbai_rerank_v2`` and
+BAAI/bge-reranker-v2-gemma / -minicpm-layerwise to ``bge_reranker_llm``; any other model gets
+``qwen3_reranker``.
 """
 
 from __future__ import annotations
@@ -44,12 +48,22 @@ MODEL_PRESETS: dict[str, dict[str, str]] = {
         "castorini/rank_vicuna_7b_v1_noda": "rank_vicuna",
         "castorini/rank_vicuna_7b_v1_noda_fp16": "rank_vicuna",
     },
+    "causal-lm": {
+        "Qwen/Qwen3-Reranker-0.6B": "qwen3_reranker",
+        "Qwen/Qwen3-Reranker-4B": "qwen3_reranker",
+        "Qwen/Qwen3-Reranker-8B": "qwen3_reranker",
+        "mixedbread-ai/mxbai-rerank-base-v2": "mxbai_rerank_v2",
+        "mixedbread-ai/mxbai-rerank-large-v2": "mxbai_rerank_v2",
+        "BAAI/bge-reranker-v2-gemma": "bge_reranker_llm",
+        "BAAI/bge-reranker-v2-minicpm-layerwise": "bge_reranker_llm",
+    },
 }
 
 FAMILY_DEFAULTS: dict[str, str] = {
     "first": "rank_zephyr_alpha",
     "listwise": "rank_zephyr",
     "pointwise": "yes_no_relevance",
+    "causal-lm": "qwen3_reranker",
     "reasonrank": "reasonrank",
 }
 

@@ -199,3 +199,9 @@ register("reasonrank", "rankify_lite.rerankers.reasonrank:ReasonRankReranker",
          extra="llm", requires=("torch", "transformers"), default_model="liuwenhan/reasonrank-7B",
          description="ReasonRank listwise reasoning: think, then write the permutation "
                      "(rank_llm's ReasonRank / thinking templates; forced close on budget)")
+register("causal-lm", "rankify_lite.rerankers.causal_lm:CausalLMReranker",
+         extra="llm", requires=("torch", "transformers"),
+         default_model="Qwen/Qwen3-Reranker-0.6B",
+         description="causal-LM pointwise rerankers in their own formats (presets): "
+                     "Qwen3-Reranker, mxbai-rerank-v2, bge-reranker-v2-gemma / layerwise "
+                     "(cutoff_layers); score from the last position's answer-token logits")

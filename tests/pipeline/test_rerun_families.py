@@ -54,6 +54,7 @@ BUILDERS = {
     "icr": lambda p: _llm(p, passage_words=12),
     "pairwise": lambda p: _llm(p, top_k=2, passage_words=12),
     "monot5": _tiny_t5,
+    "causal-lm": lambda p: _llm(p, max_length=256),
     "rank1": lambda p: _llm(p, reasoning_token_budget=6, passage_words=12),
     "reasonrank": lambda p: _llm(p, window_size=4, stride=2, passage_words=12,
                                  reasoning_token_budget=8),
