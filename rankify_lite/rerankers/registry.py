@@ -191,6 +191,11 @@ register("monot5", "rankify_lite.rerankers.monot5:MonoT5Reranker",
          extra="rerank", requires=("torch", "transformers"),
          default_model="castorini/monot5-base-msmarco-10k",
          description="monoT5 seq2seq pointwise: P(true) vs false at the first decoder step")
+register("setwise", "rankify_lite.rerankers.setwise:SetwiseReranker",
+         extra="llm", requires=("torch", "transformers"),
+         default_model="HuggingFaceTB/SmolLM2-135M-Instruct",
+         description="Setwise: 'which of Passage A/B/C/D is most relevant?', heapsort or "
+                     "bubblesort to the top k; generation or label likelihood; causal LMs and T5")
 register("rank1", "rankify_lite.rerankers.rank1:Rank1Reranker",
          extra="llm", requires=("torch", "transformers"), default_model="jhu-clsp/rank1-7b",
          description="Rank1 pointwise reasoning: think within reasoning_token_budget, close the "

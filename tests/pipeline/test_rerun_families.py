@@ -53,6 +53,7 @@ BUILDERS = {
     "pointwise": lambda p: _llm(p),
     "icr": lambda p: _llm(p, passage_words=12),
     "pairwise": lambda p: _llm(p, top_k=2, passage_words=12),
+    "setwise": lambda p: _llm(p, k=3, passage_tokens=16),
     "monot5": _tiny_t5,
     "causal-lm": lambda p: _llm(p, max_length=256),
     "rank1": lambda p: _llm(p, reasoning_token_budget=6, passage_words=12),
