@@ -131,9 +131,12 @@ class Comparison:
 def _named(runs: Sequence[Run] | Mapping[str, Run]) -> list[tuple[str, Run]]:
     items = list(runs.items()) if isinstance(runs, Mapping) else [(r.name, r) for r in runs]
     names = [n for n, _ in items]
-    if len(set(names)) != len(names):
-        # disambiguate equal run names by position
-        items = [(f"{n}#{i}" if names.count(n) > 1 else n, r) for i, (n, r) in enumerate(items)]
+    dup = sorted({n for n in names if names.count(n) > 1})
+    if dup:
+        raise InputError(f"compare() got {len(names)} runs but the names {dup} are used more "
+                         "than once; each system needs its own name.",
+                         fix="rename runs with run.replace(name=...), pass a {name: run} "
+                             "mapping, or give pipeline stages name=.")
     return items
 
 

@@ -1,62 +1,56 @@
-"""The executor seam: the pipeline hands reranking and corpus encoding to an executor.
+"""The executor seam: the pipeline hands reranking batches and corpus encoding to an executor.
 
-:class:`LocalExecutor` is the single-process path (what the pipeline does without one). A
-sharding executor cuts work into the *same* units the single-process path computes (reranking:
-the fixed query batches of :meth:`Reranker.rerank`; encoding: the encoder's length-sorted
-tokenisation chunks, see encode_plan.py), so every unit is computed with the same composition
-and the results are byte-identical.
+Reranking goes through the one batch driver (:func:`rankify_lite.rerankers.driver.drive`): it
+slices, resumes, times and records; an executor only decides *where* each batch's compute runs
+(``map_batches``). :class:`LocalExecutor` computes them in this process; a sharding executor
+sends the *same* batches to workers, so every batch is computed with the same composition and
+the run file and its metadata are the same (only measured seconds differ). Encoding: the
+encoder's length-sorted tokenisation chunks are the units (see encode_plan.py).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any, Protocol
 
 from rankify_lite.rerankers.base import Checkpoint, Reranker
+from rankify_lite.rerankers.driver import Batch, BatchOutput, drive, in_process
 from rankify_lite.types import Corpus, Queries, Run
 
 
 class Executor(Protocol):
-    def rerank(self, reranker: Reranker, queries: Queries, candidates: Run, corpus: Corpus,
-               depth: int, checkpoint: Checkpoint | None = None,
-               progress: Callable[[int], None] | None = None) -> Run: ...
+    def map_batches(self, reranker: Reranker, batches: Sequence[Batch], depth: int
+                    ) -> Iterable[tuple[Batch, BatchOutput]]: ...
 
     def prepare_index(self, retriever: Any, corpus: Corpus) -> None: ...
+
+    def describe(self) -> dict[str, Any]: ...
 
 
 class LocalExecutor:
     """Everything in this process (the default)."""
 
-    def rerank(self, reranker: Reranker, queries: Queries, candidates: Run, corpus: Corpus,
-               depth: int, checkpoint: Checkpoint | None = None,
-               progress: Callable[[int], None] | None = None) -> Run:
-        return reranker.rerank(queries, candidates, corpus, depth, checkpoint=checkpoint,
-                               progress=progress)
+    def map_batches(self, reranker: Reranker, batches: Sequence[Batch], depth: int
+                    ) -> Iterable[tuple[Batch, BatchOutput]]:
+        return in_process(reranker, batches, depth)
 
     def prepare_index(self, retriever: Any, corpus: Corpus) -> None:
         """Nothing to do: the retriever encodes its corpus itself in ``index``."""
 
+    def describe(self) -> dict[str, Any]:
+        return {"executor": "local"}
 
-def query_batches(candidates: Run, per_call: int) -> list[list[str]]:
-    """The fixed query batches of :meth:`Reranker.rerank`: slices of the candidate order."""
-    order = list(candidates)
-    return [order[s:s + per_call] for s in range(0, len(order), per_call)]
+    def rerank(self, reranker: Reranker, queries: Queries, candidates: Run, corpus: Corpus,
+               depth: int, checkpoint: Checkpoint | None = None,
+               progress: Callable[[int], None] | None = None) -> Run:
+        return rerank(self, reranker, queries, candidates, corpus, depth, checkpoint, progress)
 
 
-def batch_inputs(queries: Queries, candidates: Run, corpus: Corpus, qids: list[str],
-                 depth: int) -> tuple[Queries, Run, Corpus]:
-    """The slice of the inputs one batch needs: its queries, their candidate lists (whole:
-    the tail below ``depth`` is kept in the output) and the top-``depth`` documents."""
-    from rankify_lite.errors import InputError
-
-    missing = [q for q in qids if q not in queries]
-    if missing:
-        raise InputError(f"the candidate run has query {missing[0]!r}, which the queries lack.",
-                         fix="rerank with the queries the run was retrieved for.")
-    docs = {}
-    for q in qids:
-        for d in candidates[q].doc_ids[:depth]:
-            if d in corpus:  # a missing id is reported by Reranker.rerank in the worker
-                docs[d] = corpus[d]
-    return (Queries({q: queries[q] for q in qids}),
-            Run({q: candidates[q] for q in qids}, name=candidates.name), Corpus(docs))
+def rerank(executor: Any, reranker: Reranker, queries: Queries, candidates: Run, corpus: Corpus,
+           depth: int, checkpoint: Checkpoint | None = None,
+           progress: Callable[[int], None] | None = None, name: str | None = None) -> Run:
+    """``reranker`` on ``candidates`` through the batch driver, batches computed by
+    ``executor`` (None: this process)."""
+    mapper = (executor or LocalExecutor()).map_batches
+    return drive(reranker, queries, candidates, corpus, depth, map_batches=mapper,
+                 checkpoint=checkpoint, progress=progress, name=name)

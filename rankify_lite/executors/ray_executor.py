@@ -1,13 +1,12 @@
 """``RayExecutor``: reranking and dense/SPLADE corpus encoding sharded across Ray actors.
 
-Reranking: the fixed query batches of :meth:`Reranker.rerank` are the units. A worker builds
-the reranker once (from its saved spec, see spec.py) and reranks one batch per call by running
-the ordinary ``Reranker.rerank`` on a run holding exactly that batch, so every batch has the same
-composition as in one process. The driver is the single writer of the checkpoint (each query is
-written once, when its batch returns) and assembles the run in candidate order: the run file is
-byte-identical to the single-process one, a killed driver resumes from the checkpoint, and a
-batch whose worker died is redone on the restarted (or a fresh) worker; nothing is written twice
-or lost.
+Reranking: the batch driver (rankify_lite/rerankers/driver.py) cuts the query batches, exactly
+as in one process, and this executor's ``map_batches`` sends each batch to a worker, which builds
+the reranker once (from its saved spec, see spec.py) and runs the same ``compute`` a local run
+runs: the family's ``_rerank_batch`` plus its counters' change. Everything else (ranked lists,
+checkpoint, timing, statistics, metadata) happens in the driver, so a Ray run's file and metadata
+equal the local run's but for measured seconds. A killed driver resumes from the checkpoint, and
+a batch whose worker died is redone on the restarted (or a fresh) worker.
 
 Encoding: the encoder's own tokenisation chunks are the units (encode_plan.py); the driver writes
 the vectors into the retriever's cache file, which ``index`` then reads. BM25 and the other first
@@ -22,15 +21,15 @@ from __future__ import annotations
 
 import time
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 from rankify_lite.errors import InputError, RankifyError, require
 from rankify_lite.executors import encode_plan
-from rankify_lite.executors.base import batch_inputs, query_batches
 from rankify_lite.executors.spec import recipe
-from rankify_lite.rerankers.base import Checkpoint, Reranker
-from rankify_lite.types import Corpus, Queries, RankedList, Run
+from rankify_lite.rerankers.base import Reranker
+from rankify_lite.rerankers.driver import Batch, BatchOutput
+from rankify_lite.types import Corpus
 
 
 class _Worker:
@@ -55,23 +54,19 @@ class _Worker:
             self.model, self.key = build(), key
         return self.model
 
-    def rerank(self, key: str, spec: list, queries: Queries, candidates: Run, corpus: Corpus,
-               depth: int) -> tuple[dict[str, RankedList], float] | dict[str, str]:
+    def compute(self, key: str, spec: list, batch: Batch) -> BatchOutput | dict[str, Any]:
         from rankify_lite.executors.spec import rebuild
-        from rankify_lite.rerankers.base import RerankQueryError
+        from rankify_lite.rerankers.driver import RerankBatchError, compute
 
-        kind, payload, config, per_call = spec
-        t0 = time.perf_counter()
+        kind, payload, config, per_call, depth = spec
         try:
             reranker = self._use(key, lambda: rebuild(kind, _resolve(payload), config, per_call,
                                                       depth))
-            run = reranker.rerank(queries, candidates, corpus, depth)
-        except RerankQueryError as exc:  # sent back as plain data: exceptions may not unpickle
-            cause = exc.__cause__
-            return {"qid": exc.qid, "cause": f"{type(cause).__name__}: {cause}"}
+            return compute(reranker, batch)
+        except RerankBatchError as exc:  # sent back as plain data: exceptions may not unpickle
+            return {"batch": batch.index, "cause": exc.cause}
         except RankifyError as exc:
             return {"message": str(exc)}
-        return dict(run.lists), time.perf_counter() - t0
 
     def encode(self, key: str, spec: list, texts: list[str]) -> tuple[Any, int] | dict[str, str]:
         kind, payload, config = spec
@@ -167,9 +162,14 @@ class RayExecutor:
 
     def _run_pool(self, tasks: list[Any], call: Callable[[Any, Any], Any],
                   on_result: Callable[[Any, Any], None]) -> None:
-        """Run ``call(actor, task)`` for every task (two calls in flight per actor);
-        ``on_result(task, value)`` in the driver as results arrive. A call whose actor died
-        is redone (on the restarted actor, or on a fresh one) up to ``max_retries`` times."""
+        """``on_result(task, value)`` for every result of :meth:`_pool`, in the driver."""
+        for task, value in self._pool(tasks, call):
+            on_result(task, value)
+
+    def _pool(self, tasks: list[Any], call: Callable[[Any, Any], Any]) -> Iterator[tuple[Any, Any]]:
+        """Run ``call(actor, task)`` for every task (two calls in flight per actor); yields
+        ``(task, value)`` as results arrive. A call whose actor died is redone (on the restarted
+        actor, or on a fresh one) up to ``max_retries`` times."""
         ray = self._ray()
         from ray.exceptions import RayActorError
 
@@ -204,8 +204,8 @@ class RayExecutor:
                     actors[slot] = self._new_actor()
                 continue
             if isinstance(value, dict):
-                _raise_remote(value)
-            on_result(tasks[i], value)
+                _raise_remote(value, tasks[i])
+            yield tasks[i], value
 
     def _alive(self, actor: Any) -> bool:
         ray = self._ray()
@@ -216,58 +216,32 @@ class RayExecutor:
             return False
 
     # -- reranking --------------------------------------------------------------------------
-    def rerank(self, reranker: Reranker, queries: Queries, candidates: Run, corpus: Corpus,
-               depth: int, checkpoint: Checkpoint | None = None,
-               progress: Callable[[int], None] | None = None) -> Run:
-        """Same result as ``reranker.rerank(...)``, computed by Ray actors."""
-        if depth < 1:
-            raise InputError(f"depth must be >= 1, got {depth}.", fix="pass depth=100 or similar.")
+    def map_batches(self, reranker: Reranker, batches: Sequence[Batch], depth: int
+                    ) -> Iterator[tuple[Batch, BatchOutput]]:
+        """Compute ``batches`` on the workers (two in flight per worker), yielding each as it
+        returns; the driver (``drive``) does everything else, exactly as for a local run."""
+        if not batches:
+            return
         ray = self._ray()
-        done = dict(checkpoint.done()) if checkpoint is not None else {}
+        kind, payload = recipe(reranker)
+        config = reranker.config()
         per_call = reranker.queries_per_call(depth)
-        results: dict[str, RankedList] = {}
-        per_query_s: dict[str, float] = {}
-        resumed = 0
-        todo: list[list[str]] = []
-        for qids in query_batches(candidates, per_call):
-            if all(q in done for q in qids):
-                results.update({q: done[q] for q in qids})
-                resumed += len(qids)
-                if progress is not None:
-                    progress(len(qids))
-            else:
-                todo.append(qids)
-        if todo:
-            kind, payload = recipe(reranker)
-            key = self._key(kind, payload, [reranker.config(), per_call, depth])
-            if kind == "pickle":
-                payload = ray.put(payload)  # shipped once, fetched by each worker once
-            spec = [kind, payload, reranker.config(), per_call]
+        key = self._key(kind, payload, [config, per_call, depth])
+        if kind == "pickle":
+            payload = ray.put(payload)  # shipped once, fetched by each worker once
+        spec = [kind, payload, config, per_call, depth]  # the worker checks what it rebuilt
 
-            def call(actor, qids):
-                return actor.rerank.remote(key, spec, *batch_inputs(queries, candidates, corpus,
-                                                                    qids, depth), depth)
+        def call(actor, batch):
+            return actor.compute.remote(key, spec, batch)
 
-            def on_result(qids, value):
-                lists, elapsed = value
-                for q in qids:
-                    results[q] = lists[q]
-                    per_query_s[q] = elapsed / len(qids)
-                    if checkpoint is not None:
-                        checkpoint.add(q, lists[q])
-                if progress is not None:
-                    progress(len(qids))
+        yield from self._pool(list(batches), call)
 
-            self._run_pool(todo, call, on_result)
-        lists = {q: results[q] for q in candidates}
-        from rankify_lite.stage_stats import RerankTiming
-        from rankify_lite.systems import SystemId
+    def rerank(self, reranker: Reranker, queries: Any, candidates: Any, corpus: Corpus,
+               depth: int, checkpoint: Any = None, progress: Any = None) -> Any:
+        """Same result as ``reranker.rerank(...)`` (the same driver), batches on the workers."""
+        from rankify_lite.executors.base import rerank
 
-        timing = RerankTiming(sum(per_query_s.values()), per_query_s, resumed, per_call)
-        return Run(lists, name=SystemId(candidates.name, reranker.family, depth).label,
-                   metadata={"reranker": reranker.config(), "depth": depth,
-                             "first_stage": candidates.name, "timing": timing.as_dict(),
-                             "executor": self.describe()})
+        return rerank(self, reranker, queries, candidates, corpus, depth, checkpoint, progress)
 
     # -- corpus encoding --------------------------------------------------------------------
     def prepare_index(self, retriever: Any, corpus: Corpus) -> None:
@@ -330,9 +304,9 @@ class _RemoteFailure(Exception):
     """A worker's exception, carried back as text."""
 
 
-def _raise_remote(error: dict[str, str]) -> None:
-    from rankify_lite.rerankers.base import RerankQueryError
+def _raise_remote(error: dict[str, Any], task: Any) -> None:
+    from rankify_lite.rerankers.driver import Batch, RerankBatchError
 
-    if "qid" in error:
-        raise RerankQueryError(error["qid"], _RemoteFailure(error["cause"]))
-    raise RankifyError(error["message"])
+    if "cause" in error and isinstance(task, Batch):
+        raise RerankBatchError(task, error["cause"])
+    raise RankifyError(error.get("message") or error.get("cause") or "a Ray worker failed")

@@ -20,8 +20,12 @@ Schema (every key other than ``datasets`` and ``first_stages`` is optional)::
       - {name: minilm, family: bi-encoder}
       - {name: first, family: first, model: HuggingFaceTB/SmolLM2-135M-Instruct, depth: 20,
          options: {window_size: 20, stride: 10}, datasets: [...], first_stages: [bm25]}
+      - {name: ce, family: cross-encoder, depth: 100}
+      - {name: ce-first, family: first, depth: 20, after: ce}   # a cascade: bm25 >> ce >> first
 
 ``datasets`` / ``first_stages`` inside an entry restrict where it applies (default: all).
+``after: NAME`` makes an entry a cascade stage: it reranks the top ``depth`` of entry NAME's
+output (itself possibly a cascade); the shared prefix is computed once.
 """
 
 from __future__ import annotations
@@ -36,7 +40,8 @@ from rankify_lite.systems import SystemId
 _TOP_KEYS = {"name", "title", "metrics", "depth", "k", "test", "correction", "alpha", "baseline",
              "datasets", "first_stages", "rerankers", "note"}
 _FS_KEYS = {"name", "retriever", "run", "options", "datasets"}
-_RR_KEYS = {"name", "family", "model", "options", "depth", "datasets", "first_stages"}
+_RR_KEYS = {"name", "family", "model", "options", "depth", "datasets", "first_stages",
+            "after"}
 _DS_KEYS = {"name", "label"}
 
 
@@ -82,6 +87,7 @@ class RerankerSpec:
     depth: int | None = None
     datasets: tuple[str, ...] | None = None
     first_stages: tuple[str, ...] | None = None
+    after: str | None = None                   # the entry whose output this one reranks
 
     def applies_to(self, dataset: str, first_stage: str) -> bool:
         return ((self.datasets is None or dataset in self.datasets)
@@ -99,6 +105,15 @@ class RerankerSpec:
         if self.options:
             out["options"] = self.options
         return out
+
+
+def chain_of(entry: RerankerSpec, entries: tuple[RerankerSpec, ...]) -> list[RerankerSpec]:
+    """The entries a cascade entry runs, first applied first (``after:`` followed back)."""
+    by_name = {e.name: e for e in entries}
+    chain = [entry]
+    while chain[0].after is not None:
+        chain.insert(0, by_name[chain[0].after])
+    return chain
 
 
 @dataclass(frozen=True)
@@ -225,10 +240,39 @@ def parse_reranker(entry: Any, where: str, path: Path | None,
     if depth is not None and (not isinstance(depth, int) or depth < 1):
         raise _error(path, f"{where}.depth must be a positive integer, got {depth!r}.",
                      fix="e.g. depth: 20")
+    after = entry.get("after")
+    if after is not None and not isinstance(after, str):
+        raise _error(path, f"{where}.after must be the name of another reranker entry, got "
+                     f"{after!r}.", fix="e.g. after: ce")
     return RerankerSpec(str(entry.get("name") or entry["family"]), entry["family"],
                         entry.get("model"), dict(options), depth,
                         _names(entry.get("datasets"), f"{where}.datasets", path),
-                        _names(entry.get("first_stages"), f"{where}.first_stages", path))
+                        _names(entry.get("first_stages"), f"{where}.first_stages", path), after)
+
+
+def system_of(first_stage: str, entry: RerankerSpec, entries: tuple[RerankerSpec, ...],
+              default_depth: int | None = None) -> SystemId:
+    """The system an entry names on a first stage (a cascade entry: its whole chain)."""
+    sid = SystemId(first_stage)
+    for e in chain_of(entry, entries):
+        sid = sid.then(e.name, e.depth or default_depth)
+    return sid
+
+
+def _check_cascades(rerankers: tuple[RerankerSpec, ...], path: Path | None) -> None:
+    names = {r.name for r in rerankers}
+    for i, r in enumerate(rerankers):
+        if r.after is not None and r.after not in names:
+            raise _error(path, f"rerankers[{i}] ({r.name}) reranks after {r.after!r}, which is "
+                         "not a reranker entry.", fix=f"use one of {sorted(names)}")
+        seen, cur = {r.name}, r
+        while cur.after is not None:
+            if cur.after in seen:
+                raise _error(path, f"rerankers[{i}] ({r.name}): its 'after:' entries form a "
+                             f"loop through {cur.after!r}.", fix="a cascade must end at a "
+                             "reranker without 'after:'.")
+            seen.add(cur.after)
+            cur = next(e for e in rerankers if e.name == cur.after)
 
 
 def _check_reranker_options(family: str, options: dict, where: str, path: Path | None) -> None:
@@ -280,6 +324,7 @@ def parse_config(data: Any, path: Path | None = None,
                 raise _error(path, f"{where}[{i}] ({s.name}) names datasets {bad} that are not "
                              "in 'datasets'.", fix=f"use some of {sorted(ds_names)}")
     fs_names = {f.name for f in first}
+    _check_cascades(rerankers, path)
     for i, r in enumerate(rerankers):
         bad = sorted(set(r.first_stages or ()) - fs_names)
         if bad:
@@ -309,7 +354,7 @@ def parse_config(data: Any, path: Path | None = None,
         raise _error(path, f"depth must be a positive integer, got {depth!r}.", fix="depth: 100")
     baseline = data.get("baseline")
     if baseline is not None:
-        valid = fs_names | {SystemId(f, r.name).label for f in fs_names for r in rerankers}
+        valid = fs_names | {system_of(f, r, rerankers).label for f in fs_names for r in rerankers}
         if baseline not in valid:
             raise _error(path, f"baseline {baseline!r} is not a system of this leaderboard.",
                          fix=f"use one of {sorted(valid)}")

@@ -43,7 +43,7 @@ def _sources_fingerprint() -> str:
 class LazyReranker(Reranker):
     def __init__(self, spec: RerankerSpec) -> None:
         self.board_spec = spec
-        self.family = spec.family  # type: ignore[misc]  # the pipeline names stages by it
+        self.given_name = spec.name  # the board entry's name is the stage name
         self._real: Reranker | None = None
         key = content_key(spec.family, spec.model, spec.options, _sources_fingerprint())
         self._memo = cache_dir("leaderboard") / f"reranker-config-{key}.json"
@@ -73,14 +73,19 @@ class LazyReranker(Reranker):
     def config(self) -> dict[str, Any]:
         return self._remembered()["config"]
 
-    def rerank(self, *args: Any, **kwargs: Any):
+    @property
+    def stats(self) -> dict[str, int]:
+        """The real reranker's counters (the batch driver reads their change per batch)."""
+        return getattr(self._real, "stats", None) or {} if self._real is not None else {}
+
+    def _rerank_batch(self, items):
         remembered = self.config()
         actual = json.loads(json.dumps(self.real.config(), default=str))
         if actual != remembered:  # e.g. a model folder changed in place
             self._memo.unlink(missing_ok=True)
             raise RankifyError(f"reranker {self.board_spec.name!r}: its configuration changed since it "
                                "was remembered; run the leaderboard again.")
-        return self.real.rerank(*args, **kwargs)
+        return self.real._rerank_batch(items)
 
     def spec(self) -> ComponentSpec:
         """The board entry's saved spec (family, model, options): what ``rerun`` rebuilds."""
@@ -94,6 +99,3 @@ class LazyReranker(Reranker):
         if memo.get("max_pairs_per_call"):
             return max(1, int(memo["max_pairs_per_call"]) // max(1, depth))
         return max(1, int(memo.get("query_batch_size") or 1))
-
-    def _rerank_batch(self, items):  # pragma: no cover - rerank() delegates to the real one
-        raise NotImplementedError

@@ -1,7 +1,8 @@
 """Run a leaderboard grid through the cached :class:`~rankify_lite.pipeline.Pipeline`.
 
-Per dataset, each first stage is retrieved once and every applicable reranker reranks it (the
-pipeline caches both by content hash, so a rerun with nothing changed only re-reads runs).
+Per dataset and first stage, one Pipeline runs every applicable entry: a reranker on the first
+stage, or a cascade (``after:``) whose shared prefix is computed once (the pipeline caches every
+stage by content hash, so a rerun with nothing changed only re-reads runs).
 All systems of a dataset are then compared on the same topics: pairwise tests (letters), vs
 the chosen baseline (†) and, for reranked systems, vs their own first stage (‡); each family
 of tests is Holm-corrected per metric.
@@ -18,9 +19,14 @@ from typing import Any
 
 from rankify_lite.cache import cache_dir, content_key
 from rankify_lite.evaluation import Comparison, compare, correct, paired_test, parse_metric
-from rankify_lite.leaderboard.config import FirstStageSpec, LeaderboardConfig, RerankerSpec
+from rankify_lite.leaderboard.config import (
+    FirstStageSpec,
+    LeaderboardConfig,
+    RerankerSpec,
+    chain_of,
+)
 from rankify_lite.leaderboard.lazy import LazyReranker
-from rankify_lite.stage_stats import RerankTiming, StageStats
+from rankify_lite.stage_stats import StageStats
 from rankify_lite.systems import SystemId
 from rankify_lite.types import Run
 
@@ -110,51 +116,48 @@ def _first_stage_seconds(fs: FirstStageSpec, stage: StageStats, root: Path, ds_h
     return {q: per_q for q in queries}
 
 
-def _forward_passes(run: Run) -> float | None:
-    """Prompt sequences the model ran per query (an LLM family's ``llm_stats``); None when the
-    family reports none or the run was resumed (its counts then cover part of the queries)."""
-    stats = run.metadata.get("llm_stats") if run.metadata else None
-    timing = RerankTiming.of(run.metadata)
-    if not isinstance(stats, dict) or timing is None or timing.resumed_queries:
+def _forward_passes(stages: list[StageStats]) -> float | None:
+    """Prompt sequences the model(s) ran per query over a system's reranking stages (an LLM
+    family's counters); None when a stage reports none or was resumed (partial counts)."""
+    passes = [st.per_query("forward_passes") for st in stages]
+    if not passes or any(p is None for p in passes):
         return None
-    passes = stats.get("forward_passes", stats.get("prompts"))
-    if not isinstance(passes, (int, float)) or not len(run):
-        return None
-    return float(passes) / len(run)
+    return float(sum(passes))
 
 
-def _run_notes(run: Run) -> tuple[str, ...]:
-    """What a reader must know about a reranked run: LLM outputs that could not be used."""
-    stats = run.metadata.get("llm_stats") if run.metadata else None
-    if not isinstance(stats, dict) or not stats.get("malformed_windows"):
+def _run_notes(stage: StageStats) -> tuple[str, ...]:
+    """What a reader must know about a reranked stage: LLM outputs that could not be used."""
+    counts = stage.counts
+    if not counts.get("malformed_windows"):
         return ()
-    windows = stats.get("windows", 0)
-    missing = stats.get("missing_ids", 0)
-    return (f"{stats['malformed_windows']} of {windows} LLM outputs were malformed ("
-            f"{missing} passage ids missing, {stats.get('repeated_ids', 0)} repeated, "
-            f"{stats.get('unknown_ids', 0)} unknown); missing passages keep their first-stage "
-            "order",)
+    return (f"{counts['malformed_windows']} of {counts.get('windows', 0)} LLM outputs were "
+            f"malformed ({counts.get('missing_ids', 0)} passage ids missing, "
+            f"{counts.get('repeated_ids', 0)} repeated, {counts.get('unknown_ids', 0)} "
+            "unknown); missing passages keep their first-stage order",)
 
 
-def _groups(rerankers: list[RerankerSpec], default: int) -> list[tuple[int, list[RerankerSpec]]]:
-    """Rerankers that can share one Pipeline call: same depth, no family twice (the pipeline
-    names each reranked stage by its family)."""
-    groups: list[tuple[int, list[RerankerSpec]]] = []
-    for r in rerankers:
-        depth = r.depth or default
-        for d, members in groups:
-            if d == depth and all(m.family != r.family for m in members):
-                members.append(r)
-                break
-        else:
-            groups.append((depth, [r]))
-    return groups
+def _pipeline_systems(entries: list[RerankerSpec], all_entries: tuple[RerankerSpec, ...],
+                      default_depth: int) -> tuple[list[Any], int]:
+    """One cascade per entry (a single stage, or the chain its ``after:`` names), sharing one
+    LazyReranker per entry so shared prefixes are one stage; and the deepest depth."""
+    lazies: dict[str, LazyReranker] = {}
+    systems = []
+    deepest = default_depth
+    for entry in entries:
+        chain = None
+        for e in chain_of(entry, all_entries):
+            depth = e.depth or default_depth
+            deepest = max(deepest, depth)
+            stage = lazies.setdefault(e.name, LazyReranker(e)) % depth
+            chain = stage if chain is None else chain >> stage
+        systems.append(chain)
+    return systems, deepest
 
 
 def run_leaderboard(config: LeaderboardConfig, *, cache: bool | str | Path = True,
                     refresh: bool = False, progress: bool = True,
                     log: Callable[[str], None] | None = print) -> LeaderboardResult:
-    """Run every (dataset, first stage, reranker) of ``config``; see the module docstring."""
+    """Run every (dataset, first stage, system) of ``config``; see the module docstring."""
     from rankify_lite.datasets import load_dataset
     from rankify_lite.pipeline import Pipeline
 
@@ -174,41 +177,53 @@ def run_leaderboard(config: LeaderboardConfig, *, cache: bool | str | Path = Tru
         for fs in config.first_stages:
             if not fs.applies_to(dspec.name):
                 continue
-            applicable = [r for r in config.rerankers if r.applies_to(dspec.name, fs.name)]
-            for depth, specs in _groups(applicable, config.depth) or [(config.depth, [])]:
-                k = config.k if config.k is not None else max(depth, 1000)
-                names = ", ".join(s.name for s in specs) or "no reranker"
-                say(f"[{dspec.label}] {fs.name} -> {names} (depth {depth})")
-                t0 = time.perf_counter()
-                pipe = Pipeline(fs.build(), [LazyReranker(s) for s in specs], depth=depth, k=k,
-                                metrics=config.metrics, cache=cache, refresh=refresh,
-                                progress=progress, test=config.test)
-                res = pipe.run(ds)
-                say(f"    {time.perf_counter() - t0:.1f}s"
-                    + (f" (from cache: {', '.join(res.timing.cached)})" if res.timing.cached
-                       else ""))
-                first_stage, *rerank_stages = res.stages
-                first_s = _first_stage_seconds(fs, first_stage, timing_root, ds_hash, k, qids)
-                if fs.name not in runs:
-                    system = SystemId(fs.name)
-                    runs[system.label] = res.first_stage.replace(name=system.label)
-                    info[system.label] = {"system": system, "precomputed": fs.run is not None,
-                                          "seconds": first_s, "cached": first_stage.cached}
-                for spec, run, stage in zip(specs, res.reranked, rerank_stages, strict=True):
-                    system = SystemId(fs.name, spec.name, depth)
-                    rr_s = dict(stage.per_query_s) or None
-                    total = None
-                    if rr_s is not None:
-                        total = {q: rr_s.get(q, 0.0) + (first_s or {}).get(q, 0.0) for q in rr_s}
-                    runs[system.label] = run.replace(name=system.label)
-                    info[system.label] = {"system": system, "seconds": total,
-                                          "notes": _run_notes(run), "cached": stage.cached,
-                                          "passes": _forward_passes(run)}
+            entries = [r for r in config.rerankers
+                       if all(e.applies_to(dspec.name, fs.name)
+                              for e in chain_of(r, config.rerankers))]
+            systems, deepest = _pipeline_systems(entries, config.rerankers, config.depth)
+            k = config.k if config.k is not None else max(deepest, 1000)
+            say(f"[{dspec.label}] {fs.name} -> {', '.join(e.name for e in entries) or 'no reranker'}")
+            t0 = time.perf_counter()
+            pipe = Pipeline(fs.build(), systems, depth=config.depth, k=k,
+                            metrics=config.metrics, cache=cache, refresh=refresh,
+                            progress=progress, test=config.test)
+            res = pipe.run(ds)
+            cached = [st.name for st in res.stages if st.cached]
+            say(f"    {time.perf_counter() - t0:.1f}s"
+                + (f" (from cache: {', '.join(cached)})" if cached else ""))
+            first_stage = res.stages[0]
+            first_s = _first_stage_seconds(fs, first_stage, timing_root, ds_hash, k, qids)
+            system = SystemId(fs.name)
+            runs[system.label] = res.first_stage.replace(name=system.label)
+            info[system.label] = {"system": system, "precomputed": fs.run is not None,
+                                  "seconds": first_s, "cached": first_stage.cached}
+            for sid in pipe.system_ids:
+                run = res.runs[sid.label]
+                chain = _chain_stages(res, sid)
+                system = SystemId(fs.name, sid.reranker, sid.depth, sid.prefix)
+                total = None
+                if all(st.per_query_s for st in chain):
+                    total = {q: sum(st.per_query_s.get(q, 0.0) for st in chain)
+                             + (first_s or {}).get(q, 0.0) for q in chain[-1].per_query_s}
+                runs[system.label] = run.replace(name=system.label)
+                info[system.label] = {"system": system, "seconds": total,
+                                      "notes": tuple(n for st in chain for n in _run_notes(st)),
+                                      "cached": chain[-1].cached,
+                                      "passes": _forward_passes(chain)}
         n_cached += sum(bool(i["cached"]) for i in info.values())
         n_computed += sum(not i["cached"] for i in info.values())
         results.append(_evaluate(config, dspec.name, dspec.label, ds, runs, info))
     return LeaderboardResult(config, tuple(results), time.perf_counter() - started,
                              n_cached, n_computed)
+
+
+def _chain_stages(res: Any, sid: SystemId) -> list[StageStats]:
+    """The stage statistics of every reranking stage of system ``sid``, first applied first."""
+    out = []
+    while sid.is_reranked:
+        out.insert(0, res.stage(sid))
+        sid = sid.parent
+    return out
 
 
 def _evaluate(config: LeaderboardConfig, name: str, label: str, ds: Any, runs: dict[str, Run],

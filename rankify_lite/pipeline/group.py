@@ -19,7 +19,7 @@ class GroupResult:
         systems: dict[str, dict[str, list[float]]] = {}
         for part in self.parts.values():
             for system, means in zip(part.systems, part.metrics.values(), strict=True):
-                key = system.reranker or "first_stage"
+                key = ">>".join(system.rerankers) or "first_stage"
                 for metric, value in means.items():
                     systems.setdefault(key, {}).setdefault(metric, []).append(value)
         return {s: {m: sum(v) / len(v) for m, v in ms.items()} for s, ms in systems.items()}

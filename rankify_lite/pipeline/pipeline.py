@@ -1,11 +1,18 @@
 """``Pipeline(retriever, reranker).run(dataset)``: retrieve, rerank, evaluate, cached.
 
+A pipeline is one first stage and any number of systems on top of it; a system is a reranker or
+a cascade of them (``ce % 100 >> first % 20``, see :mod:`rankify_lite.cascade`). Every stage has
+a name, unique in the pipeline (:mod:`rankify_lite.pipeline.naming`), and a system is named by
+its stages (:class:`~rankify_lite.systems.SystemId`): runs, files, tables, timings and stage
+statistics all key by that.
+
 Stage outputs are cached by content, keyed by what each stage reads: the first-stage run by the
 hash of the corpus and queries (not the qrels: editing judgments only re-scores), the
-retriever's full config, ``k`` and the self-hit rule; each reranked run by the first-stage key,
-the reranker's config (model id, revision, prompt hash), ``depth`` and the queries per call.
-Cached runs are verified against a recorded sha256 before they are served (see run_cache.py).
-Reranking checkpoints every finished query, so a killed run continues where it stopped.
+retriever's full config, ``k`` and the self-hit rule; each reranked stage by its input's key, the
+reranker's config (model id, revision, prompt hash), its depth and the queries per call. So a
+cascade prefix shared by several systems has one key and is computed once. Cached runs are
+verified against a recorded sha256 before they are served (see run_cache.py). Reranking
+checkpoints every finished query, so a killed run continues where it stopped.
 """
 
 from __future__ import annotations
@@ -17,60 +24,80 @@ from pathlib import Path
 from typing import Any
 
 from rankify_lite.cache import cache_dir, content_key
+from rankify_lite.cascade import Chain, Stage, as_chain
 from rankify_lite.datasets import Dataset, DatasetGroup, load_dataset
 from rankify_lite.errors import InputError
 from rankify_lite.evaluation import compare
-from rankify_lite.executors.base import LocalExecutor
+from rankify_lite.executors.base import LocalExecutor, rerank
 from rankify_lite.pipeline.checkpoint import JsonlCheckpoint
 from rankify_lite.pipeline.environment import environment
 from rankify_lite.pipeline.group import GroupResult, run_group
-from rankify_lite.pipeline.result import PipelineResult, StageTiming
+from rankify_lite.pipeline.naming import stage_names
+from rankify_lite.pipeline.result import PipelineResult
 from rankify_lite.pipeline.run_cache import RunCache
 from rankify_lite.rerankers.base import Reranker
 from rankify_lite.retrievers.base import Retriever
 from rankify_lite.retrievers.runs import SHIPPED_PREFIX, RunStage, as_first_stage
-from rankify_lite.stage_stats import RerankTiming, StageStats
+from rankify_lite.stage_stats import RerankStats, StageStats
 from rankify_lite.systems import SystemId
 from rankify_lite.types import Run
 
 __all__ = ["SHIPPED_PREFIX", "Pipeline"]
 
+SystemLike = Reranker | Stage | Chain
+
+
+def _positive(value: Any, what: str, example: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise InputError(f"{what} must be a positive integer, got {value!r}.", fix=example)
+    return value
+
 
 class Pipeline:
-    """Wire a first stage, zero or more rerankers and the evaluator.
+    """Wire a first stage, zero or more systems on top of it, and the evaluator.
 
     ``retriever``: the first stage: a Retriever, a Run, a ``RunFile(path)``, or ``"run:NAME"``
     for a run shipped with the dataset (e.g. ``"run:bm25.top100"`` on TREC DL).
-    ``reranker``: one Reranker, a list of them (each reranks the same first stage, which is
-    retrieved once), or None. ``k``: first-stage depth
-    (default ``max(depth, 1000)``); ``depth``: how many candidates each reranker sees.
-    ``metrics``: default, the dataset's own (its collection rules: nDCG@10, R@100, R@1000 for
-    BEIR; MAP@1000 too for TREC DL). ``cache``: True (default cache dir), False, or a folder;
-    ``refresh`` recomputes and overwrites cached results. ``executor``: where reranking and
-    dense/SPLADE corpus encoding run (default this process; ``RayExecutor(address)`` shards them
-    over a Ray cluster with byte-identical results).
+    ``reranker``: None, one system or a list of them; a system is a Reranker (on the top
+    ``depth``), ``reranker % d`` (on the top ``d``) or a cascade ``a % 100 >> b % 20``. The
+    first stage is retrieved once; stages shared by several systems are computed once.
+    ``k``: first-stage depth (default ``max(deepest stage, 1000)``); ``depth``: candidates a
+    stage without ``% d`` sees. ``metrics``: default, the dataset's own (its collection rules).
+    ``cache``: True (default cache dir), False, or a folder; ``refresh`` recomputes and
+    overwrites cached results. ``executor``: where reranking batches and dense/SPLADE corpus
+    encoding run (default this process; ``RayExecutor(address)`` shards them over a Ray cluster
+    with the same run files and metadata).
     """
 
-    def __init__(self, retriever: Retriever | RunStage | Run | str, reranker: Reranker | Sequence[Reranker]
-                 | None = None, depth: int = 100, k: int | None = None,
-                 metrics: Sequence[str] | None = None,
+    def __init__(self, retriever: Retriever | RunStage | Run | str,
+                 reranker: SystemLike | Sequence[SystemLike] | None = None, depth: int = 100,
+                 k: int | None = None, metrics: Sequence[str] | None = None,
                  cache: bool | str | Path = True, refresh: bool = False, progress: bool = True,
                  seed: int = 0, test: str = "t-test", executor: Any = None) -> None:
-        if depth < 1:
-            raise InputError(f"depth must be >= 1, got {depth}.", fix="e.g. depth=100.")
-        if k is not None and (isinstance(k, bool) or not isinstance(k, int) or k < 1):
-            raise InputError(f"k (the first-stage depth) must be a positive integer, got {k!r}.",
-                             fix="e.g. k=1000.")
+        _positive(depth, "depth", "e.g. depth=100.")
+        if k is not None:
+            _positive(k, "k (the first-stage depth)", "e.g. k=1000.")
         self.retriever = retriever
         self.first = as_first_stage(retriever)  # the one type check of the first stage
         if reranker is None:
-            self.rerankers: list[Reranker] = []
-        elif isinstance(reranker, Reranker):
-            self.rerankers = [reranker]
+            given: list[Any] = []
+        elif isinstance(reranker, (Reranker, Stage, Chain)):
+            given = [reranker]
         else:
-            self.rerankers = list(reranker)
+            given = list(reranker)
+        self.chains: list[Chain] = [as_chain(x).at(depth) for x in given]
+        flat = [st.reranker for ch in self.chains for st in ch.stages]
+        self._names = stage_names(flat)
+        #: every distinct reranker of the pipeline, in order of first use
+        self.rerankers: list[Reranker] = []
+        for r in flat:
+            if all(self._names[id(r)] != self._names[id(o)] for o in self.rerankers):
+                self.rerankers.append(r)
         self.depth = depth
-        self.k = k if k is not None else max(depth, 1000)
+        deepest = max([depth] + [st.depth or depth for ch in self.chains for st in ch.stages])
+        self.k = k if k is not None else max(deepest, 1000)
+        self.system_ids = [self._system_id(ch) for ch in self.chains]
+        self._check_unique_systems()
         self.metrics = tuple(metrics) if metrics is not None else None
         if self.metrics is not None:
             from rankify_lite.evaluation.metrics import parse_metric
@@ -84,6 +111,29 @@ class Pipeline:
         self.test = test
         self.executor = executor  # None: in this process; RayExecutor(): on a Ray cluster
 
+    # -- naming -----------------------------------------------------------------------------
+    def name_of(self, reranker: Reranker) -> str:
+        """The stage name of ``reranker`` in this pipeline."""
+        return self._names[id(reranker)]
+
+    def _system_id(self, chain: Chain) -> SystemId:
+        sid = SystemId(self.first.name)
+        for st in chain.stages:
+            sid = sid.then(self.name_of(st.reranker), st.depth)
+        return sid
+
+    def _check_unique_systems(self) -> None:
+        seen: dict[str, SystemId] = {}
+        for sid in self.system_ids:
+            other = seen.get(sid.label)
+            if other is not None and other != sid:
+                raise InputError(
+                    f"two systems of this pipeline are both named {sid.label!r}: their stages "
+                    f"differ only in depth ({[d for _, d in other.stages]} vs "
+                    f"{[d for _, d in sid.stages]}).",
+                    fix="give the stages their own names: reranker.named('ce-top50') % 50.")
+            seen[sid.label] = sid
+
     # -- configuration ----------------------------------------------------------------------
     def _cache_root(self) -> Path | None:
         if self.cache is False:
@@ -96,39 +146,44 @@ class Pipeline:
 
     def config(self) -> dict[str, Any]:
         """The provenance record (``retriever`` and each reranker's ``config()``: resolved values
-        included) with each component's saved spec, which ``rerun`` rebuilds from."""
+        included) with each component's saved spec and stage name, and the systems as chains
+        of ``(stage name, depth)``: what ``rerun`` rebuilds from."""
+        systems = [{"label": sid.label,
+                    "stages": [{"name": n, "depth": d} for n, d in sid.stages]}
+                   for sid in dict.fromkeys(self.system_ids)]
         return {"retriever": self.first.config(), "first_stage": self.first.spec().as_dict(),
-                "rerankers": [{**r.config(), "spec": r.spec().as_dict()} for r in self.rerankers],
-                "depth": self.depth, "k": self.k,
+                "rerankers": [{**r.config(), "spec": r.spec().as_dict(),
+                               "name": self.name_of(r)} for r in self.rerankers],
+                "systems": systems, "depth": self.depth, "k": self.k,
                 "metrics": list(self.metrics) if self.metrics is not None else None,
                 "seed": self.seed, "test": self.test}
 
     # -- stages -----------------------------------------------------------------------------
-    def _first_stage(self, ds: Dataset, cache: RunCache | None, timing: StageTiming,
-                     notes: list[str], stages: list[StageStats]) -> tuple[Run, str]:
+    def _first_stage(self, ds: Dataset, cache: RunCache | None, notes: list[str],
+                     stages: list[StageStats]) -> tuple[Run, str]:
         rconf = self.first.config()
         key = content_key(ds.input_hash(), rconf, self.k, ds.rules.self_hits)
         stem = f"first-{key}"
         system = SystemId(self.first.name)
+        precomputed = isinstance(self.first, RunStage)
         if cache is not None and not self.refresh:
             run = cache.load(stem, self.first.name, "first-stage run")
             if run is not None:
-                timing.cached.append("retrieve")
-                stages.append(StageStats(system, "first-stage", cached=True))
+                stages.append(StageStats(system, "first-stage", cached=True,
+                                         precomputed=precomputed))
                 return run.with_metadata(retriever=rconf, k=self.k), key
         t0 = time.perf_counter()
-        run, seconds = self.first.first_stage(ds, self.k, self.executor)
+        run, timing = self.first.first_stage(ds, self.k, self.executor)
         wall = time.perf_counter() - t0
-        timing.seconds.update(seconds)
-        retrieved = "retrieve" in seconds  # a retriever ran here (not a precomputed run)
-        removed = int(run.metadata.get("self_hits_removed", 0)) if retrieved else 0
-        if retrieved:
-            per_q = seconds["retrieve"] / max(1, len(ds.queries))
+        removed = int(run.metadata.get("self_hits_removed", 0)) if timing.retrieved else 0
+        if timing.retrieved:
+            per_q = timing.retrieve_s / max(1, len(ds.queries))
             stages.append(StageStats(system, "first-stage", cached=False, wall_s=wall,
-                                     index_s=seconds.get("index"),
+                                     index_s=timing.index_s,
                                      per_query_s={q: per_q for q in ds.queries}))
         else:
-            stages.append(StageStats(system, "first-stage", cached=False, wall_s=wall))
+            stages.append(StageStats(system, "first-stage", cached=False, wall_s=wall,
+                                     precomputed=True))
         run = run.restrict(ds.queries).top(self.k)  # a shipped run may cover more topics
         if not len(run):
             raise InputError(f"the first stage returned no query of dataset {ds.name!r}.",
@@ -149,25 +204,25 @@ class Pipeline:
             cache.store(stem, run)
         return run, key
 
-    def _rerank(self, ds: Dataset, first: Run, first_key: str, reranker: Reranker,
-                cache: RunCache | None, timing: StageTiming, notes: list[str],
-                stages: list[StageStats]) -> Run:
+    def _rerank(self, ds: Dataset, source: Run, source_key: str, system: SystemId,
+                reranker: Reranker, depth: int, cache: RunCache | None, notes: list[str],
+                stages: list[StageStats]) -> tuple[Run, str]:
+        """One reranking stage on ``source`` (the first stage or the stage before it)."""
         rconf = reranker.config()
-        per_call = reranker.queries_per_call(self.depth)
-        key = content_key(first_key, rconf, self.depth, per_call)
-        system = SystemId(first.name, reranker.family, self.depth)
+        per_call = reranker.queries_per_call(depth)
+        key = content_key(source_key, rconf, depth, per_call)
         name = system.label
         stem = f"rerank-{key}"
         if cache is not None and not self.refresh:
             run = cache.load(stem, name, f"reranked run {name}")
             if run is not None:
-                timing.cached.append(f"rerank:{name}")
-                recorded = RerankTiming.of(run.metadata)
+                recorded = RerankStats.of(run.metadata)
                 stages.append(StageStats(
                     system, "rerank", cached=True,
                     per_query_s=recorded.per_query_s if recorded else {},
-                    queries_per_call=per_call))
-                return run
+                    resumed_queries=recorded.resumed_queries if recorded else 0,
+                    queries_per_call=per_call, counts=recorded.counts if recorded else {}))
+                return run.with_metadata(first_stage=source.name), key
         if ds.corpus is None:
             raise InputError(f"dataset {ds.name!r} has no corpus; rerankers need passage text.",
                              fix="use a dataset folder with corpus.jsonl.")
@@ -176,35 +231,50 @@ class Pipeline:
             partial = cache.root / f"{stem}.partial.jsonl"
             if self.refresh and partial.is_file():
                 partial.unlink()
-            checkpoint = JsonlCheckpoint(partial, total=len(first))
+            checkpoint = JsonlCheckpoint(partial, total=len(source))
             notes.extend(checkpoint.notes)
-        bar = _progress_bar(len(first), f"rerank {reranker.family}", self.progress)
+        bar = _progress_bar(len(source), f"rerank {system.reranker}", self.progress)
         t0 = time.perf_counter()
         try:
-            executor = self.executor or LocalExecutor()
-            run = executor.rerank(reranker, ds.queries, first, ds.corpus, self.depth,
-                                  checkpoint=checkpoint, progress=bar.update if bar else None)
+            run = rerank(self.executor or LocalExecutor(), reranker, ds.queries, source,
+                         ds.corpus, depth, checkpoint=checkpoint,
+                         progress=bar.update if bar else None, name=name)
         finally:
             if bar:
                 bar.close()
             if checkpoint is not None:
                 checkpoint.close()
         wall = time.perf_counter() - t0
-        timing.seconds[f"rerank:{name}"] = wall
-        recorded = RerankTiming.of(run.metadata)
-        per_query = dict(recorded.per_query_s) if recorded else {}
+        recorded = RerankStats.of(run.metadata)
         resumed = recorded.resumed_queries if recorded else 0
-        timing.per_query[name] = per_query
         stages.append(StageStats(system, "rerank", cached=False, wall_s=wall,
-                                 per_query_s=per_query, resumed_queries=resumed,
-                                 queries_per_call=per_call))
+                                 per_query_s=recorded.per_query_s if recorded else {},
+                                 resumed_queries=resumed, queries_per_call=per_call,
+                                 counts=recorded.counts if recorded else {}))
         if resumed:
             notes.append(f"{name}: resumed from a checkpoint ({resumed} queries kept)")
-        run = run.replace(name=name)
         if cache is not None:
             cache.store(stem, run)
             checkpoint.close(remove=True)
-        return run
+        return run, key
+
+    def _systems(self, ds: Dataset, first: Run, first_key: str, cache: RunCache | None,
+                 notes: list[str], stages: list[StageStats]) -> list[Run]:
+        """Every system's final run; a stage shared by several systems is computed once."""
+        done: dict[tuple[str, str], tuple[Run, str]] = {}
+        out = []
+        for chain, sid in zip(self.chains, self.system_ids, strict=True):
+            run, key, system = first, first_key, SystemId(first.name)
+            for st, (name, depth) in zip(chain.stages, sid.stages, strict=True):
+                system = system.then(name, depth)
+                memo = (content_key(key, st.reranker.config(), depth,
+                                    st.reranker.queries_per_call(depth)), name)
+                if memo not in done:
+                    done[memo] = self._rerank(ds, run, key, system, st.reranker, depth, cache,
+                                              notes, stages)
+                run, key = done[memo]
+            out.append(run.replace(name=sid.label))
+        return out
 
     # -- the one call -----------------------------------------------------------------------
     def run(self, dataset: Dataset | DatasetGroup | str) -> PipelineResult | GroupResult:
@@ -220,31 +290,29 @@ class Pipeline:
                              fix="check queries.jsonl (and that the qrels split names its queries).")
         root = self._cache_root()
         cache = RunCache(root) if root is not None else None
-        timing = StageTiming()
         stages: list[StageStats] = []
         notes: list[str] = [f"rules: {ds.rules.describe()}"]
         started = time.perf_counter()
-        first, first_key = self._first_stage(ds, cache, timing, notes, stages)
-        reranked = [self._rerank(ds, first, first_key, r, cache, timing, notes, stages)
-                    for r in self.rerankers]
+        first, first_key = self._first_stage(ds, cache, notes, stages)
+        reranked = self._systems(ds, first, first_key, cache, notes, stages)
         if cache is not None:
             notes.extend(cache.notes)
         removed = int(first.metadata.get("self_hits_removed", 0))
         if ds.remove_self_hits:
             notes.append(f"self-hits removed from the first stage: {removed}")
-        runs = [first, *reranked]
+        unique = list({r.name: r for r in [first, *reranked]}.values())
         qrels = ds.qrels.restrict(ds.queries)  # the dataset's topics define what is scored
         metrics = self.metrics if self.metrics is not None else ds.rules.metrics
-        comparison = compare(runs, qrels, metrics, baseline=0, test=self.test,
+        comparison = compare(unique, qrels, metrics, baseline=0, test=self.test,
                              rel_level=ds.rel_level, seed=self.seed)
-        timing.seconds["total"] = time.perf_counter() - started
-        if stages[0].per_query_s:  # retrieved in this run (the first stage's typed stats)
-            timing.per_query[first.name] = dict(stages[0].per_query_s)
+        executor = (self.executor or LocalExecutor())
+        describe = getattr(executor, "describe", None)
         metadata = {"dataset": ds.describe(), "pipeline": self.config(),
                     "rules": ds.rules.as_dict(), "notes": notes,
-                    "environment": environment(), "rankify_lite_result_version": 1}
-        return PipelineResult(ds.name, first, tuple(reranked), comparison, timing, metadata,
-                              tuple(stages))
+                    "executor": describe() if callable(describe) else {},
+                    "environment": environment(), "rankify_lite_result_version": 2}
+        return PipelineResult(ds.name, first, tuple(unique[1:]), comparison, metadata,
+                              tuple(stages), time.perf_counter() - started)
 
 
 def _progress_bar(total: int, desc: str, enabled: bool):

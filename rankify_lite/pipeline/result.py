@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -15,24 +15,47 @@ from rankify_lite.systems import SystemId
 from rankify_lite.types import Run
 
 
-@dataclass
+@dataclass(frozen=True)
 class StageTiming:
-    """Wall seconds by step name (kept for scripts; :attr:`PipelineResult.stages` is typed)."""
+    """Seconds by system label, read from the typed :attr:`PipelineResult.stages` (a view for
+    scripts: ``seconds`` (wall seconds of each stage computed in this run), ``per_query``
+    (measured seconds per query, cached stages included) and ``cached`` (stages a cache
+    served))."""
 
-    seconds: dict[str, float] = field(default_factory=dict)              # stage -> wall seconds
-    per_query: dict[str, dict[str, float]] = field(default_factory=dict)  # system -> qid -> s
-    cached: list[str] = field(default_factory=list)                       # stages served by cache
+    seconds: dict[str, float]
+    per_query: dict[str, dict[str, float]]
+    cached: list[str]
+    total_s: float
+
+    @classmethod
+    def of(cls, stages: tuple[StageStats, ...], total_s: float) -> StageTiming:
+        return cls({st.name: st.wall_s for st in stages if st.wall_s is not None},
+                   {st.name: dict(st.per_query_s) for st in stages if st.per_query_s},
+                   [st.name for st in stages if st.cached], total_s)
 
 
 @dataclass(frozen=True)
 class PipelineResult:
     dataset: str
     first_stage: Run
-    reranked: tuple[Run, ...]
+    reranked: tuple[Run, ...]            # one final run per system, in the order given
     comparison: Comparison
-    timing: StageTiming
     metadata: dict[str, Any]
-    stages: tuple[StageStats, ...] = ()   # first stage, then each reranker, in order
+    stages: tuple[StageStats, ...] = ()   # the first stage, then each stage computed or read
+    wall_s: float = 0.0
+
+    @property
+    def timing(self) -> StageTiming:
+        """Seconds by system label (derived from :attr:`stages`)."""
+        return StageTiming.of(self.stages, self.wall_s)
+
+    def stage(self, system: str | SystemId) -> StageStats:
+        """The typed statistics of one stage, by its system label or id."""
+        label = system.label if isinstance(system, SystemId) else system
+        for st in self.stages:
+            if st.name == label:
+                return st
+        raise KeyError(label)
 
     @property
     def systems(self) -> tuple[SystemId, ...]:
@@ -87,8 +110,9 @@ class PipelineResult:
     def as_dict(self) -> dict[str, Any]:
         return {**self.metadata, "metrics": self.metrics,
                 "significance": self.comparison.as_dict(),
-                "timing": {"seconds": self.timing.seconds, "cached": self.timing.cached,
-                           "per_query": self.timing.per_query},
+                "wall_s": self.wall_s,
+                "per_query_s": {st.name: dict(st.per_query_s) for st in self.stages
+                                if st.per_query_s},
                 "stages": [st.as_dict() for st in self.stages]}
 
     def save(self, folder: str | Path, overwrite: bool = False) -> Path:

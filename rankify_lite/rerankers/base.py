@@ -1,63 +1,50 @@
 """The interface every reranker family implements.
 
 A family implements :meth:`Reranker._rerank_batch` for a batch of queries (batching *across*
-queries is the family's job) and :meth:`Reranker.config`. The base class does the rest, the same
-way for every family:
+queries is the family's job) and :meth:`Reranker.config`. The batch driver
+(:mod:`rankify_lite.rerankers.driver`) does the rest, the same way for every family and every
+executor:
 
 * takes the top ``depth`` candidates of each query; documents below ``depth`` stay below, in
   their first-stage order;
 * turns what the family returns into scores that strictly decrease down the final ranking
   (tied model scores in trec_eval's order, or the first stage's: see ``ties.py``), so
   evaluators see the new order;
-* times every batch and spreads the time over its queries (``run.metadata["timing"]``);
+* times every batch and spreads the time over its queries, and sums the family's counters
+  (``self.stats``: prompts, tokens, ...) into the run's typed statistics;
 * resumes: with a ``checkpoint`` it skips query batches already done and records each new query;
   batches are fixed slices of the candidate order, so a resumed run is byte-identical.
+
+A reranker is a stage of a pipeline: it has a name (:attr:`given_name`, set with
+:meth:`named` or ``load_reranker(..., name=...)``; otherwise the pipeline derives one), and
+``reranker % depth`` / ``a >> b`` build cascades (see :mod:`rankify_lite.cascade`).
 """
 
 from __future__ import annotations
 
-import time
+import copy
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
-from typing import Any, ClassVar, Protocol
+from collections.abc import Callable, Sequence
+from typing import Any, ClassVar
 
-from rankify_lite.errors import InputError, RankifyError
+from rankify_lite.errors import InputError
+from rankify_lite.rerankers.driver import (
+    Checkpoint,
+    RerankBatchError,
+    RerankItem,
+    Scored,
+    drive,
+    finish,
+)
 from rankify_lite.spec import Recorded
-from rankify_lite.stage_stats import RerankTiming
 from rankify_lite.systems import SystemId
-from rankify_lite.types import Corpus, Document, Queries, Query, RankedList, Run
+from rankify_lite.types import Corpus, Queries, RankedList, Run
 
+#: the old name of the batch error (it names the batch's queries)
+RerankQueryError = RerankBatchError
 
-@dataclass(frozen=True, slots=True)
-class RerankItem:
-    """One query with its candidates (best first-stage first)."""
-
-    query: Query
-    documents: tuple[Document, ...]
-    first_stage_scores: tuple[float, ...]
-
-
-class Checkpoint(Protocol):
-    """Where finished queries go (the pipeline stores them on disk, see pipeline/checkpoint)."""
-
-    def done(self) -> Mapping[str, RankedList]: ...
-
-    def add(self, qid: str, ranked: RankedList) -> None: ...
-
-
-class RerankQueryError(RankifyError):
-    """A reranker failed on one query; completed queries are kept in the checkpoint."""
-
-    def __init__(self, qid: str, cause: BaseException) -> None:
-        self.qid = qid
-        super().__init__(f"reranking failed on query {qid!r}: {type(cause).__name__}: {cause}. "
-                         "Queries finished before it are kept; fix the cause and run again "
-                         "to continue from there.")
-
-
-# What a family returns for one query: (doc id, score) pairs, higher score = better.
-Scored = Sequence[tuple[str, float]]
+__all__ = ["Checkpoint", "RerankBatchError", "RerankItem", "RerankQueryError", "Reranker",
+           "Scored"]
 
 
 def _recording_ties(config: Callable[[Any], dict[str, Any]]) -> Callable[[Any], dict[str, Any]]:
@@ -110,100 +97,48 @@ class Reranker(Recorded, ABC):
     def _rerank_batch(self, items: Sequence[RerankItem]) -> list[Scored]:
         """Score or order the candidates of several queries; one result per item."""
 
+    # -- the stage's name and cascades ------------------------------------------------------
+    #: the name given with named() / load_reranker(name=...); None: the pipeline derives one
+    given_name: str | None = None
+
+    def named(self, name: str) -> Reranker:
+        """This reranker under another stage name (a shallow copy: the model is shared)."""
+        if not isinstance(name, str) or not name.strip() or ">>" in name:
+            raise InputError(f"a stage name must be non-empty text without '>>', got {name!r}.",
+                             fix="e.g. reranker.named('minilm-l12').")
+        other = copy.copy(self)
+        other.given_name = name.strip()
+        return other
+
+    @property
+    def name(self) -> str:
+        """The stage name: the given one, else the family (a pipeline tells two of one family
+        apart, see :mod:`rankify_lite.pipeline.naming`)."""
+        return self.given_name or self.family or self.spec_family()
+
+    def stage_label(self, input_name: str) -> str:
+        return SystemId.from_label(input_name).then(self.name, None).label
+
+    def __mod__(self, depth: int):
+        from rankify_lite.cascade import Stage
+
+        return Stage(self) % depth
+
+    def __rshift__(self, other: Any):
+        from rankify_lite.cascade import Chain, Stage
+
+        return Chain((Stage(self),)) >> other
+
+    # -- reranking ---------------------------------------------------------------------------
     def rerank(self, queries: Queries, candidates: Run, corpus: Corpus, depth: int = 100,
                checkpoint: Checkpoint | None = None,
                progress: Callable[[int], None] | None = None) -> Run:
-        """A new Run: the top ``depth`` of ``candidates`` reordered by this reranker."""
-        if depth < 1:
-            raise InputError(f"depth must be >= 1, got {depth}.", fix="pass depth=100 or similar.")
-        done = dict(checkpoint.done()) if checkpoint is not None else {}
-        per_query_s: dict[str, float] = {}
-        results: dict[str, RankedList] = {}
-        per_call = self.queries_per_call(depth)
-        order = list(candidates)
-        resumed = 0
-        # Batches are fixed slices of the candidate order, whatever was done before: a batch is
-        # skipped only when every query of it is checkpointed, otherwise redone whole. So a
-        # resumed run scores every batch with the same composition (padding, shapes) as an
-        # uninterrupted one, and gives the same bytes.
-        for start in range(0, len(order), per_call):
-            qids = order[start:start + per_call]
-            if all(q in done for q in qids):
-                results.update({q: done[q] for q in qids})
-                resumed += len(qids)
-                if progress is not None:
-                    progress(len(qids))
-                continue
-            batch = [self._item(queries, candidates, corpus, q, depth) for q in qids]
-            nonempty = [it for it in batch if it.documents]
-            t0 = time.perf_counter()
-            try:
-                scored = self._rerank_batch(nonempty) if nonempty else []
-            except Exception as exc:
-                if len(nonempty) == 1:
-                    raise RerankQueryError(nonempty[0].query.id, exc) from exc
-                # find the failing query: redo the batch one query at a time
-                scored = []
-                for it in nonempty:
-                    try:
-                        scored.extend(self._rerank_batch([it]))
-                    except Exception as exc2:
-                        raise RerankQueryError(it.query.id, exc2) from exc2
-            elapsed = time.perf_counter() - t0
-            by_qid = {it.query.id: s for it, s in zip(nonempty, scored, strict=True)}
-            for it in batch:
-                ranked = self._finish(candidates[it.query.id], by_qid.get(it.query.id, ()), depth,
-                                      self.ties)
-                results[it.query.id] = ranked
-                per_query_s[it.query.id] = elapsed / max(1, len(batch))
-                if checkpoint is not None:
-                    checkpoint.add(it.query.id, ranked)
-            if progress is not None:
-                progress(len(batch))
-        lists = {q: results[q] for q in candidates}
-        timing = RerankTiming(sum(per_query_s.values()), per_query_s, resumed, per_call)
-        return Run(lists, name=SystemId(candidates.name, self.family, depth).label, metadata={
-            "reranker": self.config(), "depth": depth, "first_stage": candidates.name,
-            "ties": self.ties,
-            "timing": timing.as_dict()})
+        """A new Run: the top ``depth`` of ``candidates`` reordered by this reranker, computed
+        in this process (executors call the same driver with their own ``map_batches``)."""
+        return drive(self, queries, candidates, corpus, depth, checkpoint=checkpoint,
+                     progress=progress)
 
     @staticmethod
-    def _item(queries: Queries, candidates: Run, corpus: Corpus, qid: str,
-              depth: int) -> RerankItem:
-        if qid not in queries:
-            raise InputError(f"the candidate run has query {qid!r}, which the queries lack.",
-                             fix="rerank with the queries the run was retrieved for.")
-        rl = candidates[qid].top(depth)
-        missing = [d for d in rl.doc_ids if d not in corpus]
-        if missing:
-            raise InputError(
-                f"{len(missing)} candidate doc ids of query {qid!r} are not in the corpus, "
-                f"e.g. {', '.join(repr(m) for m in missing[:5])}.",
-                fix="rerank a run retrieved from this corpus (or load the matching corpus).")
-        return RerankItem(queries[qid], tuple(corpus[d] for d in rl.doc_ids), rl.scores)
-
-    @staticmethod
-    def _finish(original: RankedList, scored: Scored, depth: int,
-                ties: str = "trec_eval") -> RankedList:
-        """Strictly decreasing scores: model order on top (ties ordered by ``ties``), untouched
-        tail below."""
-        from rankify_lite.rerankers.ties import order as tie_order
-
-        head = original.doc_ids[:depth]
-        got = {d: float(s) for d, s in scored}
-        if set(got) != set(head):
-            raise RankifyError(f"reranker returned {len(got)} documents for {len(head)} "
-                               "candidates; every candidate must get exactly one score.")
-        order = tie_order(head, got, ties)
-        n = len(original)
-        # Keep the model's scores where they already strictly decrease (more informative),
-        # otherwise fall back to rank-based scores n, n-1, ... for the whole list.
-        model_scores = [got[d] for d in order]
-        strictly = all(a > b for a, b in zip(model_scores, model_scores[1:], strict=False))
-        tail = original.doc_ids[depth:]
-        if strictly and model_scores:
-            low = model_scores[-1]
-            scores = model_scores + [low - 1.0 - i for i in range(len(tail))]
-        else:
-            scores = [float(n - i) for i in range(n)]
-        return RankedList(tuple(order) + tuple(tail), tuple(scores))
+    def _finish(original: RankedList, scored: Scored, depth: int) -> RankedList:
+        """Strictly decreasing scores: model order on top, untouched tail below."""
+        return finish(original, scored, depth)

@@ -24,7 +24,7 @@ from rankify_lite.rerankers.llm_backend import LLMBackend, TransformersBackend, 
 from rankify_lite.rerankers.prompt_presets import describe, resolve_prompt
 from rankify_lite.rerankers.text_clean import cut_words, fix_text, passage_words, replace_number
 from rankify_lite.rerankers.windows import TOP_WINDOWS, apply_permutation, check_window, window_spans
-from rankify_lite.types import Document, Query, Run
+from rankify_lite.types import Document, Query
 
 #: how prompt text becomes token ids (the ``bos=`` option of every LLM reranker)
 BOS_MODES = {
@@ -149,12 +149,6 @@ class LLMReranker(Reranker):
         with self._log_lock, self.log_path.open("a", encoding="utf-8") as f:
             for r in records:
                 f.write(json.dumps({"family": self.family, **r}, ensure_ascii=False) + "\n")
-
-    def rerank(self, *args: Any, **kwargs: Any) -> Run:
-        """As :meth:`Reranker.rerank`; adds ``metadata["llm_stats"]`` (calls, tokens, ...)."""
-        self._reset_stats()
-        run = super().rerank(*args, **kwargs)
-        return run.with_metadata(llm_stats=dict(self.stats))
 
     def _base_config(self) -> dict[str, Any]:
         return {"family": self.family, **self.backend.config(), "bos": self.bos}

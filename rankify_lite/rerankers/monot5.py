@@ -33,7 +33,7 @@ from rankify_lite.rerankers.base import Reranker, RerankItem, Scored
 from rankify_lite.rerankers.prompt_presets import describe
 from rankify_lite.rerankers.prompts_io import load_prompt
 from rankify_lite.rerankers.text_clean import passage_content, replace_number
-from rankify_lite.types import Document, Query, Run
+from rankify_lite.types import Document, Query
 
 #: rank_llm's room for the output, subtracted from the context (``reserved_for_output``)
 RESERVED_FOR_OUTPUT = 64
@@ -66,6 +66,7 @@ class MonoT5Reranker(Reranker):
         self.dtype, self.revision = loader.dtype_name(loaded.dtype), loaded.revision
         self.batch_size, self.context_size = max(1, int(batch_size)), int(context_size)
         self.query_batch_size = max(1, int(query_batch_size))
+        self.stats: dict[str, int] = {"prompts": 0, "forward_passes": 0, "input_tokens": 0}
         self.template = load_prompt(prompt or "monot5",
                                     required=("body", "true_word", "false_word"))
         self.prompt_rule = "explicit" if prompt is not None else "family default"
@@ -149,9 +150,3 @@ class MonoT5Reranker(Reranker):
                      ("input_tokens", sum(lengths))):
             self.stats[k] = self.stats.get(k, 0) + v
         return split_per_query(items, scores)
-
-    def rerank(self, *args: Any, **kwargs: Any) -> Run:
-        """As :meth:`Reranker.rerank`; adds ``metadata["llm_stats"]`` (pairs, tokens)."""
-        self.stats = {"prompts": 0, "forward_passes": 0, "input_tokens": 0}
-        run = super().rerank(*args, **kwargs)
-        return run.with_metadata(llm_stats=dict(self.stats))

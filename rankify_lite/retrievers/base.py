@@ -7,6 +7,7 @@ from abc import ABC, abstractmethod
 from typing import Any, ClassVar
 
 from rankify_lite.spec import Recorded
+from rankify_lite.stage_stats import FirstStageTiming
 from rankify_lite.types import Corpus, Queries, RankedList, Run, _canonical
 
 
@@ -25,7 +26,6 @@ class Retriever(Recorded, ABC):
 
     def __init__(self) -> None:
         self._corpus: Corpus | None = None
-        self.timings: dict[str, float] = {}
 
     @abstractmethod
     def config(self) -> dict[str, Any]:
@@ -43,10 +43,8 @@ class Retriever(Recorded, ABC):
         """Build (or open from cache) the index for ``corpus``. Idempotent."""
         if self._corpus is not None and self._corpus.content_hash() == corpus.content_hash():
             return self
-        start = time.perf_counter()
         self._index(corpus)
         self._corpus = corpus
-        self.timings["index_s"] = time.perf_counter() - start
         return self
 
     def retrieve(self, queries: Queries, k: int = 100, exclude_self_hits: bool = False,
@@ -60,7 +58,6 @@ class Retriever(Recorded, ABC):
 
             raise InputError(f"{type(self).__name__}.retrieve() called before index().",
                              fix="call retriever.index(corpus) first, or pass corpus=...")
-        start = time.perf_counter()
         hits = self._retrieve(queries, k + 1 if exclude_self_hits else k)
         lists = {}
         removed = 0
@@ -72,13 +69,13 @@ class Retriever(Recorded, ABC):
                 pairs = kept
             ids, scores = _canonical(dict(pairs).items())  # trec_eval order, built once
             lists[qid] = RankedList(ids[:k], scores[:k])
-        self.timings["retrieve_s"] = time.perf_counter() - start
         return Run(lists, name=self.name, metadata={"retriever": self.config(), "k": k,
                                                     "exclude_self_hits": exclude_self_hits,
                                                     "self_hits_removed": removed})
 
-    def first_stage(self, dataset: Any, k: int, executor: Any = None) -> tuple[Run, dict[str, float]]:
-        """(run, seconds per step) for ``dataset``: index its corpus (on ``executor``'s workers
+    def first_stage(self, dataset: Any, k: int, executor: Any = None
+                    ) -> tuple[Run, FirstStageTiming]:
+        """(run, its typed timing) for ``dataset``: index its corpus (on ``executor``'s workers
         when given, for dense/SPLADE encoding), then retrieve the top ``k`` per query."""
         if dataset.corpus is None:
             from rankify_lite.errors import InputError
@@ -89,8 +86,7 @@ class Retriever(Recorded, ABC):
         if executor is not None:
             executor.prepare_index(self, dataset.corpus)
         self.index(dataset.corpus)
-        seconds = {"index": time.perf_counter() - t0}
+        index_s = time.perf_counter() - t0
         t0 = time.perf_counter()
         run = self.retrieve(dataset.queries, k, exclude_self_hits=dataset.remove_self_hits)
-        seconds["retrieve"] = time.perf_counter() - t0
-        return run, seconds
+        return run, FirstStageTiming(index_s, time.perf_counter() - t0)

@@ -129,8 +129,6 @@ class Fusion(Retriever):
     def _retrieve(self, queries: Queries, k: int) -> dict[str, list[tuple[str, float]]]:
         depth = max(k, self.depth)
         runs = [r.retrieve(queries, k=depth) for r in self.retrievers]
-        for r in self.retrievers:
-            self.timings.update({f"{r.name}.{key}": v for key, v in r.timings.items()})
         fused = fuse(runs, method=self.method, norm=self.norm, weights=self.weights, k=self.k)
         return {q: list(zip(rl.doc_ids[:k], rl.scores[:k], strict=True))
                 for q, rl in fused.lists.items()}

@@ -15,6 +15,7 @@ from typing import Any, ClassVar
 
 from rankify_lite.errors import InputError
 from rankify_lite.spec import Recorded
+from rankify_lite.stage_stats import FirstStageTiming
 from rankify_lite.types import Run
 
 SHIPPED_PREFIX = "run:"
@@ -35,9 +36,10 @@ class RunStage(Recorded, ABC):
     def load(self, dataset: Any) -> Run:
         """The run, before it is cut to the dataset's queries and ``k``."""
 
-    def first_stage(self, dataset: Any, k: int, executor: Any = None) -> tuple[Run, dict[str, float]]:
-        """(run, seconds per step): a precomputed run costs nothing to retrieve here."""
-        return self.load(dataset), {}
+    def first_stage(self, dataset: Any, k: int, executor: Any = None
+                    ) -> tuple[Run, FirstStageTiming]:
+        """(run, timing): a precomputed run costs nothing to retrieve here."""
+        return self.load(dataset), FirstStageTiming()
 
 
 class ShippedRun(RunStage):

@@ -139,27 +139,32 @@ def test_committed_main_leaderboard_is_complete():
         assert (folder / name).stat().st_size > 1000
 
 
-def test_malformed_llm_outputs_are_reported(dl19):
+def _stage(counts, resumed=0, per_query=None):
+    from rankify_lite.stage_stats import StageStats
+    from rankify_lite.systems import SystemId
+
+    return StageStats(SystemId("bm25", "x", 10), "rerank", cached=False,
+                      per_query_s=per_query or {"q1": 0.5, "q2": 0.5}, resumed_queries=resumed,
+                      counts=counts)
+
+
+def test_malformed_llm_outputs_are_reported():
     from rankify_lite.leaderboard.runner import _run_notes
 
-    run = dl19.load_run("bm25.top100")
-    assert _run_notes(run) == ()
+    assert _run_notes(_stage({})) == ()
     stats = {"windows": 43, "malformed_windows": 43, "missing_ids": 351, "repeated_ids": 0,
              "unknown_ids": 0}
-    (note,) = _run_notes(run.with_metadata(llm_stats=stats))
+    (note,) = _run_notes(_stage(stats))
     assert note.startswith("43 of 43 LLM outputs were malformed (351 passage ids missing")
 
 
-def test_forward_passes_per_query_come_from_llm_stats():
+def test_forward_passes_per_query_come_from_typed_stage_counts():
     from rankify_lite.leaderboard.runner import _forward_passes
-    from rankify_lite.stage_stats import RerankTiming
-    from rankify_lite.types import Run
 
-    run = Run.from_scores({"q1": {"a": 1.0}, "q2": {"b": 1.0}})
-    timing = RerankTiming(1.0, {"q1": 0.5, "q2": 0.5}).as_dict()
-    assert _forward_passes(run.with_metadata(timing=timing,
-                                             llm_stats={"forward_passes": 90})) == 45.0
-    assert _forward_passes(run.with_metadata(timing=timing, llm_stats={"prompts": 4})) == 2.0
-    resumed = RerankTiming(1.0, {"q1": 0.5, "q2": 0.5}, resumed_queries=1).as_dict()
-    assert _forward_passes(run.with_metadata(timing=resumed, llm_stats={"prompts": 4})) is None
-    assert _forward_passes(run.with_metadata(timing=timing)) is None  # not an LLM
+    assert _forward_passes([_stage({"forward_passes": 90})]) == 45.0
+    assert _forward_passes([_stage({"prompts": 4})]) == 2.0
+    assert _forward_passes([_stage({"prompts": 4}, resumed=1)]) is None
+    assert _forward_passes([_stage({})]) is None  # not an LLM
+    # a cascade's cost is every stage's: 2 + 45 per query
+    assert _forward_passes([_stage({"prompts": 4}), _stage({"forward_passes": 90})]) == 47.0
+    assert _forward_passes([_stage({"prompts": 4}), _stage({})]) is None
