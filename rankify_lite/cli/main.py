@@ -11,12 +11,14 @@ from rankify_lite.cli import (
     distill_cmd,
     eval_cmd,
     leaderboard_cmd,
+    report_cmd,
     rerankers_cmd,
     run_cmd,
 )
 
 # Each command module contributes its sub-parsers; add a module here to add commands.
-COMMAND_MODULES = [run_cmd, eval_cmd, datasets_cmd, rerankers_cmd, leaderboard_cmd, distill_cmd]
+COMMAND_MODULES = [run_cmd, eval_cmd, datasets_cmd, rerankers_cmd, leaderboard_cmd, distill_cmd,
+                   report_cmd]
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -1,0 +1,31 @@
+"""``rankify-lite report FOLDER -o report.html``: one self-contained HTML page of a saved
+result (``run --output``) or a leaderboard folder."""
+
+from __future__ import annotations
+
+import argparse
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    from rankify_lite.report import build_report
+
+    path = build_report(args.folder, args.output, dataset=args.dataset)
+    print(f"report: {path} ({path.stat().st_size / 1024:.0f} KiB, self-contained; open it in "
+          "a browser, no network needed)")
+    return 0
+
+
+def add_parsers(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("report", help="an HTML report of a saved result or leaderboard folder",
+                       description="Write one self-contained HTML file (works offline): the "
+                                   "comparison table with significance marks, effectiveness-"
+                                   "latency and win/loss plots, and a per-query view of each "
+                                   "system's top 10 with relevance grades and reranker moves.")
+    p.add_argument("folder", help="a result folder (meta.json, from rankify-lite run --output) "
+                                  "or a leaderboard folder (results.json)")
+    p.add_argument("-o", "--output", default="report.html", help="the HTML file to write "
+                                                                 "(default: report.html)")
+    p.add_argument("--dataset", default=None,
+                   help="the dataset folder or name, when the one meta.json records is not "
+                        "found from here (qrels, query texts and passages come from it)")
+    p.set_defaults(func=cmd_report)

@@ -1,0 +1,96 @@
+"""The report's data: read from saved result and leaderboard folders through public readers."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+from rankify_lite import read_run
+from rankify_lite.errors import InputError
+from rankify_lite.report import build_report, report_html
+from rankify_lite.report.load import load_folder
+
+REPO = Path(__file__).resolve().parents[2]
+LEADERBOARD = REPO / "benchmarks" / "leaderboards" / "main"
+
+
+def test_result_numbers_are_the_saved_results(dl19_result, dl19):
+    folder, result = dl19_result
+    data = load_folder(folder)
+    (view,) = data["views"]
+    meta = json.loads((folder / "meta.json").read_text())
+    assert [s["name"] for s in view["systems"]] == list(result.metrics)
+    for s in view["systems"]:
+        for m, v in meta["metrics"][s["name"]].items():
+            assert s["mean"][m] == pytest.approx(v, abs=1e-12)
+    hashed, identity = view["systems"][1], view["systems"][2]
+    assert hashed["parent"] == identity["parent"] == view["systems"][0]["name"]
+    q = view["queries"][0]["id"]
+    run = read_run(folder / meta["files"][hashed["name"]])
+    first = read_run(folder / meta["files"][view["baseline"]])
+    top = view["top"][hashed["name"]][q]
+    assert [d for d, _ in top] == list(run[q].doc_ids[:10])
+    assert all(before == first[q].doc_ids.index(d) for d, before in top)   # moves are real
+    assert any(before != rank for rank, (_, before) in enumerate(top))
+    assert all(before == rank for rank, (_, before) in enumerate(view["top"][identity["name"]][q]))
+    assert view["grades"][q] == {d: g for d, g in dl19.qrels[q].items()
+                                 if any(d == x for s in view["top"].values() for x, _ in s[q])}
+    assert view["docs"][top[0][0]].split()[:3] == dl19.corpus[top[0][0]].full_text().split()[:3]
+    assert sum(view["winloss"][hashed["name"]]) == len(view["queries"]) == 43
+    assert view["winloss"][identity["name"]] == [0, 43, 0]                # identity ties all
+
+
+def test_leaderboard_folder(tmp_path):
+    if not (LEADERBOARD / "results.json").is_file():
+        pytest.skip("no committed leaderboard folder")
+    data = load_folder(LEADERBOARD)
+    summary = json.loads((LEADERBOARD / "results.json").read_text())
+    assert [v["label"] for v in data["views"]] == [d["label"] for d in summary["datasets"].values()]
+    for view, d in zip(data["views"], summary["datasets"].values(), strict=True):
+        for s in view["systems"]:
+            assert s["mean"] == d["systems"][s["name"]]["mean"]
+        assert not view["has_runs"] and view["per_query"][view["baseline"]][view["main"]]
+    page = build_report(LEADERBOARD, tmp_path / "lb.html").read_text()
+    assert "no run files" in page
+
+
+def test_the_page_is_self_contained(dl19_result, tmp_path):
+    folder, _ = dl19_result
+    page = report_html(folder)
+    for remote in ("http://", "https://", "//cdn", "<link", "src="):
+        assert remote not in page.replace('xmlns="http://www.w3.org/2000/svg"', ""), remote
+    assert page.count("<script") == 2
+    payload = page.split('id="report-data">', 1)[1].split("</script>", 1)[0]
+    data = json.loads(payload)                  # the whole data survives (no early </script>)
+    assert data["views"][0]["queries_n"] == 43 and data["views"][0]["top"]
+
+
+def test_errors_name_the_file_and_the_fix(dl19_result, tmp_path):
+    folder, _ = dl19_result
+    with pytest.raises(InputError, match="neither meta.json"):
+        load_folder(tmp_path)
+    copy = tmp_path / "copy"
+    shutil.copytree(folder, copy)
+    meta = json.loads((copy / "meta.json").read_text())
+    meta["dataset"] = {"source": "/nowhere/dl19", "name": "no-such-dataset-x"}
+    (copy / "meta.json").write_text(json.dumps(meta))
+    with pytest.raises(InputError, match="--dataset PATH"):
+        load_folder(copy)
+    assert load_folder(copy, dataset="trec-dl/dl19-passage")["views"][0]["queries_n"] == 43
+    meta["files"] = {"x": "../../etc/passwd"}
+    (copy / "meta.json").write_text(json.dumps(meta))
+    with pytest.raises(InputError, match="not a file inside the result folder"):
+        load_folder(copy, dataset="trec-dl/dl19-passage")
+
+
+def test_cli_writes_the_report(dl19_result, tmp_path, capsys):
+    from rankify_lite.cli.main import main
+
+    folder, _ = dl19_result
+    out = tmp_path / "r" / "report.html"
+    assert main(["report", str(folder), "-o", str(out)]) == 0
+    assert out.is_file() and "report:" in capsys.readouterr().out
+    assert main(["report", str(tmp_path / "missing"), "-o", str(out)]) == 2
