@@ -19,6 +19,12 @@ from rankify_lite.models._batching import Tokenize, batches, progress_bar
 POOLINGS = ("mean", "cls", "last")
 
 
+def backends_note(backend: str, calibration: list[str] | None) -> dict[str, Any]:
+    from rankify_lite.models.backends import calibration_note
+
+    return calibration_note(backend, None if calibration is None else len(calibration))
+
+
 def _st_settings(model: str, revision: str | None) -> dict[str, Any]:
     """Pooling / normalise / max length / prompts from a sentence-transformers folder."""
     out: dict[str, Any] = {}
@@ -61,8 +67,11 @@ class DenseEncoder:
     (E5: ``"query: "`` / ``"passage: "``; BGE: an instruction on queries only); ``max_length``
     None is the sentence-transformers ``max_seq_length``, else the tokenizer's limit (<= 512).
     ``backend`` "torch" (default), "onnx" (ONNX Runtime, fp32) or "onnx-int8" (ONNX Runtime,
-    dynamic int8 weights; the exported model is cached, see :mod:`.onnx_backend`); the ONNX
-    backends run on the CPU and need ``pip install 'rankify-lite[onnx]'``.
+    dynamic int8 weights; the exported model is cached, see :mod:`.onnx_backend`), "openvino"
+    (fp32; ``dtype="bf16"`` for bf16 on CPUs with native bf16) or "openvino-int8" (static int8,
+    NNCF-calibrated on ``calibration`` texts, default a sample of the first texts encoded; see
+    :mod:`.openvino_backend`); these run on the CPU and need ``pip install
+    'rankify-lite[onnx]'`` / ``'rankify-lite[openvino]'``.
     """
 
     def __init__(self, model: str = "sentence-transformers/all-MiniLM-L6-v2", *,
@@ -70,7 +79,7 @@ class DenseEncoder:
                  query_prefix: str = "", doc_prefix: str = "", max_length: int | None = None,
                  batch_size: int = 64, device: str | None = None, dtype: str | None = None,
                  revision: str | None = None, progress: bool = True,
-                 backend: str = "torch") -> None:
+                 backend: str = "torch", calibration: list[str] | None = None) -> None:
         torch = require("torch", extra="dense", feature="Dense encoding")
         transformers = require("transformers", extra="dense", feature="Dense encoding")
         if pooling is not None and pooling not in POOLINGS:
@@ -88,22 +97,23 @@ class DenseEncoder:
         self.doc_prefix = doc_prefix or st.get("doc_prefix", "")
         self.batch_size = batch_size
         self.progress = progress
-        from rankify_lite.models import onnx_backend
+        from rankify_lite.models import backends
 
-        self.backend = onnx_backend.check_backend(backend)
+        self.backend = backends.check_backend(backend)
         self._onnx = None
+        self._calibration = None if calibration is None else list(calibration)
         if backend == "torch":
             loaded = loader.load(transformers.AutoModel, model, revision=revision,
                                  device=device, dtype=dtype, attention="sdpa")
             self.tokenizer, self.model, self.device = loaded.tokenizer, loaded.model, loaded.device
             self.dtype, self.revision = loaded.dtype, loaded.revision
             self.hf_config = self.model.config
-        else:  # ONNX Runtime on the CPU; the torch model is only loaded to export it once
-            self.tokenizer, self.hf_config, self._onnx, self.revision = onnx_backend.load(
-                transformers.AutoModel, model, revision=revision, backend=backend,
-                task="feature-extraction", device=device, dtype=dtype)
+        else:  # ONNX Runtime / OpenVINO on the CPU; torch weights only load to export once
+            self.tokenizer, self.hf_config, self._onnx, self.revision, self.dtype = \
+                backends.load_runner(transformers.AutoModel, model, revision=revision,
+                                     backend=backend, task="feature-extraction", device=device,
+                                     dtype=dtype)
             self.model, self.device = None, "cpu"
-            self.dtype = "int8" if backend == "onnx-int8" else torch.float32
         limit = getattr(self.hf_config, "max_position_embeddings", 512) or 512
         tok_max = getattr(self.tokenizer, "model_max_length", 512) or 512
         default = st.get("max_length") or min(tok_max, limit, 512)
@@ -124,7 +134,8 @@ class DenseEncoder:
                 "normalize": self.normalize, "query_prefix": self.query_prefix,
                 "doc_prefix": self.doc_prefix, "max_length": self.max_length,
                 "dtype": loader.dtype_name(self.dtype),
-                **({"backend": self.backend} if self.backend != "torch" else {})}
+                **({"backend": self.backend} if self.backend != "torch" else {}),
+                **backends_note(self.backend, self._calibration)}
 
     def encode_queries(self, texts: list[str]) -> np.ndarray:
         """float32 (n, dim) query vectors (query prefix applied)."""
@@ -151,6 +162,8 @@ class DenseEncoder:
         bar = progress_bar(len(texts), self.progress and len(texts) > self.batch_size,
                            f"encoding {what}")
         if self._onnx is not None:
+            self._calibrate(texts if not self._calibration else
+                            [self.doc_prefix + t for t in self._calibration])
             with bar:
                 for batch, truncated in batches(texts, self._tokenize, self.batch_size):
                     self.last_truncated += truncated
@@ -169,6 +182,18 @@ class DenseEncoder:
                 out[batch.positions] = vecs.cpu().numpy()
                 bar.update(len(batch.positions))
         return out
+
+    def _calibrate(self, texts: list[str]) -> None:
+        """openvino-int8: quantize on (a sample of) ``texts`` before the first forward."""
+        from rankify_lite.models import backends
+
+        if not backends.needs_calibration(self._onnx):
+            return
+        from rankify_lite.models.openvino_backend import CALIBRATION_BATCH
+
+        sample = backends.calibration_sample(texts)
+        self._onnx.calibrate([backends.feeds_of(b) for b, _ in
+                              batches(sample, self._tokenize, CALIBRATION_BATCH)])
 
     def _pool(self, hidden, mask, lengths: np.ndarray):
         torch = self._torch

@@ -18,12 +18,19 @@ from rankify_lite.models._batching import Tokenize, batches, progress_bar
 
 
 class SpladeEncoder:
-    """Texts -> scipy CSR (n, vocab) float32 SPLADE weights."""
+    """Texts -> scipy CSR (n, vocab) float32 SPLADE weights.
+
+    ``backend`` "torch" (default), "openvino" (fp32, or bf16 with ``dtype="bf16"``) or
+    "openvino-int8" (static int8 calibrated with NNCF on ``calibration`` texts, default a
+    sample of the first texts encoded); the OpenVINO graph includes the max-pooling, so only
+    (batch, vocab) weights leave it (:mod:`.openvino_backend`).
+    """
 
     def __init__(self, model: str = "rasyosef/splade-tiny", *, doc_max_length: int = 512,
                  query_max_length: int = 128, batch_size: int = 32, device: str | None = None,
                  dtype: str | None = None, revision: str | None = None, progress: bool = True,
-                 max_logits: int = 1 << 26) -> None:
+                 max_logits: int = 1 << 26, backend: str = "torch",
+                 calibration: list[str] | None = None) -> None:
         torch = require("torch", extra="splade", feature="SPLADE encoding")
         transformers = require("transformers", extra="splade", feature="SPLADE encoding")
         if batch_size < 1:
@@ -32,14 +39,28 @@ class SpladeEncoder:
         self.batch_size = batch_size
         self.progress = progress
         self.max_logits = max_logits
-        loaded = loader.load(transformers.AutoModelForMaskedLM, model, revision=revision,
-                             device=device, dtype=dtype, attention=None)
-        self.tokenizer, self.model, self.device = loaded.tokenizer, loaded.model, loaded.device
-        self.dtype, self.revision = loaded.dtype, loaded.revision
+        from rankify_lite.models import backends
+
+        self.backend = backends.check_backend(backend)
+        self._calibration = None if calibration is None else list(calibration)
         self._torch = torch
-        self.vocab_size = int(self.model.config.vocab_size)
-        self._decoder = self._split_head()
-        limit = getattr(self.model.config, "max_position_embeddings", 512) or 512
+        self._runner = None
+        if backend == "torch":
+            loaded = loader.load(transformers.AutoModelForMaskedLM, model, revision=revision,
+                                 device=device, dtype=dtype, attention=None)
+            self.tokenizer, self.model, self.device = loaded.tokenizer, loaded.model, \
+                loaded.device
+            self.dtype, self.revision = loaded.dtype, loaded.revision
+            hf_config = self.model.config
+        else:
+            self.tokenizer, hf_config, self._runner, self.revision, self.dtype = \
+                backends.load_runner(transformers.AutoModelForMaskedLM, model,
+                                     revision=revision, backend=backend, task="splade",
+                                     device=device, dtype=dtype)
+            self.model, self.device = None, "cpu"
+        self.vocab_size = int(hf_config.vocab_size)
+        self._decoder = self._split_head() if self._runner is None else None
+        limit = getattr(hf_config, "max_position_embeddings", 512) or 512
         self.doc_max_length = min(int(doc_max_length), limit)
         self.query_max_length = min(int(query_max_length), limit)
         self._tok_doc = Tokenize(self.tokenizer, self.doc_max_length)
@@ -49,7 +70,29 @@ class SpladeEncoder:
     def config(self) -> dict[str, Any]:
         return {"model": self.model_id, "revision": self.revision,
                 "doc_max_length": self.doc_max_length,
-                "query_max_length": self.query_max_length, "dtype": loader.dtype_name(self.dtype)}
+                "query_max_length": self.query_max_length, "dtype": loader.dtype_name(self.dtype),
+                **({"backend": self.backend} if self.backend != "torch" else {}),
+                **self._calibration_note()}
+
+    def _calibration_note(self) -> dict[str, Any]:
+        from rankify_lite.models.backends import calibration_note
+
+        return calibration_note(self.backend, None if self._calibration is None
+                                else len(self._calibration))
+
+    def _calibrate(self, texts: list[str], tokenize: Tokenize) -> None:
+        """openvino-int8: quantize on the given texts, else a sample of these, first."""
+        from rankify_lite.models import backends
+
+        if not backends.needs_calibration(self._runner):
+            return
+        from rankify_lite.models.openvino_backend import CALIBRATION_BATCH
+
+        if self._calibration:
+            texts, tokenize = self._calibration, self._tok_doc
+        sample = backends.calibration_sample(list(texts))
+        self._runner.calibrate([backends.feeds_of(b) for b, _ in
+                                batches(sample, tokenize, CALIBRATION_BATCH)])
 
     def vocabulary(self) -> list[str]:
         """Term string per vocabulary id (for inspecting expansions)."""
@@ -72,6 +115,8 @@ class SpladeEncoder:
         rows_parts, cols_parts, vals_parts = [], [], []
         self.last_truncated = 0
         bar = progress_bar(n, self.progress and n > self.batch_size, f"SPLADE {what}")
+        if self._runner is not None and n:
+            self._calibrate(list(texts), tokenize)
         with torch.inference_mode(), bar:
             for batch, truncated in batches(list(texts), tokenize, self.batch_size):
                 self.last_truncated += truncated
@@ -113,6 +158,8 @@ class SpladeEncoder:
 
     def _weights(self, input_ids: np.ndarray, attention_mask: np.ndarray) -> np.ndarray:
         """(b, vocab) float32 weights for one padded batch."""
+        if self._runner is not None:
+            return self._weights_runner(input_ids, attention_mask)
         if self._decoder is not None:
             return self._weights_split(input_ids, attention_mask)
         torch = self._torch
@@ -126,6 +173,15 @@ class SpladeEncoder:
             logits = logits.masked_fill(mask.unsqueeze(-1) == 0, float("-inf"))
             pooled = torch.log1p(torch.relu(logits.amax(dim=1)))
             out[s:s + step] = pooled.float().cpu().numpy()
+        return out
+
+    def _weights_runner(self, input_ids: np.ndarray, attention_mask: np.ndarray) -> np.ndarray:
+        b, width = input_ids.shape
+        step = max(1, self.max_logits // max(1, width * self.vocab_size))
+        out = np.empty((b, self.vocab_size), dtype=np.float32)
+        for s in range(0, b, step):
+            out[s:s + step] = self._runner({"input_ids": input_ids[s:s + step],
+                                            "attention_mask": attention_mask[s:s + step]})
         return out
 
     def _weights_split(self, input_ids: np.ndarray, attention_mask: np.ndarray,

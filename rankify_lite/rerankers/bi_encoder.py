@@ -26,7 +26,7 @@ class BiEncoderReranker(Reranker):
             pooling, normalisation, max length and prompts are read from it).
         batch_size: texts per forward pass.
         max_length, pooling, normalize, query_prefix, doc_prefix, device, dtype, revision,
-        backend ("torch", "onnx" or "onnx-int8"):
+        backend ("torch", "onnx", "onnx-int8", "openvino" or "openvino-int8"), calibration:
             passed to :class:`~rankify_lite.models.dense_encoder.DenseEncoder`.
         query_batch_size: queries whose candidates are embedded together (each unique
             document once per batch).
@@ -42,14 +42,14 @@ class BiEncoderReranker(Reranker):
                  normalize: bool | None = None, query_prefix: str = "", doc_prefix: str = "",
                  device: str | None = None, dtype: str | None = None,
                  revision: str | None = None, query_batch_size: int | None = None,
-                 backend: str = "torch") -> None:
+                 backend: str = "torch", calibration: list[str] | None = None) -> None:
         from rankify_lite.models.dense_encoder import DenseEncoder
 
         self.encoder = DenseEncoder(model, pooling=pooling, normalize=normalize,
                                     query_prefix=query_prefix, doc_prefix=doc_prefix,
                                     max_length=max_length, batch_size=batch_size,
                                     device=device, dtype=dtype, revision=revision,
-                                    progress=False, backend=backend)
+                                    progress=False, backend=backend, calibration=calibration)
         if query_batch_size is not None:
             self.query_batch_size = max(1, int(query_batch_size))
 

@@ -11,7 +11,9 @@ Scores equal ``sentence_transformers.CrossEncoder(model).predict(pairs)`` on the
 * a CUDA out-of-memory error halves the batch and carries on (and keeps the smaller budget);
 * ``backend="onnx-int8"`` (or ``"onnx"``) runs the forward pass with ONNX Runtime on the CPU,
   int8 weights from ONNX Runtime's dynamic quantizer, exported once and cached
-  (:mod:`rankify_lite.models.onnx_backend`); everything else above stays the same.
+  (:mod:`rankify_lite.models.onnx_backend`); ``backend="openvino"`` / ``"openvino-int8"`` with
+  OpenVINO (static int8 calibrated with NNCF on the collection's own pairs,
+  :mod:`rankify_lite.models.openvino_backend`); everything else above stays the same.
 """
 
 from __future__ import annotations
@@ -59,7 +61,11 @@ class CrossEncoderReranker(Reranker):
         query_batch_size: queries scored together (their pairs are length-sorted as one pool);
             default: about 4,096 pairs per call at the given depth.
         backend: "torch" (default), "onnx" (ONNX Runtime fp32) or "onnx-int8" (ONNX Runtime,
-            dynamic int8; CPU only, ``pip install 'rankify-lite[onnx]'``).
+            dynamic int8; CPU only, ``pip install 'rankify-lite[onnx]'``), "openvino" (fp32, or
+            bf16 with ``dtype="bf16"``) or "openvino-int8" (static int8; ``pip install
+            'rankify-lite[openvino]'``).
+        calibration: openvino-int8 only: (query, passage) pairs to calibrate on (default: an
+            evenly spaced sample of the first call's pairs, i.e. the collection's own).
     """
 
     family = "cross-encoder"
@@ -70,7 +76,8 @@ class CrossEncoderReranker(Reranker):
                  device: str | None = None, dtype: str | None = None,
                  revision: str | None = None, activation: str = "auto",
                  query_batch_size: int | None = None, trust_remote_code: bool = False,
-                 backend: str = "torch") -> None:
+                 backend: str = "torch",
+                 calibration: Sequence[tuple[str, str]] | None = None) -> None:
         torch = require("torch", extra="rerank", feature="the cross-encoder reranker")
         transformers = require("transformers", extra="rerank", feature="the cross-encoder reranker")
         if batch_size < 1:
@@ -78,11 +85,12 @@ class CrossEncoderReranker(Reranker):
         if activation not in _ACTIVATIONS:
             raise InputError(f"unknown activation {activation!r}.",
                              fix=f"use one of {', '.join(_ACTIVATIONS)}.")
-        from rankify_lite.models import onnx_backend
+        from rankify_lite.models import backends
 
         self.model_name = str(model)
-        self.backend = onnx_backend.check_backend(backend)
+        self.backend = backends.check_backend(backend)
         self._onnx = None
+        self._calibration = None if calibration is None else [tuple(p) for p in calibration]
         if backend == "torch":
             loaded = loader.load(transformers.AutoModelForSequenceClassification,
                                  self.model_name, revision=revision, device=device, dtype=dtype,
@@ -90,13 +98,12 @@ class CrossEncoderReranker(Reranker):
             self.tokenizer, self.model, self.device = loaded.tokenizer, loaded.model, loaded.device
             self.dtype, self.revision = loaded.dtype, loaded.revision
             self.hf_config = self.model.config
-        else:  # ONNX Runtime on the CPU; torch weights are only loaded to export them once
-            self.tokenizer, self.hf_config, self._onnx, self.revision = onnx_backend.load(
-                transformers.AutoModelForSequenceClassification, self.model_name,
-                revision=revision, backend=backend, task="sequence-classification",
-                device=device, dtype=dtype)
+        else:  # ONNX Runtime / OpenVINO on the CPU; torch weights only load to export once
+            self.tokenizer, self.hf_config, self._onnx, self.revision, self.dtype = \
+                backends.load_runner(transformers.AutoModelForSequenceClassification,
+                                     self.model_name, revision=revision, backend=backend,
+                                     task="sequence-classification", device=device, dtype=dtype)
             self.model, self.device = None, "cpu"
-            self.dtype = "int8" if backend == "onnx-int8" else torch.float32
         cfg = self.hf_config
         self.num_labels = int(getattr(cfg, "num_labels", 1) or 1)
         self.max_length = self._resolve_max_length(max_length)
@@ -151,7 +158,14 @@ class CrossEncoderReranker(Reranker):
                 "revision": self.revision,
                 "max_length": self.max_length, "activation": self.activation,
                 "num_labels": self.num_labels, "dtype": loader.dtype_name(self.dtype),
-                **({"backend": self.backend} if self.backend != "torch" else {})}
+                **({"backend": self.backend} if self.backend != "torch" else {}),
+                **self._calibration_note()}
+
+    def _calibration_note(self) -> dict[str, Any]:
+        from rankify_lite.models.backends import calibration_note
+
+        return calibration_note(self.backend, None if self._calibration is None
+                                else len(self._calibration))
 
     # ---- scoring ---------------------------------------------------------------------------
     def _rerank_batch(self, items: Sequence[RerankItem]) -> list[Scored]:
@@ -163,13 +177,30 @@ class CrossEncoderReranker(Reranker):
         """Scores of (query, passage) pairs, like ``CrossEncoder.predict(pairs)``."""
         return self.score_pairs([p[0] for p in pairs], [p[1] for p in pairs])
 
-    def score_pairs(self, queries: Sequence[str], passages: Sequence[str]) -> np.ndarray:
-        """One score per (queries[i], passages[i]), float64, in input order."""
+    def _calibrate(self, queries: Sequence[str], passages: Sequence[str]) -> None:
+        """openvino-int8: quantize on the given calibration pairs, else on a sample of these."""
+        from rankify_lite.models import backends
+
+        if not backends.needs_calibration(self._onnx):
+            return
+        from rankify_lite.models.openvino_backend import CALIBRATION_BATCH
+
+        pairs = self._calibration or backends.calibration_sample(
+            list(zip(queries, passages, strict=True)))
+        self._onnx.calibrate(self.score_pairs([p[0] for p in pairs], [p[1] for p in pairs],
+                                              calibrating=CALIBRATION_BATCH))
+
+    def score_pairs(self, queries: Sequence[str], passages: Sequence[str],
+                    calibrating: int = 0) -> Any:
+        """One score per (queries[i], passages[i]), float64, in input order. (With
+        ``calibrating=n``: the padded model inputs in length-sorted batches of n, unscored.)"""
         if len(queries) != len(passages):
             raise InputError(f"{len(queries)} queries but {len(passages)} passages.",
                              fix="give one query per passage.")
         if not queries:
             return np.zeros(0, dtype=np.float64)
+        if not calibrating:
+            self._calibrate(queries, passages)
         enc = self.tokenizer(list(queries), list(passages), truncation="longest_first",
                              max_length=self.max_length, padding=False,
                              return_attention_mask=False,
@@ -185,6 +216,9 @@ class CrossEncoderReranker(Reranker):
             flat_tt = np.fromiter(itertools.chain.from_iterable(enc["token_type_ids"]),
                                   dtype=np.int64, count=int(offsets[-1]))
         order = np.argsort(-lengths, kind="stable")
+        if calibrating:
+            return [self._inputs(order[i:i + calibrating], lengths, offsets, flat_ids, flat_tt)
+                    for i in range(0, len(order), calibrating)]
         logits = np.empty(len(ids), dtype=np.float64)
         pending = list(self._batches(lengths[order]))
         while pending:
@@ -222,9 +256,9 @@ class CrossEncoderReranker(Reranker):
         self.max_tokens = min(self.max_tokens, new_budget)
         self.batch_size = max(1, min(self.batch_size, batch // 2))
 
-    def _forward(self, rows: np.ndarray, lengths: np.ndarray, offsets: np.ndarray,
-                 flat_ids: np.ndarray, flat_tt: np.ndarray | None) -> np.ndarray:
-        torch = self._torch
+    def _inputs(self, rows: np.ndarray, lengths: np.ndarray, offsets: np.ndarray,
+                flat_ids: np.ndarray, flat_tt: np.ndarray | None) -> dict[str, np.ndarray]:
+        """Right-padded numpy model inputs of the pairs ``rows``."""
         lens = lengths[rows]
         width = int(lens.max())
         cols = np.arange(width, dtype=np.int64)
@@ -234,6 +268,12 @@ class CrossEncoderReranker(Reranker):
                   "attention_mask": mask.astype(np.int64)}
         if flat_tt is not None:
             inputs["token_type_ids"] = np.where(mask, flat_tt[gather], 0)
+        return inputs
+
+    def _forward(self, rows: np.ndarray, lengths: np.ndarray, offsets: np.ndarray,
+                 flat_ids: np.ndarray, flat_tt: np.ndarray | None) -> np.ndarray:
+        torch = self._torch
+        inputs = self._inputs(rows, lengths, offsets, flat_ids, flat_tt)
         if self._onnx is not None:
             out = self._onnx(inputs).astype(np.float64)
             if self.num_labels == 1:
