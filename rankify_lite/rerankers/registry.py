@@ -210,3 +210,8 @@ register("causal-lm", "rankify_lite.rerankers.causal_lm:CausalLMReranker",
          description="causal-LM pointwise rerankers in their own formats (presets): "
                      "Qwen3-Reranker, mxbai-rerank-v2, bge-reranker-v2-gemma / layerwise "
                      "(cutoff_layers); score from the last position's answer-token logits")
+register("duot5", "rankify_lite.rerankers.duot5:DuoT5Reranker",
+         extra="rerank", requires=("torch", "transformers"),
+         default_model="castorini/duot5-base-msmarco",
+         description="duoT5 seq2seq pairwise: P(Document0 better than Document1), summed over "
+                     "the pairs of the top k (rank_llm's aggregation, or sym-sum); after monoT5")

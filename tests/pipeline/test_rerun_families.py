@@ -56,6 +56,7 @@ BUILDERS = {
     "setwise": lambda p: _llm(p, k=3, passage_tokens=16),
     "monot5": _tiny_t5,
     "causal-lm": lambda p: _llm(p, max_length=256),
+    "duot5": _tiny_t5,
     "rank1": lambda p: _llm(p, reasoning_token_budget=6, passage_words=12),
     "reasonrank": lambda p: _llm(p, window_size=4, stride=2, passage_words=12,
                                  reasoning_token_budget=8),
