@@ -83,8 +83,10 @@ def test_a_broken_entry_is_a_failure_not_a_crash(shared_data, tmp_path):
      "used twice"),
 ])
 def test_bad_expected_files(tmp_path, entries, needle):
-    path = tmp_path / "e.yaml"
-    path.write_text(yaml.safe_dump({"entries": entries}))
+    import copy
+
+    path = tmp_path / "e.yaml"  # copies: a shared object would be dumped as a (refused) alias
+    path.write_text(yaml.safe_dump({"entries": [copy.deepcopy(e) for e in entries]}))
     with pytest.raises(InputError) as err:
         load_expected(path)
     assert needle in str(err.value) and str(path) in str(err.value)
