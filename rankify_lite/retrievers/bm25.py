@@ -57,13 +57,17 @@ class BM25(Retriever):
         threads: search/index threads (default: all cores).
         progress: show progress bars (only on a terminal).
         index_root: where indexes are cached (default ``$RANKIFY_LITE_CACHE/indexes``).
+        index: a pyserini prebuilt index by pyserini's name ("msmarco-v1-passage",
+            "beir-v1.0.0-scifact.flat", "beir-v1.0.0-scifact.multifield", ...): searched
+            instead of indexing the corpus (Lucene only; ``fields`` follows the index). See
+            :mod:`.bm25_prebuilt`.
     """
 
     name = "bm25"
 
     def __init__(self, backend: str = "lucene", fields: str = "flat", k1: float = 0.9,
                  b: float = 0.4, threads: int | None = None, progress: bool = True,
-                 index_root: str | os.PathLike | None = None) -> None:
+                 index_root: str | os.PathLike | None = None, index: str | None = None) -> None:
         super().__init__()
         if backend not in BACKENDS:
             raise InputError(f"unknown BM25 backend {backend!r}.",
@@ -88,6 +92,10 @@ class BM25(Retriever):
         self.progress = progress
         self.index_root = Path(index_root) if index_root is not None else None
         self.name = f"bm25-{backend}-{fields}"
+        self.prebuilt: str | None = None
+        self._prebuilt_facts: dict[str, Any] | None = None
+        if index is not None:
+            self._use_prebuilt(index)
         self.index_dir: Path | None = None
         #: True when the last index() built the index, False when it reused a cached one
         self.built: bool | None = None
@@ -114,7 +122,39 @@ class BM25(Retriever):
                             token_pattern=bs.TOKEN_PATTERN, stopwords=list(bs.LUCENE_STOPWORDS))
         return settings
 
+    def _use_prebuilt(self, index: Any) -> None:
+        from rankify_lite.retrievers.bm25_prebuilt import prebuilt_fields
+
+        if not isinstance(index, str) or not index.strip():
+            raise InputError(f"index={index!r} must be a prebuilt index name.",
+                             fix="e.g. BM25(index='msmarco-v1-passage').")
+        if self.backend != "lucene":
+            raise InputError("prebuilt indexes are Lucene indexes.",
+                             fix="use BM25(index=..., backend='lucene') (the default).")
+        fields = prebuilt_fields(index)
+        if self.fields not in ("flat", fields):
+            raise InputError(f"the prebuilt index {index!r} is a {fields} index, not {self.fields}.",
+                             fix=f"leave fields out (it follows the index), or pick a "
+                                 f"{'.multifield' if self.fields == 'multifield' else '.flat'} index.")
+        self.prebuilt, self.fields, self.name = index, fields, f"bm25-{index}"
+
+    def _prebuilt(self) -> tuple[Any, dict[str, Any]]:
+        from rankify_lite.retrievers.bm25_prebuilt import open_prebuilt
+
+        where, facts = open_prebuilt(str(self.prebuilt))
+        self._prebuilt_facts = facts
+        return where, facts
+
     def config(self) -> dict[str, Any]:
+        if self.prebuilt is not None:
+            if self._prebuilt_facts is None:
+                from rankify_lite.retrievers.bm25_prebuilt import prebuilt_info
+
+                info = prebuilt_info(self.prebuilt)
+                self._prebuilt_facts = {"index": self.prebuilt, "index_md5": str(info["md5"]),
+                                        "index_documents": int(info.get("documents", 0) or 0)}
+            return {"family": "bm25", "backend": self.backend, "fields": self.fields,
+                    "k1": self.k1, "b": self.b, **self._prebuilt_facts, **self._versions()}
         return {"family": "bm25", "backend": self.backend, "fields": self.fields, "k1": self.k1,
                 "b": self.b, **self._versions()}
 
@@ -133,6 +173,9 @@ class BM25(Retriever):
         from rankify_lite.retrievers.index_cache import build_or_open, index_path
 
         self.close()
+        if self.prebuilt is not None:
+            self._open_prebuilt(corpus)
+            return
         settings = self.index_settings()
         folder = index_path(f"bm25-{self.backend}", corpus.content_hash(), settings,
                             root=None if self.index_root is None
@@ -177,7 +220,22 @@ class BM25(Retriever):
                 raise InputError(f"queries must be a Queries object or a dict of id -> text, "
                                  f"not {type(queries).__name__}.",
                                  fix="use Queries.from_dict({qid: text, ...}).")
+        if self.prebuilt is not None and corpus is None and self._corpus is None:
+            self._open_prebuilt(None)
+            self._corpus = Corpus({})  # a prebuilt index needs no corpus
         return super().retrieve(queries, k=k, exclude_self_hits=exclude_self_hits, corpus=corpus)
+
+    def _open_prebuilt(self, corpus: Corpus | None) -> None:
+        from rankify_lite.retrievers.bm25_lucene import LuceneSearch
+
+        where, facts = self._prebuilt()
+        if corpus is not None and len(corpus) and facts["index_documents"] and \
+                len(corpus) != facts["index_documents"]:
+            warnings.warn(f"the prebuilt index {self.prebuilt!r} holds {facts['index_documents']} "
+                          f"documents, the corpus given {len(corpus)}: results come from the "
+                          "index, and rerankers need the texts of what it returns.", stacklevel=4)
+        self.index_dir, self.built = where, False
+        self._search = LuceneSearch(where, self.k1, self.b, self.fields)
 
     def _retrieve(self, queries: Queries, k: int) -> dict[str, list[tuple[str, float]]]:
         from tqdm.auto import tqdm
@@ -211,8 +269,9 @@ class BM25(Retriever):
         self._corpus = None
 
     def __repr__(self) -> str:
+        index = f", index={self.prebuilt!r}" if self.prebuilt else ""
         return (f"BM25(backend={self.backend!r}, fields={self.fields!r}, k1={self.k1}, "
-                f"b={self.b}, threads={self.threads})")
+                f"b={self.b}, threads={self.threads}{index})")
 
 
 def _matchable(doc: Document, fields: str) -> bool:
