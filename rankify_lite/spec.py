@@ -5,10 +5,12 @@ class signature. It is what ``meta.json`` records and what ``rankify-lite rerun`
 ``config()`` stays the provenance record (the spec's values plus what was resolved: model
 revision, prompt hash, index settings), and keys the caches.
 
-Components record their spec by construction (:class:`Recorded`): nothing a family writes can
-drift from what it was called with. Options that are themselves components (the retrievers of a
-fusion) are saved as nested specs; options that are live objects (a ready model, a Run) can't be
-saved, and the spec says so (``why``), so ``rerun`` refuses with that reason instead of guessing.
+This module is a leaf (it imports no registry): :func:`rankify_lite.builders.build` turns a
+spec back into its component. Components record their spec by construction
+(:class:`Recorded`): nothing a family writes can drift from what it was called with. Options
+that are themselves components (the retrievers of a fusion) are saved as nested specs; options
+that are live objects (a ready model, a Run) can't be saved, and the spec says so (``why``), so
+``rerun`` refuses with that reason instead of guessing.
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ from typing import Any, ClassVar
 from rankify_lite.errors import InputError
 
 KINDS = ("retriever", "first-stage", "reranker")
-_NESTED = "$spec"
+NESTED = "$spec"  # the key of a nested spec (a fusion's retrievers)
 
 
 def _freeze(value: Any) -> Any:
@@ -80,36 +82,12 @@ class ComponentSpec:
         return cls(str(data.get("kind") or kind or "reranker"), data["family"], options,
                    why if why is not None else None)
 
-    def build(self) -> Any:
-        """The component this spec describes, built through its registry."""
-        if not self.rebuildable:
-            raise InputError(f"{self.kind} {self.family!r} can't be rebuilt from its saved spec: "
-                             f"{self.why}.", fix="build it from a model id, a file or a name "
-                             "(not a live object), or rerun it from Python.")
-        options = {k: _thaw(v) for k, v in self.options.items()}
-        if self.kind == "reranker":
-            from rankify_lite.rerankers.registry import load_reranker
-
-            return load_reranker(self.family, **options)
-        from rankify_lite.retrievers.registry import build_component
-
-        return build_component(self.kind, self.family, options)
-
-
-def _thaw(value: Any) -> Any:
-    """Nested specs back into components (the retrievers of a fusion)."""
-    if isinstance(value, Mapping) and set(value) == {_NESTED}:
-        return ComponentSpec.from_dict(value[_NESTED]).build()
-    if isinstance(value, list):
-        return [_thaw(v) for v in value]
-    return value
-
 
 def _saved(value: Any) -> tuple[Any, bool]:
     """(saved form, ok): paths as text, components as nested specs; ok False for live objects."""
     if isinstance(value, Recorded):
         spec = value.spec()
-        return {_NESTED: spec.as_dict()}, spec.rebuildable
+        return {NESTED: spec.as_dict()}, spec.rebuildable
     if isinstance(value, PurePath):
         return str(value), True
     if isinstance(value, (list, tuple)):

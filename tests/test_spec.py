@@ -6,6 +6,7 @@ import json
 
 import pytest
 
+from rankify_lite.builders import build
 from rankify_lite.errors import InputError
 from rankify_lite.rerankers import load_reranker, registry
 from rankify_lite.retrievers import BM25, Fusion
@@ -33,7 +34,7 @@ def test_spec_round_trips_and_is_frozen():
 def test_reranker_spec_is_what_it_was_built_with():
     spec = load_reranker("identity").spec()
     assert spec == ComponentSpec("reranker", "identity", {})
-    assert isinstance(spec.build(), type(load_reranker("identity")))
+    assert isinstance(build(spec), type(load_reranker("identity")))
 
 
 def test_retriever_specs_rebuild_the_same_config():
@@ -41,21 +42,21 @@ def test_retriever_specs_rebuild_the_same_config():
     spec = bm25.spec()
     assert (spec.kind, spec.family, dict(spec.options)) == ("retriever", "bm25",
                                                             {"backend": "bm25s", "k1": 1.2})
-    assert spec.build().config() == bm25.config()
+    assert build(spec).config() == bm25.config()
     fused = Fusion([BM25(backend="bm25s"), BM25(backend="bm25s", k1=1.5)], k=30)
     fspec = ComponentSpec.from_dict(json.loads(json.dumps(fused.spec().as_dict())))
     assert fspec.rebuildable and fspec.family == "fusion"
-    assert fspec.build().config() == fused.config()
+    assert build(fspec).config() == fused.config()
 
 
 def test_first_stage_runs_are_components():
     shipped = as_first_stage("run:bm25.top100")
-    assert isinstance(shipped, ShippedRun) and shipped.spec().build().config() == shipped.config()
+    assert isinstance(shipped, ShippedRun) and build(shipped.spec()).config() == shipped.config()
     given = as_first_stage(Run.from_scores({"q": {"d": 1.0}}, name="mine"))
     assert isinstance(given, GivenRun) and given.name == "mine"
     assert not given.spec().rebuildable and "run" in given.spec().why
     with pytest.raises(InputError, match="can't be rebuilt"):
-        given.spec().build()
+        build(given.spec())
     with pytest.raises(InputError, match="not a retriever or a run"):
         as_first_stage("bm25")
 
@@ -65,9 +66,9 @@ def test_unknown_options_are_refused_before_anything_loads():
     with pytest.raises(InputError, match="'windw_size' \\(did you mean 'window_size'"):
         load_reranker("first", model="/no/such/model", windw_size=4)
     with pytest.raises(InputError, match="no option 'k2'"):
-        ComponentSpec("retriever", "bm25", {"k2": 1.0}).build()
+        build(ComponentSpec("retriever", "bm25", {"k2": 1.0}))
     with pytest.raises(InputError, match="unknown retriever family"):
-        ComponentSpec("retriever", "bm26", {}).build()
+        build(ComponentSpec("retriever", "bm26", {}))
 
 
 def test_registry_options_come_from_the_signatures():

@@ -10,18 +10,9 @@ from rankify_lite.cli.output import print_json
 
 
 def _options(pairs: list[str] | None) -> dict[str, Any]:
-    from rankify_lite.errors import InputError
+    from rankify_lite.cli.system_spec import parse_options
 
-    out: dict[str, Any] = {}
-    for pair in pairs or []:
-        if "=" not in pair:
-            raise InputError(f"option {pair!r} is not KEY=VALUE.", fix="e.g. --option batch_size=32")
-        key, value = pair.split("=", 1)
-        try:
-            out[key] = json.loads(value)
-        except json.JSONDecodeError:
-            out[key] = value
-    return out
+    return parse_options(pairs)
 
 
 def add_parsers(sub) -> None:
@@ -32,9 +23,12 @@ def add_parsers(sub) -> None:
                    help="bm25 | bm25-multifield | bm25s | dense | splade | run:NAME (a run "
                         "shipped with the dataset, e.g. run:bm25.top100)")
     p.add_argument("--retriever-model", help="model id for dense/splade")
-    p.add_argument("--reranker", action="append", help="reranker family, repeatable "
-                   "(see 'rankify-lite rerankers')")
-    p.add_argument("--model", help="reranker model id or local folder")
+    p.add_argument("--reranker", action="append", metavar="SYSTEM",
+                   help="a reranker or a cascade, repeatable (one system each): FAMILY "
+                        "[model=M] [name=N] [depth=D] [KEY=VALUE ...], stages joined by '>>', "
+                        "e.g. 'cross-encoder depth=100 >> first depth=20' (families: "
+                        "'rankify-lite rerankers')")
+    p.add_argument("--model", help="reranker model id or local folder (stages without model=)")
     p.add_argument("--option", action="append", metavar="KEY=VALUE",
                    help="reranker option, repeatable (JSON values), e.g. batch_size=32")
     p.add_argument("--depth", type=int, default=100, help="candidates reranked (default 100)")
@@ -80,10 +74,9 @@ def _print_result(result, args: argparse.Namespace) -> None:
     print(result.table())
     for note in result.notes:
         print(f"note: {note}" if not note.startswith("rules:") else note)
-    secs = result.timing.seconds
-    parts = [f"{k} {v:.1f}s" for k, v in secs.items()]
-    cached = f" (from cache: {', '.join(result.timing.cached)})" if result.timing.cached else ""
-    print("time: " + ", ".join(parts) + cached)
+    parts = [f"{st.system.display()} " + ("cached" if st.cached else f"{st.wall_s or 0:.1f}s")
+             for st in result.stages]
+    print("time: " + ", ".join(parts) + f"; total {result.wall_s:.1f}s")
     first_eval = result.comparison.evaluations[0]
     if first_eval.unjudged_queries:
         print(f"note: {len(first_eval.unjudged_queries)} queries have no judgments; "
@@ -103,8 +96,8 @@ def _finish(result, args: argparse.Namespace) -> int:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
+    from rankify_lite.cli.system_spec import build_systems
     from rankify_lite.pipeline import Pipeline
-    from rankify_lite.rerankers import load_reranker
     from rankify_lite.retrievers.registry import build_retriever
 
     if args.retriever.startswith("run:"):
@@ -112,8 +105,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     else:
         opts = {"model": args.retriever_model} if args.retriever_model else {}
         retriever = build_retriever(args.retriever, **opts)
-    rerankers = [load_reranker(name, model=args.model, **_options(args.option))
-                 for name in args.reranker or []]
+    rerankers = build_systems(args.reranker, args.model, _options(args.option))
     kwargs = {"metrics": args.metrics} if args.metrics else {}
     if args.ray:
         from rankify_lite.executors import RayExecutor

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Mapping
-from dataclasses import dataclass, field
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -59,6 +59,32 @@ class Dataset:
         for part in (self.corpus, self.queries, self.qrels):
             h.update(b"-" if part is None else part.content_hash().encode())
         return h.hexdigest()
+
+    def subset(self, query_ids: Iterable[str]) -> Dataset:
+        """The same collection with only these queries (in this order) and their judgments;
+        the rules stay the collection's, and the metadata says it is a subset."""
+        from rankify_lite.errors import InputError
+
+        ids = list(dict.fromkeys(str(q) for q in query_ids))
+        missing = [q for q in ids if q not in self.queries]
+        if missing:
+            raise InputError(f"dataset {self.name!r} has no queries {missing[:5]}"
+                             f"{' ...' if len(missing) > 5 else ''}.",
+                             fix="pick ids from dataset.queries.")
+        if not ids:
+            raise InputError("a subset needs at least one query id.", fix="e.g. ds.head(5).")
+        return replace(self, queries=Queries({q: self.queries[q] for q in ids}),
+                       qrels=self.qrels.restrict(ids),
+                       metadata={**dict(self.metadata),
+                                 "subset": {"of_queries": len(self.queries), "queries": len(ids)}})
+
+    def head(self, n: int) -> Dataset:
+        """The first ``n`` queries (in the dataset's order): ``ds.head(5)``."""
+        from rankify_lite.errors import InputError
+
+        if isinstance(n, bool) or not isinstance(n, int) or n < 1:
+            raise InputError(f"head(n) needs a positive integer, got {n!r}.", fix="e.g. ds.head(5)")
+        return self.subset(list(self.queries)[:n])
 
     def load_run(self, name: str):
         """Load a first-stage run shipped with the dataset (see ``runs``)."""

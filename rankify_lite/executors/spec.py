@@ -29,9 +29,10 @@ def rebuild(kind: str, payload: Any, expected_config: dict[str, Any], per_call: 
             depth: int) -> Reranker:
     """Build the reranker a worker uses and check it matches the driver's."""
     if kind == "spec":
+        from rankify_lite.builders import build
         from rankify_lite.spec import ComponentSpec
 
-        reranker = ComponentSpec.from_dict(payload).build()
+        reranker = build(ComponentSpec.from_dict(payload))
     else:
         reranker = payload
     if reranker.config() != expected_config or reranker.queries_per_call(depth) != per_call:

@@ -11,6 +11,7 @@ import warnings
 from pathlib import Path
 from typing import Any
 
+from rankify_lite.builders import build
 from rankify_lite.errors import InputError
 from rankify_lite.pipeline.pipeline import Pipeline
 from rankify_lite.spec import ComponentSpec
@@ -20,7 +21,7 @@ def reranker_from_config(config: dict[str, Any]):
     """Rebuild a reranker from its recorded spec (the exact constructor options)."""
     spec = config.get("spec")
     if isinstance(spec, dict):
-        return ComponentSpec.from_dict(spec, "reranker").build()
+        return build(ComponentSpec.from_dict(spec, "reranker"))
     import importlib
 
     from rankify_lite.rerankers.registry import family_info, load_reranker
@@ -30,6 +31,45 @@ def reranker_from_config(config: dict[str, Any]):
     module, cls_name = info.target.split(":")
     cls = getattr(importlib.import_module(module), cls_name)
     return load_reranker(config["family"], **accepted_options(cls, config))
+
+
+def systems_from_meta(conf: dict[str, Any]) -> list[Any]:
+    """The pipeline's systems: each recorded reranker rebuilt once under its recorded stage
+    name, then every system's chain of ``(stage name, depth)`` (results saved before cascades:
+    one system per reranker, at the pipeline's depth)."""
+    records = conf.get("rerankers") or []
+    if not isinstance(records, list) or not all(isinstance(c, dict) for c in records):
+        raise InputError("metadata's pipeline.rerankers is not a list of reranker records.",
+                         fix="pass the meta.json written by 'rankify-lite run --output DIR'.")
+    built = {}
+    for c in records:
+        reranker = reranker_from_config(c)
+        name = c.get("name")
+        if isinstance(name, str) and name:
+            reranker = reranker.named(name)
+        built[reranker.name] = reranker
+    systems = conf.get("systems")
+    if systems is None:
+        return list(built.values())
+    out = []
+    for system in systems if isinstance(systems, list) else [None]:
+        stages = system.get("stages") if isinstance(system, dict) else None
+        if not isinstance(stages, list) or not stages:
+            raise InputError(f"metadata's pipeline.systems holds a garbled entry {system!r:.80}.",
+                             fix="pass the meta.json written by 'rankify-lite run --output DIR'.")
+        chain = None
+        for st in stages:
+            name = st.get("name") if isinstance(st, dict) else None
+            depth = st.get("depth") if isinstance(st, dict) else None
+            if name not in built:
+                raise InputError(f"metadata's system {system.get('label')!r} names a stage "
+                                 f"{name!r} that pipeline.rerankers does not record.",
+                                 fix="pass the meta.json written by 'rankify-lite run "
+                                     "--output DIR' (unedited).")
+            stage = built[name] % depth
+            chain = stage if chain is None else chain >> stage
+        out.append(chain)
+    return out
 
 
 def first_stage_from_meta(conf: dict[str, Any], folder: Path | None,
@@ -52,7 +92,7 @@ def first_stage_from_meta(conf: dict[str, Any], folder: Path | None,
                                  "the run file), or rerun from Python.")
         return RunFile(folder / fname, name=name)
     if isinstance(spec, dict):
-        return ComponentSpec.from_dict(spec, "retriever").build()
+        return build(ComponentSpec.from_dict(spec, "retriever"))
     if family == "shipped-run":
         return ShippedRun(rconf["name"])
     return retriever_from_config(rconf)
@@ -79,7 +119,7 @@ def pipeline_from_meta(meta: dict[str, Any], folder: str | Path | None = None, *
                          fix="pass the meta.json written by 'rankify-lite run --output DIR'.") from None
     files = meta.get("files") if isinstance(meta.get("files"), dict) else {}
     first = first_stage_from_meta(conf, Path(folder) if folder is not None else None, files)
-    rerankers = [reranker_from_config(c) for c in conf.get("rerankers", [])]
+    rerankers = systems_from_meta(conf)
     recorded = meta.get("environment", {}).get("packages", {})
     now = package_versions()
     changed = {k: (v, now.get(k)) for k, v in recorded.items() if now.get(k) != v}

@@ -39,9 +39,14 @@ class FamilyInfo:
     description: str
 
     def cls(self) -> type:
-        """The family's class (its module imports no heavy dependency at import time)."""
+        """The family's class (its module imports no heavy dependency at import time). The
+        key is declared once, here; the class must carry the same ``family``."""
         module_name, cls_name = self.target.split(":")
-        return getattr(importlib.import_module(module_name), cls_name)
+        klass = getattr(importlib.import_module(module_name), cls_name)
+        if getattr(klass, "family", self.key) != self.key:
+            raise TypeError(f"reranker family {self.key!r} is registered for {self.target}, "
+                            f"whose family is {klass.family!r}: make them equal.")
+        return klass
 
     @property
     def options(self) -> tuple[str, ...]:
@@ -126,11 +131,18 @@ def family_info(key: str) -> FamilyInfo:
     return _REGISTRY[key]
 
 
-def load_reranker(family: str, model: str | None = None, **options: Any) -> Reranker:
+def load_reranker(family: str, model: str | None = None, *, name: str | None = None,
+                  **options: Any) -> Reranker:
     """Build a reranker: ``load_reranker("cross-encoder", model="org/name", batch_size=64)``.
 
     ``model`` defaults to the family's default model; ``options`` go to the family's class.
+    ``name``: the stage name in a pipeline (default: derived, see pipeline/naming.py).
     """
+    reranker = _build(family, model, options)
+    return reranker.named(name) if name is not None else reranker
+
+
+def _build(family: str, model: str | None, options: dict[str, Any]) -> Reranker:
     info = family_info(family)
     missing = info.missing()
     if missing:
@@ -163,6 +175,11 @@ register("bi-encoder", "rankify_lite.rerankers.bi_encoder:BiEncoderReranker",
          extra="dense", requires=("torch", "transformers"),
          default_model="sentence-transformers/all-MiniLM-L6-v2",
          description="dense encoder: cosine / dot product of query and passage embeddings")
+register("colbert", "rankify_lite.rerankers.colbert:ColBERTReranker",
+         extra="dense", requires=("torch", "transformers"),
+         default_model="answerdotai/answerai-colbert-small-v1",
+         description="ColBERT late interaction: MaxSim over token embeddings (markers, query "
+                     "augmentation, projection; PyLate / Stanford checkpoints); passages cached")
 register("first", "rankify_lite.rerankers.first:FirstReranker",
          extra="llm", requires=("torch", "transformers"),
          default_model="castorini/first_mistral",

@@ -1,34 +1,64 @@
-"""Retriever names for the CLI and for rebuilding a retriever from a run's metadata."""
+"""The first-stage registry: explicit family keys -> lazily imported classes, one line each.
+
+The same ``register()`` style as the reranker registry: a family (what a spec and ``config()``
+name: ``bm25``, ``dense``, ...; or a run first stage: ``shipped-run``, ...) with the CLI names
+that build it (``bm25-multifield`` is ``bm25`` with ``fields="multifield"``).
+"""
 
 from __future__ import annotations
 
 import importlib
 import inspect
+from collections.abc import Mapping
+from dataclasses import dataclass
+from types import MappingProxyType
 from typing import Any
 
 from rankify_lite.errors import InputError
 
-# name -> ("module:Class", preset options)
-RETRIEVERS: dict[str, tuple[str, dict[str, Any]]] = {
-    "bm25": ("rankify_lite.retrievers.bm25:BM25", {}),
-    "bm25-multifield": ("rankify_lite.retrievers.bm25:BM25", {"fields": "multifield"}),
-    "bm25s": ("rankify_lite.retrievers.bm25:BM25", {"backend": "bm25s"}),
-    "dense": ("rankify_lite.retrievers.dense:Dense", {}),
-    "splade": ("rankify_lite.retrievers.splade:Splade", {}),
-}
-# spec / config() family -> class (the presets above are names for the CLI, not families)
-FAMILIES: dict[str, str] = {
-    "bm25": "rankify_lite.retrievers.bm25:BM25",
-    "dense": "rankify_lite.retrievers.dense:Dense",
-    "splade": "rankify_lite.retrievers.splade:Splade",
-    "fusion": "rankify_lite.retrievers.fusion:Fusion",
-}
-# first stages that are runs, not retrievers
-RUN_FAMILIES: dict[str, str] = {
-    "shipped-run": "rankify_lite.retrievers.runs:ShippedRun",
-    "run-file": "rankify_lite.retrievers.runs:RunFile",
-    "given-run": "rankify_lite.retrievers.runs:GivenRun",
-}
+
+@dataclass(frozen=True)
+class FirstStageInfo:
+    """One registered first-stage family: ``key`` (what a spec and ``config()`` name),
+    ``target`` ("module:Class", imported on first use), ``kind`` ("retriever" or "first-stage"
+    for runs), and the CLI names that build it (``presets``: name -> preset options)."""
+
+    key: str
+    target: str
+    kind: str
+    presets: Mapping[str, Mapping[str, Any]]
+    description: str = ""
+
+    def cls(self) -> type:
+        return _load(self.target)
+
+
+_REGISTRY: dict[str, FirstStageInfo] = {}
+# CLI / leaderboard name -> ("module:Class", preset options)
+RETRIEVERS: dict[str, tuple[str, dict[str, Any]]] = {}
+# spec / config() family -> class, retrievers and runs (kept as views of the registry)
+FAMILIES: dict[str, str] = {}
+RUN_FAMILIES: dict[str, str] = {}
+
+
+def register(key: str, target: str, *, kind: str = "retriever",
+             presets: Mapping[str, Mapping[str, Any]] | None = None,
+             description: str = "") -> None:
+    """One line per first-stage family, as the reranker registry does it. ``presets``: the
+    names ``build_retriever`` / ``--retriever`` take (default: the key itself, no options)."""
+    if key in _REGISTRY:
+        raise ValueError(f"first-stage family {key!r} is registered twice")
+    if kind not in ("retriever", "first-stage"):
+        raise ValueError(f"first-stage family {key!r}: kind {kind!r} is unknown")
+    names = dict(presets) if presets is not None else ({key: {}} if kind == "retriever" else {})
+    for name in names:
+        if name in RETRIEVERS:
+            raise ValueError(f"retriever name {name!r} is registered twice")
+    info = FirstStageInfo(key, target, kind, MappingProxyType(
+        {n: MappingProxyType(dict(o)) for n, o in names.items()}), description)
+    _REGISTRY[key] = info
+    (FAMILIES if kind == "retriever" else RUN_FAMILIES)[key] = target
+    RETRIEVERS.update({n: (target, dict(o)) for n, o in names.items()})
 
 
 def _load(target: str):
@@ -81,3 +111,20 @@ def retriever_from_config(config: dict[str, Any]):
         return cls(subs, **accepted_options(cls, {k: v for k, v in config.items()
                                                   if k != "retrievers"}))
     return cls(**accepted_options(cls, config))
+
+
+# ---- the families (one line each) ------------------------------------------------------------
+register("bm25", "rankify_lite.retrievers.bm25:BM25",
+         presets={"bm25": {}, "bm25-multifield": {"fields": "multifield"},
+                  "bm25s": {"backend": "bm25s"}},
+         description="BM25: Lucene through pyserini (flat or multifield), or Java-free bm25s")
+register("dense", "rankify_lite.retrievers.dense:Dense", description="dense bi-encoder + faiss")
+register("splade", "rankify_lite.retrievers.splade:Splade", description="SPLADE sparse")
+register("fusion", "rankify_lite.retrievers.fusion:Fusion", presets={},
+         description="rank fusion of several retrievers (RRF, CombSUM, ...)")
+register("shipped-run", "rankify_lite.retrievers.runs:ShippedRun", kind="first-stage",
+         description="a run shipped with the dataset ('run:NAME')")
+register("run-file", "rankify_lite.retrievers.runs:RunFile", kind="first-stage",
+         description="a TREC run file")
+register("given-run", "rankify_lite.retrievers.runs:GivenRun", kind="first-stage",
+         description="a Run object passed in Python")

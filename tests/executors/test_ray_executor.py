@@ -76,8 +76,11 @@ def test_reranked_run_file_is_byte_identical(executor, scifact30, tmp_path):
     dist = Pipeline(FLAT, ray_helpers.BatchedHash(), depth=20, cache=tmp_path / "b",
                     progress=False, executor=ex).run(scifact30)
     assert _saved(dist, tmp_path / "ray.trec") == _saved(local, tmp_path / "local.trec")
+    assert dist.metadata["executor"] == {"executor": "ray", "workers": 2, "num_cpus": 1,
+                                         "num_gpus": 0}
+    assert local.metadata["executor"] == {"executor": "local"}
     meta = dist.run.metadata
-    assert meta["executor"] == {"executor": "ray", "workers": 2, "num_cpus": 1, "num_gpus": 0}
+    assert _without_seconds(meta) == _without_seconds(local.run.metadata)
     assert meta["timing"]["queries_per_call"] == 3
     assert set(meta["timing"]["per_query_s"]) == set(scifact30.queries)
     assert not list((tmp_path / "b").glob("*.partial.jsonl"))  # checkpoint removed when done
@@ -85,6 +88,38 @@ def test_reranked_run_file_is_byte_identical(executor, scifact30, tmp_path):
     again = Pipeline(FLAT, ray_helpers.BatchedHash(), depth=20, cache=tmp_path / "b",
                      progress=False, executor=ex).run(scifact30)
     assert again.timing.cached and again.run.lists == dist.run.lists
+
+
+def _without_seconds(meta):
+    """A run's metadata with the measured seconds zeroed (all else must be equal)."""
+    meta = json.loads(json.dumps(dict(meta), default=str))
+    timing = meta.get("timing", {})
+    timing["total_s"] = 0.0
+    timing["per_query_s"] = {q: 0.0 for q in timing.get("per_query_s", {})}
+    return meta
+
+
+def test_llm_run_metadata_equals_the_local_one_llm_stats_included(executor, scifact30,
+                                                                   tmp_path):
+    """One batch driver: an LLM family's counters (prompts, tokens, ...) are computed where the
+    batch runs and summed by the driver, so the Ray run records what the local run records."""
+    from helpers.tiny import tiny_llm_folder
+
+    from rankify_lite import load_reranker
+
+    folder = tiny_llm_folder(tmp_path / "llm")
+    pw = load_reranker("pointwise", model=folder, device="cpu", query_batch_size=2,
+                       passage_words=20)
+    ds = scifact30.head(6)
+    local = Pipeline(FLAT, pw, depth=4, cache=False, progress=False).run(ds)
+    dist = Pipeline(FLAT, pw, depth=4, cache=False, progress=False, executor=executor).run(ds)
+    assert _saved(dist, tmp_path / "ray.trec") == _saved(local, tmp_path / "local.trec")
+    stats = local.run.metadata["llm_stats"]
+    assert stats["prompts"] == 6 * 4 and stats["model_calls"] == 3 and stats["input_tokens"] > 0
+    assert _without_seconds(dist.run.metadata) == _without_seconds(local.run.metadata)
+    (_, lstage), (_, dstage) = local.stages, dist.stages
+    assert dstage.counts == lstage.counts == stats
+    assert dstage.forward_passes_per_query == lstage.forward_passes_per_query == 4.0
 
 
 def test_cross_encoder_rebuilt_in_workers_gives_same_bytes(executor, scifact30, tmp_path):
@@ -109,7 +144,8 @@ def test_failing_query_is_named_through_ray(executor, scifact30):
     first = ds.load_run(FLAT[4:]).restrict(ds.queries)
     with pytest.raises(RerankQueryError) as err:
         executor.rerank(ray_helpers.HashReranker(fail_on=bad), ds.queries, first, ds.corpus, 10)
-    assert err.value.qid == bad
+    assert err.value.qids == (bad,) and "batch 8 of 30" in str(err.value)
+    assert "model exploded" in str(err.value)
 
 
 def test_killed_worker_batch_is_redone_once(executor, scifact30, tmp_path):
