@@ -131,15 +131,30 @@ def model_name(model: Any) -> str:
                type(model).__name__)
 
 
+FIX_WEIGHTS = ("download the model again (delete it from the Hugging Face cache first) or "
+               "save it again with save_pretrained.")
+
+
 def from_pretrained(cls: Any, model: str, revision: str | None = None, **kwargs: Any) -> Any:
     """``cls.from_pretrained`` trying the local cache first (no network round trips when the
     model is cached), then the hub; a missing model becomes an InputError with the fix."""
+    from rankify_lite.models.weights_check import check_weights
+
     if os.path.isdir(model) and not (Path(model) / "config.json").is_file():
         raise InputError(f"folder {model!r} holds no config.json, so it is not a Hugging Face "
                          "model folder", path=model, fix=OFFLINE_FIX)
+    check_weights(model)  # a local folder: a cut weight file is named before anything loads
     try:
         return cls.from_pretrained(model, revision=revision, local_files_only=True, **kwargs)
-    except OSError as first:
+    except Exception as first:
+        if type(first).__name__ == "SafetensorError":  # a cut file in the hub cache
+            cached = model_file(model, "config.json", revision)
+            if cached is not None:
+                check_weights(cached.parent)
+            raise InputError(f"cannot load model {model!r}: incomplete or corrupt weights "
+                             f"({first}).", fix=FIX_WEIGHTS) from first
+        if not isinstance(first, OSError):
+            raise
         if os.path.isdir(model) or _offline():
             raise InputError(f"cannot load model {model!r}: {first}", fix=OFFLINE_FIX) from first
     try:
