@@ -170,8 +170,12 @@ class WindowedLLMReranker(LLMReranker):
                  stride: int = 10, passage_words: int | None = None,
                  prompt: str | Path | None = None, context_size: int = REFERENCE_CONTEXT,
                  top_window: str = "reference", clean_text: bool = True,
-                 **kwargs: Any) -> None:
+                 query_words: int | None = None, **kwargs: Any) -> None:
         check_window(window_size, stride)
+        if query_words is not None and (isinstance(query_words, bool)
+                                        or not isinstance(query_words, int) or query_words < 1):
+            raise InputError(f"query_words must be a whole number >= 1, got {query_words!r}.",
+                             fix="use e.g. query_words=64, or None to keep the whole query.")
         if top_window not in TOP_WINDOWS:
             raise InputError(f"unknown top_window {top_window!r}.",
                              fix=f"use one of {list(TOP_WINDOWS)}.")
@@ -186,6 +190,7 @@ class WindowedLLMReranker(LLMReranker):
         self.top_window = top_window
         self.passage_words = passage_words
         self.clean_text = clean_text
+        self.query_words = query_words
         self.context_size = int(min(context_size, self.backend.max_context))
         self.template, self.prompt_rule = resolve_prompt(self.family, self.model_id, prompt,
                                                          required=("method", "identifiers"))
@@ -199,6 +204,7 @@ class WindowedLLMReranker(LLMReranker):
                 "passage_words": self.passage_words if self.passage_words is not None
                 else "reference (300 * 20 / window, shrunk to fit)",
                 "clean_text": self.clean_text, "prefill": self.prefill,
+                **({"query_words": self.query_words} if self.query_words is not None else {}),
                 "prompt": describe(self.template, self.prompt_rule),
                 "identifiers": "".join(self.identifiers) if self.identifier_kind == "alpha"
                 else f"1..{self.window_size}"}
@@ -226,11 +232,14 @@ class WindowedLLMReranker(LLMReranker):
                  _cleaned: list[list[str]] | None = None) -> list[dict[str, str]]:
         """The chat messages for one window with ``words`` words per passage."""
         cleaned = _cleaned if _cleaned is not None else self._words(docs)
+        text = query.text
+        if self.query_words is not None:
+            text = " ".join(text.split()[:self.query_words])
         if self.clean_text:
-            query_text = replace_number(query.text)
+            query_text = replace_number(text)
             contents = [cut_words(w, words) for w in cleaned]
         else:
-            query_text = query.text
+            query_text = text
             contents = [" ".join(w[:int(words)]) for w in cleaned]
         return lp.build_messages(self.template, query_text, contents,
                                  self.identifiers[:len(docs)])
@@ -258,6 +267,17 @@ class WindowedLLMReranker(LLMReranker):
             return last["text"], last["used"]
 
         def too_long() -> InputError:
+            def bare(q: Query) -> int:  # the prompt's tokens with empty passages
+                return len(self.prompt_ids(self.render(self.messages(q, docs, 0, cleaned))))
+
+            if bare(Query(query.id, "")) <= budget < bare(query):  # the query is what's long
+                return InputError(
+                    f"query {query.id!r} alone exceeds the context: its prompt with empty "
+                    f"passages is {bare(query)} tokens, more than the {budget} of the "
+                    f"{self.context_size}-token context left for the prompt.",
+                    fix="truncate long queries with query_words=N (keeps their first N "
+                        "words), or use a model with a larger context; a smaller window "
+                        "can't make the query shorter.")
             return InputError(f"a window of {n} passages does not fit the context of "
                               f"{self.context_size} tokens even at one word per passage "
                               f"(query {query.id!r}).",
