@@ -73,3 +73,44 @@ def test_rerankers_listing(capsys):
     rows = {r["family"]: r for r in json.loads(capsys.readouterr().out)}
     assert {"identity", "cross-encoder", "bi-encoder", "first", "listwise", "pointwise"} <= set(rows)
     assert rows["cross-encoder"]["default_model"] == "cross-encoder/ms-marco-MiniLM-L6-v2"
+
+
+def test_each_reranker_is_configured_alone_and_chains_run(shared_data, tmp_path, capsys):
+    """Two cross-encoders with different models, and a cascade, in one run: kept apart in the
+    table and the files, and rerun byte for byte."""
+    from helpers.ray_helpers import tiny_cross_encoder
+
+    ce_a = tiny_cross_encoder(tmp_path / "ce-a")
+    ce_b = tiny_cross_encoder(tmp_path / "ce-b")
+    folder = str(shared_data / "trec-dl" / "dl19-passage")
+    out1, out2 = tmp_path / "a", tmp_path / "b"
+    assert main(["run", "--dataset", folder, "--retriever", "run:bm25.top100",
+                 "--reranker", f"cross-encoder model={ce_a} depth=5",
+                 "--reranker", f"cross-encoder model={ce_b} depth=5",
+                 "--reranker", f"identity depth=20 >> cross-encoder model={ce_a} depth=5",
+                 "--output", str(out1), "--no-cache"]) == 0
+    text = capsys.readouterr().out
+    for name in ("bm25.top100 » cross-encoder(ce-a)", "bm25.top100 » cross-encoder(ce-b)",
+                 "bm25.top100 » identity » cross-encoder(ce-a)"):
+        assert name in text
+    files = json.loads((out1 / "meta.json").read_text())["files"]
+    assert len(files) == 4 and len(set(files.values())) == 4
+    assert main(["rerun", str(out1 / "meta.json"), "--output", str(out2)]) == 0
+    for f in sorted(out1.glob("*.trec")):
+        assert (out2 / f.name).read_bytes() == f.read_bytes()
+
+
+def test_reranker_values_parse_into_stages():
+    from rankify_lite.cli.system_spec import parse_system
+    from rankify_lite.errors import InputError
+
+    (ce, first) = parse_system("cross-encoder model=org/ce name=ce depth=100 batch_size=8 >> "
+                               "first depth=20 window_size=20 fp16=true")
+    assert (ce.family, ce.model, ce.name, ce.depth, ce.options) == \
+        ("cross-encoder", "org/ce", "ce", 100, {"batch_size": 8})
+    assert (first.family, first.depth, first.options) == \
+        ("first", 20, {"window_size": 20, "fp16": True})
+    for bad, match in (("depth=3", "starts with a family"), ("identity depth=0", "positive"),
+                       ("identity >> ", "starts with a family"), ("identity x", "KEY=VALUE")):
+        with pytest.raises(InputError, match=match):
+            parse_system(bad)
