@@ -62,6 +62,16 @@ def _load(folder: Path, split: str, name: str | None, with_corpus: bool) -> Data
     judged = {q: queries[q] for q in queries if q in qrels}
     from rankify_lite.types import Queries
 
+    textless = [q for q in qrels if q not in queries]
+    extra = {}
+    if textless:  # scored over the queries present, as trec_eval would; said, never silent
+        extra = {"judged_without_text": len(textless)}
+        import warnings
+
+        warnings.warn(f"{qrels_path}: {len(textless)} of {len(qrels)} judged queries have no "
+                      f"query text in {queries_path.name} (e.g. {textless[0]!r}); they are "
+                      "not scored", stacklevel=3)
+
     runs = {}
     if (folder / "runs").is_dir():
         for p in sorted((folder / "runs").iterdir()):
@@ -75,5 +85,5 @@ def _load(folder: Path, split: str, name: str | None, with_corpus: bool) -> Data
         queries=Queries(judged) if judged else queries,
         qrels=qrels,
         runs=runs,
-        metadata={"source": str(folder), "split": split, "format": "beir-folder"},
+        metadata={"source": str(folder), "split": split, "format": "beir-folder", **extra},
     )

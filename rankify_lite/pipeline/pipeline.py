@@ -292,6 +292,9 @@ class Pipeline:
         cache = RunCache(root) if root is not None else None
         stages: list[StageStats] = []
         notes: list[str] = [f"rules: {ds.rules.describe()}"]
+        if ds.metadata.get("judged_without_text"):
+            notes.append(f"{ds.metadata['judged_without_text']} judged queries have no query "
+                         f"text; scored over the {len(ds.queries)} queries present")
         started = time.perf_counter()
         first, first_key = self._first_stage(ds, cache, notes, stages)
         reranked = self._systems(ds, first, first_key, cache, notes, stages)
