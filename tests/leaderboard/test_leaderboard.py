@@ -168,3 +168,52 @@ def test_forward_passes_per_query_come_from_typed_stage_counts():
     # a cascade's cost is every stage's: 2 + 45 per query
     assert _forward_passes([_stage({"prompts": 4}), _stage({"forward_passes": 90})]) == 47.0
     assert _forward_passes([_stage({"prompts": 4}), _stage({})]) is None
+
+
+CASCADES = """
+name: cascades
+metrics: [ndcg@10]
+datasets: [{name: trec-dl/dl19-passage, label: DL19}]
+first_stages:
+  - {name: bm25, run: bm25.top100}
+rerankers:
+  - {name: id50, family: identity, depth: 50}
+  - {name: then10, family: identity, depth: 10, after: id50}
+  - {name: then5, family: identity, depth: 5, after: then10}
+"""
+
+
+def test_cascade_entries_run_as_chains(tmp_path, shared_data):
+    path = tmp_path / "cascades.yaml"
+    path.write_text(CASCADES)
+    config = load_config(path)
+    result = run_leaderboard(config, cache=tmp_path / "cache", progress=False, log=None)
+    (d,) = result.datasets
+    assert [s.name for s in d.systems] == ["bm25", "bm25>>id50", "bm25>>id50>>then10",
+                                           "bm25>>id50>>then10>>then5"]
+    deepest = d.system("bm25>>id50>>then10>>then5")
+    assert deepest.system.stages == (("id50", 50), ("then10", 10), ("then5", 5))
+    assert deepest.mean["ndcg@10"] == pytest.approx(d.system("bm25").mean["ndcg@10"])
+    assert "bm25 » id50 » then10 » then5" in to_markdown(result)
+    # every stage was computed once and is served from the cache next time
+    again = run_leaderboard(config, cache=tmp_path / "cache", progress=False, log=None)
+    assert again.computed_stages == 0 and again.cached_stages == 4
+
+
+def test_cascade_entry_errors(tmp_path):
+    from rankify_lite.errors import InputError
+    from rankify_lite.leaderboard import parse_config
+
+    base = {"datasets": ["trec-dl/dl19-passage"],
+            "first_stages": [{"name": "bm25", "run": "bm25.top100"}]}
+    with pytest.raises(InputError, match="reranks after 'nope'"):
+        parse_config({**base, "rerankers": [{"name": "a", "family": "identity",
+                                             "after": "nope"}]})
+    with pytest.raises(InputError, match="loop"):
+        parse_config({**base, "rerankers": [
+            {"name": "a", "family": "identity", "after": "b"},
+            {"name": "b", "family": "identity", "after": "a"}]})
+    cfg = parse_config({**base, "rerankers": [{"name": "a", "family": "identity"},
+                                              {"name": "b", "family": "identity", "after": "a"}],
+                        "baseline": "bm25>>a>>b"})
+    assert cfg.baseline == "bm25>>a>>b"
