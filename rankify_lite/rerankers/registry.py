@@ -46,6 +46,10 @@ class FamilyInfo:
         if getattr(klass, "family", self.key) != self.key:
             raise TypeError(f"reranker family {self.key!r} is registered for {self.target}, "
                             f"whose family is {klass.family!r}: make them equal.")
+        own = getattr(klass, "default_model", None)
+        if own and self.default_model and own != self.default_model:
+            raise TypeError(f"reranker family {self.key!r}: the registry's default model "
+                            f"{self.default_model!r} differs from {self.target}'s {own!r}.")
         return klass
 
     @property

@@ -71,6 +71,8 @@ def test_default_model_is_passed_when_none_given(monkeypatch):
     got = {}
 
     class Probe(IdentityReranker):
+        family = "probe"
+
         def __init__(self, model: str | None = None, batch_size: int | None = None) -> None:
             got.update(model=model, batch_size=batch_size)
 
@@ -83,3 +85,20 @@ def test_default_model_is_passed_when_none_given(monkeypatch):
     assert got == {"model": "org/x", "batch_size": 3}
     load_reranker("probe", model="/my/folder")
     assert got["model"] == "/my/folder"
+
+
+def test_every_family_class_carries_its_registered_key_and_default_model():
+    """A family's key and default model are declared once, in its registry line; loading the
+    class checks that the class agrees (a copy that drifted is an error)."""
+    from rankify_lite.rerankers.registry import FamilyInfo, families
+
+    for info in families():
+        if info.available:
+            cls = info.cls()
+            assert cls.family == info.key
+            own = getattr(cls, "default_model", None)
+            assert not own or not info.default_model or own == info.default_model
+    wrong = FamilyInfo("not-identity", "rankify_lite.rerankers.identity:IdentityReranker",
+                       None, (), None, "")
+    with pytest.raises(TypeError, match="make them equal"):
+        wrong.cls()
