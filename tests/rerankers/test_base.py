@@ -8,7 +8,13 @@ import pytest
 
 from rankify_lite.errors import InputError
 from rankify_lite.io.trec import read_run
-from rankify_lite.rerankers.base import Reranker, RerankItem, RerankQueryError, Scored
+from rankify_lite.rerankers.base import (
+    RerankBatchError,
+    Reranker,
+    RerankItem,
+    RerankQueryError,
+    Scored,
+)
 from rankify_lite.types import Run
 
 
@@ -129,6 +135,19 @@ def test_failing_query_is_named_and_finished_ones_checkpointed(ds, bm25):
     assert run.metadata["timing"]["resumed_queries"] == 4
     assert sorted(q for c in rr.calls for q in c) == sorted(qids[4:])
     assert list(run) == qids
+
+
+def test_a_failing_batch_is_named_and_not_redone_query_by_query(ds, bm25):
+    qids = list(bm25)
+    rr = ByLength(query_batch_size=4, fail_on=qids[5])
+    with pytest.raises(RerankBatchError) as err:
+        rr.rerank(ds.queries, bm25, ds.corpus, depth=10)
+    # batch 2 (queries 4-7) failed once; nothing was retried one query at a time
+    assert rr.calls == [qids[:4], qids[4:8]]
+    assert err.value.qids == tuple(qids[4:8]) and err.value.index == 1
+    text = str(err.value)
+    assert f"batch 2 of {-(-len(qids) // 4)}" in text and "RuntimeError: model exploded" in text
+    assert all(repr(q) in text for q in qids[4:8]) and "run the same command again" in text
 
 
 def test_bad_inputs(ds, bm25):
