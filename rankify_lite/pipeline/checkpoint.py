@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import json
 import os
 import shutil
 from pathlib import Path
+from typing import IO
 
 from rankify_lite.types import RankedList
 
@@ -45,11 +47,18 @@ class JsonlCheckpoint:
         if self.path.is_dir():
             shutil.rmtree(self.path, ignore_errors=True)
             self.notes.append(f"checkpoint {self.path.name} was a folder; removed")
-        if self.path.exists():
-            self._load()
-            self._rewrite()  # drop a torn tail so appends start on a clean line
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._fh = open(self.path, "a", encoding="utf-8")  # noqa: SIM115 - closed in close()
+        self._fh: IO[str] | None = None
+        try:
+            if self.path.exists():
+                self._load()
+                self._rewrite()  # drop a torn tail so appends start on a clean line
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self._fh = open(self.path, "a", encoding="utf-8")  # noqa: SIM115 - see close()
+        except OSError as exc:
+            if exc.errno not in (errno.EROFS, errno.EACCES, errno.EPERM):
+                raise
+            self.notes.append(f"checkpoint {self.path.name}: the cache is read-only "
+                              f"({exc.strerror}); this run is not checkpointed")
 
     def _load(self) -> None:
         with open(self.path, "rb") as fh:
@@ -82,6 +91,9 @@ class JsonlCheckpoint:
         return dict(self._done)
 
     def add(self, qid: str, ranked: RankedList) -> None:
+        if self._fh is None:  # read-only cache: kept in memory only
+            self._done[qid] = ranked
+            return
         try:
             self._fh.write(self._line(qid, ranked))
             self._fh.flush()
@@ -94,7 +106,8 @@ class JsonlCheckpoint:
 
     def close(self, remove: bool = False) -> None:
         global _last_unfinished
-        self._fh.close()
+        if self._fh is not None:
+            self._fh.close()
         if remove:
             self.path.unlink(missing_ok=True)
             if _last_unfinished is self:

@@ -17,6 +17,7 @@ process that is gone (a kill -9) is broken, with a note.
 from __future__ import annotations
 
 import contextlib
+import errno
 import hashlib
 import json
 import os
@@ -33,6 +34,7 @@ from rankify_lite.io.files import atomic_write
 from rankify_lite.io.trec import read_run, write_run
 from rankify_lite.types import Run
 
+_READ_ONLY = (errno.EROFS, errno.EACCES, errno.EPERM)
 FORMAT = 3  # 3: reranked runs order tied scores as trec_eval does (#23)
 
 
@@ -205,6 +207,11 @@ class RunCache:
         Releases the entry's lock either way."""
         try:
             self._store(stem, run)
+        except OSError as exc:
+            if exc.errno not in _READ_ONLY:
+                raise
+            self.notes.append(f"the cache {self.root} is read-only ({exc.strerror}); results "
+                              "are not cached")
         finally:
             self.release(stem)
 
