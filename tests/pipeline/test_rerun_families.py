@@ -31,6 +31,12 @@ def _tiny_bi_encoder(path: Path) -> dict:
     return {"model": tiny_bert_folder(path), "max_length": 48}
 
 
+def _tiny_colbert(path: Path) -> str:
+    from helpers.tiny_colbert import tiny_colbert_folder
+
+    return tiny_colbert_folder(path)
+
+
 def _llm(path: Path, **extra) -> dict:
     from helpers.tiny import tiny_llm_folder
 
@@ -48,6 +54,7 @@ BUILDERS = {
     "identity": lambda p: {},
     "cross-encoder": _tiny_cross_encoder,
     "bi-encoder": _tiny_bi_encoder,
+    "colbert": lambda p: {"model": _tiny_colbert(p), "device": "cpu"},
     "first": lambda p: _llm(p, window_size=4, stride=2, passage_words=12),
     "listwise": lambda p: _llm(p, window_size=4, stride=2, passage_words=12),
     "pointwise": lambda p: _llm(p),
