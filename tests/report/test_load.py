@@ -94,3 +94,32 @@ def test_cli_writes_the_report(dl19_result, tmp_path, capsys):
     assert main(["report", str(folder), "-o", str(out)]) == 0
     assert out.is_file() and "report:" in capsys.readouterr().out
     assert main(["report", str(tmp_path / "missing"), "-o", str(out)]) == 2
+
+
+def test_a_cascade_moves_against_the_stage_before_it(dl19, shared_data, tmp_path):
+    """A hand-written result folder (meta.json's documented keys only) with a cascade
+    bm25 >> x >> y: y's moves are counted against x, x's against bm25."""
+    from rankify_lite import write_run
+    from rankify_lite.types import Run
+
+    bm25 = dl19.load_run("bm25.top100")
+    x = Run.from_rankings({q: list(reversed(rl.doc_ids[:20])) + list(rl.doc_ids[20:])
+                           for q, rl in bm25.items()})
+    y = Run.from_rankings({q: [rl.doc_ids[1], rl.doc_ids[0], *rl.doc_ids[2:]]
+                           for q, rl in x.items()})
+    names = ["bm25", "bm25>>x", "bm25>>x>>y"]
+    files = {}
+    for name, run in zip(names, (bm25, x, y), strict=True):
+        files[name] = name.replace(">>", "__") + ".trec"
+        write_run(run, tmp_path / files[name])
+    meta = {"files": files, "dataset": {"source": str(shared_data / "trec-dl" / "dl19-passage"),
+                                        "rel_level": 2},
+            "significance": {"systems": names, "metrics": ["ndcg@10"], "baseline": "bm25"},
+            "something_new": {"ignored": True}}
+    (tmp_path / "meta.json").write_text(json.dumps(meta))
+    (view,) = load_folder(tmp_path)["views"]
+    assert [s["parent"] for s in view["systems"]] == [None, "bm25", "bm25>>x"]
+    q = view["queries"][0]["id"]
+    assert [b for _, b in view["top"]["bm25>>x>>y"][q]] == [1, 0, 2, 3, 4, 5, 6, 7, 8, 9]
+    assert [b for _, b in view["top"]["bm25>>x"][q]] == list(range(19, 9, -1))
+    assert view["systems"][0]["seconds"] is None and view["metrics"] == ["ndcg@10"]

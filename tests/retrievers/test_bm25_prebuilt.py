@@ -19,49 +19,43 @@ PUBLISHED = {"flat": (0.6789, 0.9253, 0.9767), "multifield": (0.6647, 0.9076, 0.
 METRICS = ["ndcg@10", "recall@100", "recall@1000"]
 
 
-@pytest.fixture()
-def pyserini_cache(tmp_path, monkeypatch):
-    monkeypatch.setenv("PYSERINI_CACHE", str(tmp_path / "pyserini"))
+@pytest.fixture(scope="module")
+def pyserini_cache(scifact, tmp_path_factory):
+    """pyserini's cache in a temporary folder, holding our own Lucene indexes of SciFact (flat
+    and multifield) under the names of pyserini's prebuilt SciFact indexes; downloads fail."""
     from rankify_lite.retrievers.java import ensure_jvm
 
     ensure_jvm()  # before any pyserini import: pyserini would start a JVM of its own
     import pyserini.util
 
+    from rankify_lite.retrievers.bm25_prebuilt import prebuilt_location
+
+    root = tmp_path_factory.mktemp("prebuilt")
+
     def no_download(*args, **kwargs):
         raise AssertionError("a download was attempted")
 
-    monkeypatch.setattr(pyserini.util, "download_prebuilt_index", no_download)
-    return tmp_path / "pyserini"
-
-
-def pyserini_cache_dir():
-    import os
-    from pathlib import Path
-
-    return Path(os.environ["PYSERINI_CACHE"])
-
-
-def _place(name: str, fields: str, corpus, tmp_path) -> None:
-    """Our Lucene index of ``corpus`` where pyserini's loader looks for ``name``."""
-    from rankify_lite.retrievers.bm25_prebuilt import prebuilt_location
-
-    own = BM25(fields=fields, index_root=tmp_path / "own", progress=False).index(corpus)
-    target = prebuilt_location(name)
-    assert target.parent == pyserini_cache_dir() / "indexes" and "scifact" in target.name
-    shutil.copytree(own.index_dir / "lucene", target)
-    own.close()
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("PYSERINI_CACHE", str(root / "pyserini"))
+        mp.setattr(pyserini.util, "download_prebuilt_index", no_download)
+        for fields in ("flat", "multifield"):
+            own = BM25(fields=fields, index_root=root / "own", progress=False).index(scifact.corpus)
+            target = prebuilt_location(f"beir-v1.0.0-scifact.{fields}")
+            assert target.parent == root / "pyserini" / "indexes" and "scifact" in target.name
+            shutil.copytree(own.index_dir / "lucene", target)
+            own.close()
+        yield root
 
 
 @pytest.mark.parametrize("fields", ["flat", "multifield"])
-def test_prebuilt_beir_index_by_pyserini_name(fields, scifact, pyserini_cache, tmp_path):
+def test_prebuilt_beir_index_by_pyserini_name(fields, scifact, pyserini_cache):
     name = f"beir-v1.0.0-scifact.{fields}"
-    _place(name, fields, scifact.corpus, tmp_path)
     bm25 = BM25(index=name)
     assert bm25.fields == fields                                 # follows the index
     run = bm25.retrieve(scifact.queries, k=1000, exclude_self_hits=True)   # no corpus needed
     got = evaluate(run, scifact.qrels, METRICS).mean
     assert tuple(round(got[m], 4) for m in METRICS) == PUBLISHED[fields]   # Anserini's numbers
-    own = BM25(fields=fields, index_root=tmp_path / "own").retrieve(
+    own = BM25(fields=fields, index_root=pyserini_cache / "own").retrieve(
         scifact.queries, k=1000, exclude_self_hits=True, corpus=scifact.corpus)
     assert run.to_dict() == own.to_dict()                         # the same search
     config = bm25.config()
@@ -81,7 +75,6 @@ def test_a_pipeline_records_the_prebuilt_index(scifact, pyserini_cache, tmp_path
     from rankify_lite import Pipeline
 
     name = "beir-v1.0.0-scifact.flat"
-    _place(name, "flat", scifact.corpus, tmp_path)
     result = Pipeline(BM25(index=name), cache=tmp_path / "runs").run(scifact)
     assert round(result.metrics[f"bm25-{name}"]["ndcg@10"], 4) == 0.6789
     recorded = result.metadata["pipeline"]["retriever"]
