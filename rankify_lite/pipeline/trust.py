@@ -100,9 +100,8 @@ def _set_kind(spec: Any, kind: str, where: str, source: str | None) -> None:
             family_info(family)
         except InputError as exc:
             raise InputError(f"{where}: {exc.problem}", path=source, fix=exc.fix) from None
-    for path, _, value in _walk(spec.get("options"), f"{where}.options"):
-        if isinstance(value, dict) and set(value) == {_NESTED} and isinstance(value[_NESTED], dict):
-            inner = value[_NESTED]
+    for path, key, inner in _walk(spec.get("options"), f"{where}.options"):
+        if key == _NESTED and isinstance(inner, dict):
             _set_kind(inner, _first_stage_kind(str(inner.get("family")), path, source), path,
                       source)
 
@@ -143,6 +142,15 @@ def sanitize_meta(meta: dict[str, Any], folder: Path | None, *,
                   "pipeline.first_stage", source)
         if family == "run-file":  # rebuilt from its copy in the folder, never from `path`
             spec["family"] = "given-run"
+        for where, key, inner in _walk(spec.get("options"), "pipeline.first_stage.options"):
+            if key == _NESTED and isinstance(inner, dict) and inner.get("family") == "run-file":
+                path = (inner.get("options") or {}).get("path")
+                if folder is None:
+                    raise InputError(f"{where} reads the run file {path!r}, and no result folder "
+                                     "confines it.", path=source,
+                                     fix="rerun the meta.json inside its result folder.")
+                inner.setdefault("options", {})["path"] = str(
+                    _confined(folder, path, where, source))
     files = meta.get("files")
     if isinstance(files, dict) and folder is not None:
         for name, fname in files.items():

@@ -167,3 +167,16 @@ def test_k_below_one_is_refused_in_the_api_the_cli_and_meta(saved, capsys, k):
         meta["pipeline"]["k"] = k
     _edit(saved, set_k)
     assert "first-stage depth) must be" in _refused(capsys, ["rerun", str(saved)])
+
+
+@pytest.mark.parametrize("change, needle", [
+    ({"family": "run-file", "options": {"path": "/etc/passwd"}}, "outside the result folder"),
+    ({"kind": "reranker", "family": "bm25", "options": {}}, "claims kind"),
+])
+def test_nested_specs_are_checked_too(saved, capsys, change, needle):
+    def fuse(meta):
+        meta["pipeline"]["first_stage"] = {
+            "kind": "retriever", "family": "fusion", "rebuildable": True,
+            "options": {"retrievers": [{"$spec": {"rebuildable": True, **change}}]}}
+    _edit(saved, fuse)
+    assert needle in _refused(capsys, ["rerun", str(saved)])
