@@ -54,6 +54,13 @@ def check_options(options: Any, where: str, source: str | None = None, *,
                              "with the model; a shared file can't enable that.", path=source,
                              fix=f"rerun with {flag} if you trust that model's code, or remove "
                                  "the option from the file.")
+        if key == "api_key_env" and value is not None and not (
+                isinstance(value, str) and value.endswith("API_KEY")):
+            raise InputError(f"{path} names the environment variable {str(value)[:40]!r}, whose "
+                             "value would be sent to a server; a shared file may only name "
+                             "*_API_KEY variables.", path=source,
+                             fix="delete 'api_key_env' from the file (OPENAI_API_KEY is used), "
+                                 "or build the reranker in Python.")
         if key in WRITE_OPTIONS and value is not None:
             raise InputError(f"{path} sets {key}={str(value)[:80]!r}, which chooses where files "
                              "are written; options read from a shared file can't do that.",

@@ -180,3 +180,14 @@ def test_nested_specs_are_checked_too(saved, capsys, change, needle):
             "options": {"retrievers": [{"$spec": {"rebuildable": True, **change}}]}}
     _edit(saved, fuse)
     assert needle in _refused(capsys, ["rerun", str(saved)])
+
+
+def test_a_file_cant_send_other_secrets_to_a_server(saved, capsys):
+    def leak(meta):
+        meta["pipeline"]["rerankers"][0]["spec"] = {
+            "kind": "reranker", "family": "pointwise", "rebuildable": True,
+            "options": {"model": "x", "engine": "openai", "base_url": "http://127.0.0.1:9",
+                        "api_key_env": "AWS_SECRET_ACCESS_KEY"}}
+    _edit(saved, leak)
+    err = _refused(capsys, ["rerun", str(saved)])
+    assert "AWS_SECRET_ACCESS_KEY" in err and "*_API_KEY" in err
