@@ -352,6 +352,10 @@ def parse_config(data: Any, path: Path | None = None,
     depth = data.get("depth", 100)
     if not isinstance(depth, int) or depth < 1:
         raise _error(path, f"depth must be a positive integer, got {depth!r}.", fix="depth: 100")
+    k = data.get("k")
+    if k is not None and (isinstance(k, bool) or not isinstance(k, int) or k < 1):
+        raise _error(path, f"k (the first-stage depth) must be a positive integer, got {k!r}.",
+                     fix="k: 1000, or leave it out for max(depth, 1000)")
     baseline = data.get("baseline")
     if baseline is not None:
         valid = fs_names | {system_of(f, r, rerankers).label for f in fs_names for r in rerankers}

@@ -98,3 +98,9 @@ def test_a_dataset_path_keeps_its_leading_slash(tmp_path):
         load_dataset(str(missing))
     assert str(err.value).startswith(f"{missing}:")
     assert Path(str(missing)).is_absolute()
+
+
+@pytest.mark.parametrize("k", [0, -95, "10", True])
+def test_k_below_one_or_not_a_number_is_refused(k):
+    with pytest.raises(InputError, match="first-stage depth"):
+        parse_config(_good(k=k))
