@@ -22,6 +22,8 @@ FIRST reads one identifier token, so it always uses letters (rank_llm's ``use_al
 generation listwise defaults to numbers [1]..[20], as rank_llm's ``RankListwiseOSLLM`` does,
 except for FIRST's own model, trained on letters. RankGPT's multi-turn prompt (``rank_gpt``)
 is chosen by name. Pointwise uses ``yes_no_relevance`` (rank_llm has no yes/no pointwise).
+``reasonrank`` uses ``reasonrank`` (rank_llm's ReasonRank template) for every model;
+rank_llm 0.25.7's thinking template ``qwen_thinking`` is chosen by name.
 ``causal-lm`` maps Qwen/Qwen3-Reranker-{0.6B,4B,8B} to ``qwen3_reranker``,
 mixedbread-ai/mxbai-rerank-{base,large}-v2 to ``mxbai_rerank_v2`` and
 BAAI/bge-reranker-v2-gemma / -minicpm-layerwise to ``bge_reranker_llm``; any other model gets

@@ -25,6 +25,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from rankify_lite.rerankers.base import RerankItem, Scored
 from rankify_lite.rerankers.listwise import ListwiseReranker, parse_permutation
 from rankify_lite.rerankers.llm_backend import continuation_ids
 from rankify_lite.rerankers.reasoning import Reasoning, check_budget, reason
@@ -61,7 +62,7 @@ class ReasonRankReranker(ListwiseReranker):
         super()._reset_stats()
         self.stats.update(queries=0, forced_closes=0)
 
-    def _rerank_batch(self, items):  # noqa: ANN001, ANN201 - as the base class
+    def _rerank_batch(self, items: Sequence[RerankItem]) -> list[Scored]:
         self._count(queries=len(items))
         return super()._rerank_batch(items)
 
