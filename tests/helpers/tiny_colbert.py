@@ -52,3 +52,31 @@ def tiny_colbert_folder(path, *, dim: int = 16, query_length: int = 12,
         "attend_to_expansion_tokens": attend_to_expansion_tokens,
         "skiplist_words": list(string.punctuation), "do_query_expansion": do_query_expansion}))
     return str(path)
+
+
+def stanford_colbert_folder(src, dst) -> str:
+    """The checkpoint of :func:`tiny_colbert_folder` in the Stanford ColBERT layout (as
+    ``colbert-ir/colbertv2.0``): ``HF_ColBERT`` architecture, the encoder under ``bert.`` and
+    the projection as ``linear.weight`` in one weights file, settings in ``artifact.metadata``."""
+    import shutil
+
+    from safetensors.torch import load_file, save_file
+
+    src, dst = Path(src), Path(dst)
+    dst.mkdir(parents=True, exist_ok=True)
+    for name in ("vocab.txt", "tokenizer.json", "tokenizer_config.json",
+                 "special_tokens_map.json"):
+        if (src / name).is_file():
+            shutil.copy(src / name, dst / name)
+    cfg = json.loads((src / "config.json").read_text())
+    (dst / "config.json").write_text(json.dumps({**cfg, "architectures": ["HF_ColBERT"]}))
+    weights = {f"bert.{k}": v for k, v in load_file(str(src / "model.safetensors")).items()}
+    weights["linear.weight"] = load_file(str(src / "1_Dense" / "model.safetensors"))[
+        "linear.weight"]
+    save_file(weights, str(dst / "model.safetensors"))
+    st = json.loads((src / "config_sentence_transformers.json").read_text())
+    (dst / "artifact.metadata").write_text(json.dumps({
+        "query_token_id": st["query_prefix"], "doc_token_id": st["document_prefix"],
+        "query_maxlen": st["query_length"], "doc_maxlen": st["document_length"],
+        "attend_to_mask_tokens": st["attend_to_expansion_tokens"]}))
+    return str(dst)

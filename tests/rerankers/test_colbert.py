@@ -17,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from helpers.tiny_colbert import tiny_colbert_folder
+from helpers.tiny_colbert import stanford_colbert_folder, tiny_colbert_folder
 
 from rankify_lite.errors import InputError
 from rankify_lite.types import Run
@@ -85,6 +85,28 @@ def test_scores_and_token_ids_equal_pylate(attend, dl19_small, tmp_path):
         assert all(a >= b - 1e-5 for a, b in zip(in_order, in_order[1:], strict=False))
     kept = [[len(e) for e in rr.document_embeddings(ds_)] for ds_ in docs]
     assert kept == ref["token_counts"]                          # skiplist and padding dropped
+
+
+def test_stanford_layout_equals_pylate_and_the_pylate_layout(dl19_small, tmp_path):
+    """ColBERTv2's layout (HF_ColBERT, linear.weight, artifact.metadata) reads as PyLate reads
+    it, and gives the scores of the same weights saved in PyLate's layout."""
+    from rankify_lite import load_reranker
+    from rankify_lite.models.colbert_encoder import maxsim
+
+    ds, first = dl19_small
+    pylate_dir = tiny_colbert_folder(tmp_path / "pylate", query_length=16, document_length=48)
+    model = stanford_colbert_folder(pylate_dir, tmp_path / "stanford")
+    q = next(iter(first))
+    texts = [ds.corpus[d].full_text() for d in first[q].doc_ids]
+    ref = reference(model, [ds.queries[q].text], [texts], tmp_path)
+    scores = {}
+    for name, folder in (("stanford", model), ("pylate", pylate_dir)):
+        rr = load_reranker("colbert", model=folder, device="cpu")
+        assert rr.encoder.format == name
+        qe = rr.encoder.encode_queries([ds.queries[q].text])[0]
+        scores[name] = [maxsim(qe, e) for e in rr.document_embeddings(texts)]
+    np.testing.assert_allclose(scores["stanford"], ref["scores"][0], rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(scores["stanford"], scores["pylate"], rtol=1e-6, atol=1e-6)
 
 
 def test_each_passage_is_encoded_once_and_cached(dl19_small, tmp_path):
