@@ -42,6 +42,8 @@ def main(argv: list[str] | None = None) -> None:
                     help="rows of the config (first-smollm2, pointwise-smollm2, ... also work)")
     ap.add_argument("--max-queries", type=int, default=None)
     ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--section", default=NAME,
+                    help="RESULTS.md section to write (other rows' sections stay as they are)")
     args = ap.parse_args(argv)
 
     import torch
@@ -74,29 +76,37 @@ def main(argv: list[str] | None = None) -> None:
         a = [ev.per_query["ndcg@10"][q] for q in base.per_query["ndcg@10"]]
         b = [base.per_query["ndcg@10"][q] for q in base.per_query["ndcg@10"]]
         passes = stats.get("forward_passes", stats.get("prompts"))
+        generated = stats.get("output_tokens")
         resumed = run.metadata.get("timing", {}).get("resumed_queries", 0)
         pending.append((name, spec, ev.mean["ndcg@10"], paired_test(a, b),
                         None if passes is None or resumed else passes / len(qids),
-                        sum(per_q.values()) / max(1, len(per_q)) if per_q else None))
+                        sum(per_q.values()) / max(1, len(per_q)) if per_q else None,
+                        None if generated is None or resumed else generated / len(qids)))
     adjusted = correct([p[3] for p in pending], "holm")
-    rows.append(["BM25 (first stage)", f"{base.mean['ndcg@10']:.4f}", "", "", "", ""])
-    for (name, spec, score, _p, passes, secs), p_adj in zip(pending, adjusted, strict=True):
+    rows.append(["BM25 (first stage)", f"{base.mean['ndcg@10']:.4f}", "", "", "", "", ""])
+    for (name, spec, score, _p, passes, secs, gen), p_adj in zip(pending, adjusted, strict=True):
         rows.append([f"BM25 >> {name} ({spec.family})", f"{score:.4f}",
                      f"{score - base.mean['ndcg@10']:+.4f}", f"{p_adj:.3g}",
                      "cached" if passes is None else f"{passes:.1f}",
+                     "cached" if gen is None else f"{gen:.1f}",
                      "cached" if secs is None else f"{secs:.1f}"])
     scope = (f"the first {len(qids)} of 43 queries" if args.max_queries else "all 43 queries")
     body = (f"DL19, {scope}, BM25 top 10 reranked by SmolLM2-135M-Instruct (fp32, CPU, "
             f"{args.threads} threads, machine shared with other jobs, load average 3-8; s / query is the "
             "time measured when the stage was computed, kept with the cached run), 30 words "
-            "per passage; rows as defined in `benchmarks/leaderboards/main.yaml`. Forward passes "
+            "per passage (causal-lm rows: whole passages, cut only by the format's max_length); "
+            "rows as defined in `benchmarks/leaderboards/main.yaml`. Forward passes "
             "= prompt sequences run through the model per query (ICR: query + N/A calibration; "
-            "pairwise: two orders per distinct comparison); 'cached' = served from the pipeline "
+            "pairwise: two orders per distinct comparison; causal-lm: one per passage); "
+            "generated tokens = tokens the model wrote (0 for families that read logits only); "
+            "'cached' = served from the pipeline "
             "cache or resumed, so not measured in this run. SmolLM2-135M is weak: these numbers "
             "prove the pipeline, not the methods.\n\n"
             + markdown_table(["system", "nDCG@10", "vs BM25", "p (paired t, Holm)",
-                              "forward passes / query", "s / query"], rows))
-    write_section(NAME if not args.max_queries else f"{NAME}_first{len(qids)}", body)
+                              "forward passes / query", "generated tokens / query",
+                              "s / query"], rows))
+    write_section(args.section if not args.max_queries else f"{args.section}_first{len(qids)}",
+                  body)
     print(body)
 
 

@@ -77,6 +77,9 @@ class CausalLMReranker(LLMReranker):
                  cutoff_layers: int | None = None, **kwargs: Any) -> None:
         if prompt is not None:  # a bad template fails here, before the model loads
             self._check_template(resolve_prompt(self.family, "", prompt, ("layout",))[0])
+        if kwargs.get("bos", "reference") != "reference":
+            raise InputError("the causal-lm formats fix their own special tokens; bos= does "
+                             "not apply.", fix="drop the bos option.")
         if max_length is not None and max_length < 8:
             raise InputError(f"max_length must be >= 8, got {max_length}.",
                              fix="use e.g. max_length=512.")
