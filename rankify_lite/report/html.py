@@ -132,15 +132,17 @@ JS = r"""
 """
 
 
-def _cell(s: dict[str, Any], m: str) -> str:
+def _cell(s: dict[str, Any], m: str, baseline: str) -> str:
     if m not in s["mean"]:
         return f'<td class="num" data-system="{escape(s["name"])}" data-metric="{m}">–</td>'
     letters = "".join(s["beats"].get(m, []))
     marks = (f"<sup>{letters}</sup>" if letters else "") + \
         ('<span class="dag" title="significantly different from the baseline">†</span>'
          if s["dagger"].get(m) else "")
+    p = s.get("p", {}).get(m) if s["name"] != baseline else None
+    tip = f' title="p = {p:.3g} against the baseline (corrected)"' if p is not None else ""
     return (f'<td class="num" data-system="{escape(s["name"])}" data-metric="{escape(m)}" '
-            f'data-value="{s["mean"][m]!r}">{s["mean"][m]:.4f}{marks}</td>')
+            f'data-value="{s["mean"][m]!r}"{tip}>{s["mean"][m]:.4f}{marks}</td>')
 
 
 def _seconds(v: float | None) -> str:
@@ -157,7 +159,7 @@ def _view_html(view: dict[str, Any]) -> str:
         swatch = f'<span style="color:{color(k)}">●</span>'
         rows.append(f'<tr data-system="{escape(s["name"])}"><td>{escape(s["letter"])}</td>'
                     f'<td>{swatch} {escape(s["display"])}</td>'
-                    + "".join(_cell(s, m) for m in view["metrics"])
+                    + "".join(_cell(s, m, view["baseline"]) for m in view["metrics"])
                     + f'<td class="num">{_seconds(s["seconds"])}</td></tr>')
     base = next((s for s in view["systems"] if s["name"] == view["baseline"]), None)
     level = (f" Binary metrics count grade >= {view['rel_level']}."
