@@ -125,3 +125,22 @@ def test_mono_then_duo_reorders_only_the_top_k(tiny_t5, scifact):
         assert second[q].doc_ids[3:] == first[q].doc_ids[3:]
         assert set(second[q].doc_ids[:3]) == set(first[q].doc_ids[:3])
     assert second.metadata["llm_stats"]["forward_passes"] == 2 * 3
+
+
+def test_mono_duo_cascade_in_a_pipeline(tiny_t5, dl19):
+    """``monot5 % 6 >> duot5 % 3`` in one pipeline equals the two stages run by hand."""
+    from rankify_lite import Pipeline
+
+    ds = dl19.head(2)
+    mono = load_reranker("monot5", model=str(tiny_t5), device="cpu")
+    duo = load_reranker("duot5", model=str(tiny_t5), device="cpu")
+    result = Pipeline("run:bm25.top100", [mono % 6 >> duo % 3], cache=False,
+                      progress=False).run(ds)
+    final = result.reranked[-1]
+    full = ds.load_run("bm25.top100")
+    bm25 = Run({q: full[q] for q in final}, name=full.name)
+    by_hand = duo.rerank(ds.queries, mono.rerank(ds.queries, bm25, ds.corpus, depth=6),
+                         ds.corpus, depth=3)
+    for q in final:
+        assert final[q].doc_ids[:6] == by_hand[q].doc_ids[:6]
+    assert final.metadata["llm_stats"]["forward_passes"] == len(final) * 3
