@@ -144,7 +144,10 @@ def load_result(folder: Path, dataset: str | Path | None = None) -> dict[str, An
     order = [s for s in sig.get("systems", []) if s in runs] or list(runs)
     order += [s for s in runs if s not in order]
     baseline = sig.get("baseline") if sig.get("baseline") in order else order[0]
-    rel_level = int((meta.get("dataset") or {}).get("rel_level", ds.rel_level))
+    dinfo = meta.get("dataset") if isinstance(meta.get("dataset"), dict) else {}
+    recorded = meta.get("metrics") if isinstance(meta.get("metrics"), dict) else {}
+    level = dinfo.get("rel_level", ds.rel_level)
+    rel_level = int(level) if isinstance(level, int) and level >= 0 else ds.rel_level
     qrels = ds.qrels.restrict(ds.queries)
     comp = compare([runs[s] for s in order], qrels, metrics, baseline=order.index(baseline),
                    test=str(sig.get("test", "t-test")), correction=str(sig.get("correction", "holm")),
@@ -154,7 +157,7 @@ def load_result(folder: Path, dataset: str | Path | None = None) -> dict[str, An
     per_query = {s: {m: dict(e.per_query[m]) for m in names}
                  for s, e in zip(order, comp.evaluations, strict=True)}
     notes = [str(n) for n in meta.get("notes", []) if isinstance(n, str)]
-    recorded_hash = (meta.get("dataset") or {}).get("content_hash")
+    recorded_hash = dinfo.get("content_hash")
     if recorded_hash and recorded_hash != ds.content_hash():
         notes.append(f"the dataset found ({ds.name}) is not the one this result was scored on "
                      "(its content hash differs): scores below are computed on the one found")
@@ -164,7 +167,7 @@ def load_result(folder: Path, dataset: str | Path | None = None) -> dict[str, An
         systems.append({
             "name": s, "display": SystemId.from_label(s).display(), "letter": _letter(i),
             "mean": {m: comp.evaluations[i].mean[m] for m in names},
-            "recorded": (meta.get("metrics") or {}).get(s, {}),
+            "recorded": recorded.get(s, {}),
             "beats": {m: [_letter(j) for j in comp.better_than[m][i]] for m in names},
             "dagger": {m: bool(i != comp.baseline and comp.p_baseline[m][i] < comp.alpha)
                        for m in names},
@@ -186,7 +189,7 @@ def load_result(folder: Path, dataset: str | Path | None = None) -> dict[str, An
     docs = ({d: _snippet(ds.corpus[d]) for d in sorted(shown) if d in ds.corpus}
             if ds.corpus is not None else {})
     main = names[0]
-    view = {"label": str((meta.get("dataset") or {}).get("name") or ds.name),
+    view = {"label": str(dinfo.get("name") or ds.name),
             "queries_n": len(qids), "metrics": names,
             "labels": [parse_metric(m).label for m in names], "main": main,
             "baseline": baseline, "test": comp.test, "correction": comp.correction,
