@@ -6,7 +6,8 @@ so it runs unchanged on every engine (transformers, vLLM, an OpenAI-compatible s
 
 1. ``backend.generate(prompts, budget)``: greedy reasoning, at most ``budget`` new tokens;
 2. each prompt is extended with what the model wrote up to its own ``</think>`` -- or, when the
-   budget ran out first, with the reasoning cut after its last full sentence and a forced
+   generation ended without it (the budget ran out, or the model stopped), with the reasoning
+   cut after its last full sentence and a forced
    ``</think>`` -- and the extended prompts are scored (``next_token_logits``, pointwise) or
    continued (``generate`` of the answer, listwise).
 

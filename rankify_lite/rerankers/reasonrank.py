@@ -8,10 +8,11 @@ greedy generation of at most ``reasoning_token_budget`` tokens and at least rank
 length (``min_tokens = num_output_tokens``, ``max_tokens = reasoning_token_budget``). The
 permutation is read after the last ``</think>`` (rank_llm's rule) with the ``listwise`` family's
 robust parser (missing / repeated / unknown identifiers and extra text tolerated, counted as
-malformed). Unlike rank_llm, a window whose reasoning used up the budget without closing the
-think block is not parsed from its reasoning: its prompt is extended with the reasoning (cut
-after its last full sentence) and a forced ``</think>``, and the answer is generated from there
-(rank_llm's answer length), so the ids written while thinking never become the ranking.
+malformed). Unlike rank_llm, a window whose generation ended without closing the think block
+(the budget ran out, or the model stopped) is not parsed from its reasoning: its prompt is
+extended with the reasoning (cut after its last full sentence) and a forced ``</think>``, and
+the answer is generated from there (rank_llm's answer length), so the ids written while thinking
+never become the ranking.
 
 ``thinking=False`` renders the template with ``enable_thinking=False`` and generates the answer
 length only (the plain ``listwise`` behaviour with this prompt). Presets: ``reasonrank`` (the
