@@ -20,6 +20,8 @@ from rankify_lite.rerankers.setwise import bubblesort, heapsort
 from rankify_lite.types import Run
 
 LETTERS = "ABCDEFGHIJKLMNOPQRSTUVW"
+#: passages cut to this many tokens on both sides (the reference's run.py default is 128)
+PASSAGE_TOKENS = 48
 
 
 def _run_sort(sort, rel: list[float]) -> tuple[list[int], int]:
@@ -95,6 +97,11 @@ def _tiny_t5(path: Path, texts: list[str]) -> str:
 
 
 @pytest.fixture(scope="module")
+def llama(tmp_path_factory) -> str:
+    return _biased_llama(tmp_path_factory.mktemp("llama"))
+
+
+@pytest.fixture(scope="module")
 def dl19_sets(dl19):
     """The first 2 DL19 queries with their BM25 top 12."""
     run = dl19.load_run("bm25.top100")
@@ -123,7 +130,7 @@ def _ref_rerank(ranker, ds, first: Run, method_name: str) -> tuple[dict, int, li
     out, compares = {}, 0
     for qid in first:
         query = ranker.truncate(ds.queries[qid].text, 128)
-        hits = [SearchResult(d, 0.0, ranker.truncate(ds.corpus[d].full_text(), 128))
+        hits = [SearchResult(d, 0.0, ranker.truncate(ds.corpus[d].full_text(), PASSAGE_TOKENS))
                 for d in first[qid].doc_ids]
         out[qid] = [r.docid for r in ranker.rerank(query, hits)]
         compares += ranker.total_compare
@@ -135,7 +142,8 @@ def _ours(model: str, ds, first: Run, tmp_path: Path, **options):
     from rankify_lite import load_reranker
 
     log = tmp_path / f"log-{len(list(tmp_path.iterdir()))}.jsonl"
-    rr = load_reranker("setwise", model=model, device="cpu", log_path=log, **options)
+    rr = load_reranker("setwise", model=model, device="cpu", log_path=log,
+                       passage_tokens=PASSAGE_TOKENS, **options)
     run = rr.rerank(ds.queries, first, ds.corpus, depth=12)
     records = [json.loads(x) for x in log.read_text().splitlines()]
     return rr, run, records
@@ -146,10 +154,10 @@ def _ids_by_query(rr, records, first: Run) -> list[list[int]]:
 
 
 @pytest.mark.parametrize("method,k", [("heapsort", 10), ("bubblesort", 5)])
-def test_causal_generation_equals_llm_rankers(method, k, dl19_sets, tmp_path):
+def test_causal_generation_equals_llm_rankers(method, k, dl19_sets, llama, tmp_path):
     setwise = pytest.importorskip("llmrankers.setwise")
     ds, first = dl19_sets
-    model = _biased_llama(tmp_path / "llama")
+    model = llama
     ref = setwise.SetwiseLlmRanker(model, None, "cpu", num_child=3, k=k, method=method,
                                    scoring="generation")
     ref_order, ref_compares, calls = _ref_rerank(ref, ds, first, "generate")
@@ -192,12 +200,12 @@ def test_t5_equals_llm_rankers(method, k, scoring, dl19_sets, tmp_path, monkeypa
     assert {q: list(run[q].doc_ids) for q in first} == ref_order
 
 
-def test_likelihood_on_causal_reads_the_label_logits(dl19_sets, tmp_path):
+def test_likelihood_on_causal_reads_the_label_logits(dl19_sets, llama, tmp_path):
     """Ours (the reference has no causal likelihood): the set's best label by logit wins."""
     import numpy as np
 
     ds, first = dl19_sets
-    model = _biased_llama(tmp_path / "llama")
+    model = llama
     rr, run, records = _ours(model, ds, first, tmp_path, scoring="likelihood")
     for r in records[:5]:
         n = len(r["doc_ids"])
