@@ -23,6 +23,9 @@ def add_parsers(sub) -> None:
                    help="bm25 | bm25-multifield | bm25s | dense | splade | run:NAME (a run "
                         "shipped with the dataset, e.g. run:bm25.top100)")
     p.add_argument("--retriever-model", help="model id for dense/splade")
+    p.add_argument("--retriever-option", action="append", metavar="KEY=VALUE",
+                   help="first-stage option, repeatable (JSON values), e.g. "
+                        "index=msmarco-v1-passage or k1=0.9")
     p.add_argument("--reranker", action="append", metavar="SYSTEM",
                    help="a reranker or a cascade, repeatable (one system each): FAMILY "
                         "[model=M] [name=N] [depth=D] [KEY=VALUE ...], stages joined by '>>', "
@@ -104,6 +107,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         retriever: Any = args.retriever
     else:
         opts = {"model": args.retriever_model} if args.retriever_model else {}
+        opts.update(_options(args.retriever_option))
         retriever = build_retriever(args.retriever, **opts)
     rerankers = build_systems(args.reranker, args.model, _options(args.option))
     kwargs = {"metrics": args.metrics} if args.metrics else {}

@@ -72,8 +72,13 @@ def build_retriever(name: str, **options: Any):
         raise InputError(f"unknown retriever {name!r}.",
                          fix=f"use one of: {', '.join(RETRIEVERS)}, or run:<name> for a run "
                              "shipped with the dataset.")
+    from rankify_lite.spec import check_options
+
     target, preset = RETRIEVERS[name]
-    return _load(target)(**{**preset, **options})
+    cls = _load(target)
+    merged = {**preset, **options}
+    check_options(cls, merged, f"retriever {name!r}")
+    return cls(**merged)
 
 
 def accepted_options(cls, config: dict[str, Any]) -> dict[str, Any]:

@@ -114,3 +114,16 @@ def test_reranker_values_parse_into_stages():
                        ("identity >> ", "starts with a family"), ("identity x", "KEY=VALUE")):
         with pytest.raises(InputError, match=match):
             parse_system(bad)
+
+
+def test_retriever_options_reach_the_first_stage(capsys):
+    """--retriever-option configures the first stage (here BM25's k1/b on bundled SciFact);
+    an unknown option is one clear line before anything is indexed."""
+    pytest.importorskip("pyserini")
+    assert main(["run", "--retriever", "bm25", "--retriever-option", "k1=0.9",
+                 "--retriever-option", "b=0.4", "--no-cache", "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["pipeline"]["retriever"]["k1"] == 0.9 and out["pipeline"]["retriever"]["b"] == 0.4
+    assert main(["run", "--retriever", "bm25", "--retriever-option", "k9=1"]) == 2
+    err = capsys.readouterr().err
+    assert "has no option 'k9'" in err and "k1" in err
