@@ -83,6 +83,28 @@ class CausalLMReranker(LLMReranker):
         if max_length is not None and max_length < 8:
             raise InputError(f"max_length must be >= 8, got {max_length}.",
                              fix="use e.g. max_length=512.")
+        from rankify_lite.rerankers.minicpm_layerwise import layerwise_config
+
+        layerwise = layerwise_config(model, kwargs.get("revision"))
+        self._heads = None
+        if layerwise is not None:       # bge-reranker-v2-minicpm-layerwise: no remote code
+            from rankify_lite.rerankers.llm_backend import TransformersBackend
+            from rankify_lite.rerankers.minicpm_layerwise import load_layerwise
+
+            net, self._heads = load_layerwise(layerwise)
+            tok = kwargs.pop("tokenizer", None)
+            if tok is None:
+                import transformers
+
+                tok = transformers.AutoTokenizer.from_pretrained(layerwise["_folder"])
+            kwargs["backend"] = TransformersBackend(
+                net, tok, device=kwargs.pop("device", None), dtype=kwargs.pop("dtype", None),
+                revision=kwargs.pop("revision", None),
+                max_context=kwargs.pop("max_context", None),
+                batch_size=kwargs.pop("batch_size", 8))
+            prompt = prompt or "bge_reranker_llm"
+            cutoff_layers = int(cutoff_layers or layerwise["num_hidden_layers"])
+            model = None
         super().__init__(model, **kwargs)
         self.template, self.prompt_rule = resolve_prompt(self.family, self.model_id, prompt,
                                                          required=("layout", "score"))
@@ -107,7 +129,7 @@ class CausalLMReranker(LLMReranker):
                                  fix="use prompt='bge_reranker_llm' or drop cutoff_layers.")
             from rankify_lite.rerankers.causal_lm_layers import LayerScorer
 
-            self._layers = LayerScorer(self.backend, int(cutoff_layers))
+            self._layers = LayerScorer(self.backend, int(cutoff_layers), self._heads)
         self._pieces = {k: self._ids(self.template.text(k)) for k in
                         ("prefix", "suffix", "sep", "task") if k in self.template.fields}
         self.true_id = self._answer_id("true_word")
@@ -199,8 +221,11 @@ class CausalLMReranker(LLMReranker):
         d = self._ids(t.text("passage", passage=passage))[:self.max_length]
         tok = getattr(self.backend, "tokenizer", None)
         bos = getattr(tok, "bos_token_id", None)
-        first = ([bos] + q) if bos is not None and bos != getattr(tok, "pad_token_id", None) \
-            else q
+        # FlagLLMReranker adds the BOS unless it is also the padding token; the layerwise
+        # reranker always adds it
+        always = self._heads is not None
+        first = ([bos] + q) if bos is not None and (always or bos != getattr(
+            tok, "pad_token_id", None)) else q
         second = cut_second(first, p["sep"] + d, self.max_length + len(p["sep"]) + len(task))
         return first + second + p["sep"] + task
 

@@ -5,13 +5,8 @@ layers, applies the final norm to that hidden state and reads the score from it 
 position (``k`` = the number of layers gives the full model). Here the same is done for any
 transformers causal LM whose logits are a linear head over its decoder's normed output: only the
 first ``k`` layers run (the point of the option: a cheaper score), then the final norm, then
-the LM head's row of the true token (FlagEmbedding's ``head_type="raw"``).
-
-What this does not reproduce: the released minicpm-layerwise checkpoint has its own
-architecture (MiniCPM's embedding / residual / logit scaling and one score head per layer,
-``trust_remote_code``), which FlagEmbedding 1.4.2's model class defines but cannot import under
-transformers 5 (``transformers.modeling_attn_mask_utils`` is gone); loading it is refused by the
-model loader like any remote-code model.
+the LM head's row of the true token (FlagEmbedding's ``head_type="raw"``), or, for a
+minicpm-layerwise checkpoint (:mod:`minicpm_layerwise`), that layer's own score head.
 """
 
 from __future__ import annotations
@@ -27,7 +22,7 @@ from rankify_lite.errors import InputError
 class LayerScorer:
     """Scores token-id prompts from the hidden state after ``cutoff`` decoder layers."""
 
-    def __init__(self, backend: Any, cutoff: int) -> None:
+    def __init__(self, backend: Any, cutoff: int, heads: dict[int, Any] | None = None) -> None:
         parts = backend._decoder_and_head() if hasattr(backend, "_decoder_and_head") else None
         if parts is None or not hasattr(parts[0], "layers") or not hasattr(parts[0], "norm"):
             raise InputError("cutoff_layers needs a transformers decoder with .layers, .norm "
@@ -35,11 +30,14 @@ class LayerScorer:
         self.backend = backend
         self.decoder, self.head = parts
         n = len(self.decoder.layers)
-        if not 1 <= cutoff <= n:
-            raise InputError(f"cutoff_layers={cutoff} is outside this model's 1..{n} layers.",
-                             fix=f"use a value in 1..{n}.")
+        lo = min(heads) if heads else 1
+        if not lo <= cutoff <= n:
+            raise InputError(f"cutoff_layers={cutoff} is outside this model's {lo}..{n} layers.",
+                             fix=f"use a value in {lo}..{n}.")
         self.cutoff = cutoff
         self.num_layers = n
+        #: the checkpoint's own score head for this layer (minicpm-layerwise), else None
+        self.row = None if heads is None else heads[cutoff]
 
     def hidden(self, ids: Any, mask: Any, pos: Any) -> Any:
         """Final-normed hidden states after the first ``cutoff`` layers (the rest never run)."""
@@ -59,7 +57,10 @@ class LayerScorer:
         import torch
 
         out = np.zeros(len(prompts), dtype=np.float64)
-        w, b = self.backend._head_rows(self.head, [true_id])
+        if self.row is None:
+            w, b = self.backend._head_rows(self.head, [true_id])
+        else:
+            w, b = self.row.detach().float().reshape(1, -1).to(self.backend.device), None
         with torch.inference_mode():
             for idx, ids, mask, pos in self.backend._batches(prompts):
                 last = self.hidden(ids, mask, pos)[:, -1, :].float().to(w.device)
