@@ -17,7 +17,8 @@ piece of text; its ``layout`` names how the pieces become token ids, as the refe
     ``[BOS] + query[:3/4 max_length]`` and ``sep + passage[:max_length]``, the second cut to
     ``max_length + |sep| + |task|``, then ``sep + task``; score: the raw logit of "Yes".
     ``cutoff_layers=k`` (bge-reranker-v2-minicpm-layerwise's option) reads the score from the
-    hidden state after ``k`` decoder layers (see :mod:`causal_lm_layers`).
+    hidden state after ``k`` decoder layers (see :mod:`causal_lm_layers`); a minicpm-layerwise
+    checkpoint is loaded without remote code (:mod:`minicpm_layerwise`), its BOS always added.
 
 In every layout the scoring suffix is added after the cut: truncation only ever shortens the
 query or passage. All (query, passage) pairs of a batch of queries go through the model

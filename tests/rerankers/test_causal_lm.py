@@ -10,9 +10,10 @@ SmolLM2's real tokenizer): token ids identical and scores within 1e-5 in fp32.
   rule: cut only the second sequence), the rest runs unchanged;
 * bge-reranker-v2-gemma: FlagEmbedding 1.4.2's ``FlagLLMReranker`` (imported module by module:
   the package ``__init__`` imports a model file that transformers 5 cannot import);
-* the layerwise cut-off: FlagEmbedding's ``FlagLLMReranker`` on a copy of the model that keeps
-  only the first k layers (what ``cutoff_layers=k`` means); FlagEmbedding's own layerwise
-  MiniCPM class cannot be imported under transformers 5, so it is not run here.
+* the layer cut-off on a plain causal LM: FlagEmbedding's ``FlagLLMReranker`` on a copy of the
+  model that keeps only the first k layers (what ``cutoff_layers=k`` means). The layerwise
+  MiniCPM checkpoints themselves are tested against FlagEmbedding's own class in
+  test_minicpm_layerwise.py.
 """
 
 from __future__ import annotations
