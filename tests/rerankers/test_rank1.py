@@ -159,3 +159,21 @@ def test_tiny_llm_scores_equal_the_step_by_step_reference(tiny, dl19, thinking, 
     assert stats["queries"] == 2
     assert (stats["output_tokens"] > 0) == thinking
     assert stats["output_tokens"] <= 6 * 12
+
+
+def test_a_chat_template_variant_goes_through_the_models_chat_template(tmp_path):
+    import yaml
+
+    from rankify_lite.rerankers.prompts_io import load_prompt
+
+    fields = {**load_prompt("rank1").fields, "name": "rank1_chat", "chat": True,
+              "system": "Judge relevance."}
+    path = tmp_path / "rank1_chat.yaml"
+    path.write_text(yaml.safe_dump(fields))
+    lm = FakeLM(writer=lambda w: "Yes.</think> true")
+    out = Rank1Reranker(backend=lm, prompt=path).rerank(*rerank_inputs({"q1": [2.0, 5.0]}))
+    assert lm.generate_calls[0][0].startswith("<bos><system> Judge relevance. </system>\n<user> "
+                                              "Determine if the following passage")
+    assert lm.generate_calls[0][0].endswith("</user>\n<asst> <think>")
+    assert _ranking(out)["q1"] == ["q1-d1", "q1-d0"]
+    assert Rank1Reranker(backend=lm, prompt=path).config()["prompt"]["source"] == "explicit"
