@@ -33,11 +33,15 @@ def test_scores_are_normalised_log_p_yes(tmp_path):
     assert out.metadata["llm_stats"]["prompts"] == 7
 
 
-def test_ties_keep_first_stage_order_and_scores_stay_monotone():
+def test_ties_in_trec_eval_order_or_first_stage_order_and_scores_stay_monotone():
     q, run, corpus = rerank_inputs({"q1": [1.0, 1.0, 2.0, 1.0]})
     out = PointwiseReranker(backend=FakeLM()).rerank(q, run, corpus)
-    assert list(out["q1"].doc_ids) == ["q1-d2", "q1-d0", "q1-d1", "q1-d3"]
+    assert list(out["q1"].doc_ids) == ["q1-d2", "q1-d3", "q1-d1", "q1-d0"]  # doc id descending
     assert all(a > b for a, b in zip(out["q1"].scores, out["q1"].scores[1:], strict=False))
+    kept = PointwiseReranker(backend=FakeLM())
+    kept.ties = "first-stage"
+    out = kept.rerank(q, run, corpus)
+    assert list(out["q1"].doc_ids) == ["q1-d2", "q1-d0", "q1-d1", "q1-d3"]
 
 
 def test_answer_words_must_have_a_single_token(tmp_path):
