@@ -250,7 +250,8 @@ class CausalLMReranker(LLMReranker):
         scores = self.score_ids(prompts)
         self._count(model_calls=1, prompts=len(prompts), forward_passes=len(prompts),
                     input_tokens=sum(len(p) for p in prompts))
-        self._log([{"qid": it.query.id, "doc_id": d.id, "input_tokens": len(p),
-                    "score": float(s), "output_tokens": 0}
-                   for (it, d), p, s in zip(pairs, prompts, scores, strict=True)])
+        if self.log_path is not None:
+            self._log([{"qid": it.query.id, "doc_id": d.id, "prompt": self.backend.decode(p),
+                        "input_tokens": len(p), "score": float(s), "output_tokens": 0}
+                       for (it, d), p, s in zip(pairs, prompts, scores, strict=True)])
         return split_per_query(items, scores)

@@ -128,8 +128,10 @@ def test_qwen3_equals_sentence_transformers_logit_score(tiny, pairs):
     logit_diff = ce.predict(texts, activation_fn=torch.nn.Identity(), batch_size=4)
     ours = load_reranker("causal-lm", model=tiny, device="cpu", batch_size=4)
     got_ids = [ours.input_ids(q, d) for q, d in short]
-    features = ce.preprocess(texts[:1])
-    assert features["input_ids"][0].tolist() == got_ids[0]
+    features = ce.preprocess(texts)                   # left-padded: drop the padding
+    want_ids = [row[mask.bool()].tolist() for row, mask in
+                zip(features["input_ids"], features["attention_mask"], strict=True)]
+    assert want_ids == got_ids
     want = (1.0 / (1.0 + torch.exp(-torch.tensor(logit_diff, dtype=torch.float64)))).tolist()
     _close(ours.score_ids(got_ids).tolist(), want)
 
@@ -234,15 +236,20 @@ def test_cutoff_layers_equal_the_model_cut_to_k_layers(tiny, pairs, flag_ref, tm
 
 
 # -- the family in a run -----------------------------------------------------------------------
-def test_rerank_batches_queries_and_matches_pair_scores(tiny, scifact):
+def test_rerank_batches_queries_and_matches_pair_scores(tiny, scifact, tmp_path):
     qids = list(scifact.queries)[:3]
     docs = list(scifact.corpus.values())
     cands = Run.from_rankings({q: [d.id for d in docs[i * 4:(i + 1) * 4]]
                                for i, q in enumerate(qids)}, name="bm25")
     queries = Queries.from_dict({q: scifact.queries[q].text for q in qids})
     corpus = Corpus.from_documents(docs[:12])
-    rr = load_reranker("causal-lm", model=tiny, device="cpu", batch_size=5)
+    rr = load_reranker("causal-lm", model=tiny, device="cpu", batch_size=5,
+                       log_path=tmp_path / "calls.jsonl")
     out = rr.rerank(queries, cands, corpus)
+    import json
+
+    calls = [json.loads(line) for line in (tmp_path / "calls.jsonl").read_text().splitlines()]
+    assert len(calls) == 12 and all(c["prompt"].endswith("</think>\n\n") for c in calls)
     for q in qids:
         ids = [rr.input_ids(queries[q], corpus[d]) for d in cands[q].doc_ids]
         want = dict(zip(cands[q].doc_ids, rr.score_ids(ids).tolist(), strict=True))
