@@ -1,4 +1,5 @@
-"""``rankify-lite distill``: train a student cross-encoder on a teacher run's scores."""
+"""``rankify-lite distill``: train a student (cross-encoder, bi-encoder or SPLADE) on a teacher
+run's scores."""
 
 from __future__ import annotations
 
@@ -12,15 +13,24 @@ DEFAULT_STUDENT = "sentence-transformers/all-MiniLM-L6-v2"
 
 
 def add_parsers(sub) -> None:
-    from rankify_lite.distill.config import LABEL_TRANSFORMS, LOSSES, DistillConfig
+    from rankify_lite.distill.config import (
+        LABEL_TRANSFORMS,
+        LOSSES_BY_KIND,
+        NEGATIVES,
+        STUDENT_KINDS,
+        VALIDATION_METRICS,
+        DistillConfig,
+    )
 
     d = DistillConfig()
     p = sub.add_parser(
-        "distill", help="distil a teacher run into a student cross-encoder",
-        description="Train a student cross-encoder on the scores of a teacher run (a shipped "
-                    "first stage, a run file, or a reranker's output through the cached "
-                    "pipeline) with a sentence-transformers ranking loss. The student is saved "
-                    "as a Hugging Face folder: use it with --reranker cross-encoder --model DIR.")
+        "distill", help="distil a teacher run into a student (cross-encoder, bi-encoder, SPLADE)",
+        description="Train a student on the scores of a teacher run (a shipped first stage, a "
+                    "run file, or a reranker's output through the cached pipeline) with a "
+                    "sentence-transformers trainer and ranking loss. --student-kind "
+                    "cross-encoder: use it with --reranker cross-encoder --model DIR; "
+                    "bi-encoder: --retriever dense --retriever-model DIR, or --reranker "
+                    "bi-encoder --model DIR; splade: --retriever splade --retriever-model DIR.")
     p.add_argument("--dataset", required=True, help="name or folder: the training queries and corpus")
     p.add_argument("--teacher", required=True,
                    help="run:NAME (a run shipped with the dataset, e.g. run:splade-pp-ed.top100) "
@@ -33,12 +43,31 @@ def add_parsers(sub) -> None:
     p.add_argument("--student", default=DEFAULT_STUDENT,
                    help=f"HF id or folder of the student encoder (default {DEFAULT_STUDENT})")
     p.add_argument("--output", required=True, help="folder for the student")
-    p.add_argument("--loss", choices=list(LOSSES), default=d.loss)
+    p.add_argument("--student-kind", choices=list(STUDENT_KINDS), default=d.student_kind)
+    losses = sorted({name for table in LOSSES_BY_KIND.values() for name in table})
+    p.add_argument("--loss", choices=losses, default=d.loss,
+                   help="cross-encoder: margin-mse, ranknet, listnet, lambda, adr-mse; "
+                        "bi-encoder and splade: margin-mse, distill-kl")
+    p.add_argument("--negatives", choices=list(NEGATIVES), default=d.negatives,
+                   help="hard: positives from the teacher's top --positives, negatives below")
+    p.add_argument("--positives", type=int, default=d.positives)
+    p.add_argument("--ways", type=int, default=d.ways, help="negatives per distill-kl example")
+    p.add_argument("--validation-queries", type=float, default=0.2,
+                   help="share of the training queries held out for validation (default 0.2; "
+                        "0: none)")
+    p.add_argument("--validation-metric", choices=list(VALIDATION_METRICS), default="loss",
+                   help="picks the kept checkpoint; ndcg@10 reads the dataset's qrels of the "
+                        "held-out training queries")
+    p.add_argument("--validation-depth", type=int, default=None)
+    p.add_argument("--eval-steps", type=int, default=d.eval_steps)
+    p.add_argument("--patience", type=int, default=None,
+                   help="stop after this many evaluations without improvement")
     p.add_argument("--depth", type=int, default=d.depth, help="teacher candidates per query")
     p.add_argument("--labels", choices=["auto", *LABEL_TRANSFORMS], default=d.labels,
                    help="teacher scores -> labels (reciprocal-rank for order-only teachers "
                         "such as listwise LLM rerankers)")
-    p.add_argument("--label-scale", type=float, default=d.label_scale)
+    p.add_argument("--label-scale", type=float, default=d.label_scale,
+                   help="default: 1, or for bi-encoders the student's own score spread")
     p.add_argument("--pairs-per-query", type=int, default=d.pairs_per_query)
     p.add_argument("--list-size", type=int, default=d.list_size)
     p.add_argument("--lists-per-query", type=int, default=d.lists_per_query)
@@ -96,7 +125,11 @@ def cmd_distill(args: argparse.Namespace) -> int:
         raise InputError(f"dataset {args.dataset!r} has no corpus (or is a group of datasets).",
                          fix="distil on a single dataset with corpus.jsonl.")
     config = DistillConfig(
-        loss=args.loss, depth=args.depth, labels=args.labels, label_scale=args.label_scale,
+        loss=args.loss, student_kind=args.student_kind, negatives=args.negatives,
+        positives=args.positives, ways=args.ways, validation_queries=args.validation_queries,
+        validation_metric=args.validation_metric, validation_depth=args.validation_depth,
+        eval_steps=args.eval_steps, patience=args.patience, depth=args.depth,
+        labels=args.labels, label_scale=args.label_scale,
         pairs_per_query=args.pairs_per_query, list_size=args.list_size,
         lists_per_query=args.lists_per_query, epochs=args.epochs, max_steps=args.max_steps,
         batch_size=args.batch_size, mini_batch_size=args.mini_batch_size,
@@ -107,7 +140,9 @@ def cmd_distill(args: argparse.Namespace) -> int:
     result = distill(teacher, ds.queries, ds.corpus, student=args.student, output=args.output,
                      config=config, resume=args.resume, overwrite=args.overwrite,
                      keep_checkpoints=args.keep_checkpoints, device=args.device,
-                     dataset=ds.name, progress=not args.json)
+                     dataset=ds.name, progress=not args.json,
+                     validation_qrels=ds.qrels if args.validation_metric == "ndcg@10" else None,
+                     rel_level=ds.rel_level)
     if args.json:
         print_json(result.metadata)
         return 0
@@ -119,7 +154,13 @@ def cmd_distill(args: argparse.Namespace) -> int:
     if losses:
         print(f"{tr['steps']} steps in {tr['train_seconds_this_session']:.1f}s; loss "
               f"{losses[0]:.4f} (step 1) -> {losses[-1]:.4f} (step {tr['steps']})")
+    val = meta.get("validation") or {}
+    if val.get("curve"):
+        print(f"validation ({len(meta['data']['validation_queries'])} held-out queries, "
+              f"{val['metric']}): kept step {val['best_step']} ({val['best_value']:.4f})")
     print(f"student saved: {result.folder}")
-    print(f"use it: rankify-lite run --dataset DATASET --retriever run:NAME "
-          f"--reranker cross-encoder --model {result.folder}")
+    use = {"cross-encoder": "--retriever run:NAME --reranker cross-encoder --model",
+           "bi-encoder": "--retriever dense --retriever-model",
+           "splade": "--retriever splade --retriever-model"}[config.student_kind]
+    print(f"use it: rankify-lite run --dataset DATASET {use} {result.folder}")
     return 0

@@ -1,5 +1,5 @@
 """Distil a teacher run (a first stage, a fusion, a reranker's output) into a student
-cross-encoder with sentence-transformers' ranking losses.
+cross-encoder, bi-encoder or SPLADE model with sentence-transformers' trainers and losses.
 
 ```python
 from rankify_lite.distill import DistillConfig, distill
@@ -7,6 +7,10 @@ from rankify_lite.distill import DistillConfig, distill
 result = distill(teacher_run, ds.queries, ds.corpus, student="sentence-transformers/all-MiniLM-L6-v2",
                  output="students/minilm-splade", config=DistillConfig(loss="margin-mse"))
 reranker = load_reranker("cross-encoder", model=str(result.folder))
+# a bi-encoder student, the teacher's hard negatives, a fifth of the queries for validation
+cfg = DistillConfig(student_kind="bi-encoder", negatives="hard", validation_queries=0.2)
+dense = Dense(str(distill(teacher_run, ds.queries, ds.corpus, student=..., output=...,
+                          config=cfg).folder))
 ```
 
 Importing this package is light; torch, transformers and sentence-transformers load when
@@ -21,6 +25,8 @@ from typing import Any
 _EXPORTS = {
     "DistillConfig": "rankify_lite.distill.config", "LOSSES": "rankify_lite.distill.config",
     "LABEL_TRANSFORMS": "rankify_lite.distill.config",
+    "STUDENT_KINDS": "rankify_lite.distill.config", "LOSSES_BY_KIND": "rankify_lite.distill.config",
+    "split_queries": "rankify_lite.distill.data",
     "build_examples": "rankify_lite.distill.data", "teacher_labels": "rankify_lite.distill.data",
     "TrainingExamples": "rankify_lite.distill.data",
     "load_metadata": "rankify_lite.distill.metadata",

@@ -1,5 +1,6 @@
-"""What a distillation run is configured with: the loss, how teacher scores become labels, and
-the trainer's settings. Plain data (no torch), recorded in the student's metadata."""
+"""What a distillation run is configured with: the student's architecture, the loss, how teacher
+scores become labels and training examples, the validation split, and the trainer's settings.
+Plain data (no torch), recorded in the student's metadata."""
 
 from __future__ import annotations
 
@@ -11,15 +12,23 @@ from rankify_lite.errors import InputError
 
 @dataclass(frozen=True)
 class LossSpec:
-    """One sentence-transformers cross-encoder loss and the training examples it reads."""
+    """One sentence-transformers loss and the training examples it reads."""
 
-    class_name: str      # in sentence_transformers.cross_encoder.losses
-    examples: str        # "triplets": (query, positive, negative) + margin; "lists": (query, docs) + labels
+    class_name: str      # in the student kind's sentence-transformers losses module
+    examples: str        # "triplets": (query, positive, negative) + margin; "lists": (query, docs)
+    #                      + labels; "ways": (query, positive, negative_1..n) + teacher scores
     labels: str          # label transform used when the config says "auto"
     reference: str
 
 
-#: Explicit names -> sentence-transformers losses (never reimplemented here).
+#: The architectures a student can have (``student_kind``) and what it loads back as.
+STUDENT_KINDS: dict[str, str] = {
+    "cross-encoder": "load_reranker('cross-encoder', model=folder)",
+    "bi-encoder": "Dense(folder) / load_reranker('bi-encoder', model=folder)",
+    "splade": "Splade(folder)",
+}
+
+#: Cross-encoder losses: explicit names -> sentence-transformers losses (never reimplemented).
 LOSSES: dict[str, LossSpec] = {
     "margin-mse": LossSpec("MarginMSELoss", "triplets", "zscore",
                            "Hofstaetter et al. 2020, Margin-MSE"),
@@ -29,6 +38,35 @@ LOSSES: dict[str, LossSpec] = {
     "adr-mse": LossSpec("ADRMSELoss", "lists", "zscore",
                         "Schlatt et al. 2024, Rank-DistiLLM (ADR-MSE)"),
 }
+
+#: Bi-encoder losses (sentence_transformers.sentence_transformer.losses); scores are the
+#: student's dot products (cosine for normalised encoders such as all-MiniLM-L6-v2).
+BI_ENCODER_LOSSES: dict[str, LossSpec] = {
+    "margin-mse": LossSpec("MarginMSELoss", "triplets", "zscore",
+                           "Hofstaetter et al. 2020, Margin-MSE (cross-architecture)"),
+    "distill-kl": LossSpec("DistillKLDivLoss", "ways", "zscore",
+                           "listwise KL to the teacher's softmax over (positive, negatives)"),
+}
+
+#: SPLADE losses (sentence_transformers.sparse_encoder.losses), each wrapped in ``SpladeLoss``
+#: with the FLOPS regulariser on documents and queries (Formal et al. 2021, SPLADE v2).
+SPLADE_LOSSES: dict[str, LossSpec] = {
+    "margin-mse": LossSpec("SparseMarginMSELoss", "triplets", "zscore",
+                           "Formal et al. 2021, SPLADE v2 / SPLADE++ (Margin-MSE + FLOPS)"),
+    "distill-kl": LossSpec("SparseDistillKLDivLoss", "ways", "zscore",
+                           "Formal et al. 2022, SPLADE++ (KL distillation + FLOPS)"),
+}
+
+LOSSES_BY_KIND: dict[str, dict[str, LossSpec]] = {
+    "cross-encoder": LOSSES, "bi-encoder": BI_ENCODER_LOSSES, "splade": SPLADE_LOSSES}
+
+#: How training pairs are drawn from the teacher's top ``depth``: "random" (any two documents,
+#: the higher-ranked one is the positive) or "hard" (the positive from the teacher's top
+#: ``positives``, the negative from its ranks below them: hard negatives of the teacher itself).
+NEGATIVES = ("random", "hard")
+#: What picks the kept checkpoint on the validation queries: the loss on their examples, or
+#: nDCG@10 of the student reranking their teacher pools against qrels given to ``distill``.
+VALIDATION_METRICS = ("loss", "ndcg@10")
 
 #: How a query's teacher scores over its top ``depth`` become training labels.
 #: raw: as given; zscore: (s - mean) / std per query; minmax: scaled to [0, 1] per query
@@ -42,10 +80,23 @@ class DistillConfig:
     """Settings of one distillation run (all recorded in ``rankify_lite_distill.json``).
 
     Args:
-        loss: a key of :data:`LOSSES`.
+        student_kind: a key of :data:`STUDENT_KINDS`.
+        loss: a key of the kind's losses (:data:`LOSSES_BY_KIND`).
         depth: the teacher's top ``depth`` candidates per query are the training pool.
         labels: one of :data:`LABEL_TRANSFORMS`, or "auto" (the loss's default).
-        label_scale: labels are multiplied by this after the transform (a temperature).
+        label_scale: labels are multiplied by this after the transform (a temperature); None:
+            1 for cross-encoders and SPLADE; for bi-encoders the spread of the student's own
+            initial scores over the teacher's pools (a cosine student cannot produce margins
+            of z-scored size: its scores lie in [-1, 1]).
+        negatives, positives: see :data:`NEGATIVES`.
+        ways: negatives per example of the "ways" losses (distill-kl).
+        validation_queries: this share of the teacher's queries (seeded) is held out: its
+            examples give the validation loss / nDCG@10 every ``eval_steps`` steps; the best
+            checkpoint by ``validation_metric`` is the student kept. 0: no validation.
+        validation_depth: nDCG@10 validation reranks each validation query's teacher top
+            ``validation_depth`` (None: ``depth``).
+        patience: stop after this many evaluations without improvement (None: never).
+        splade_document_weight, splade_query_weight: FLOPS regulariser weights (SPLADE only).
         pairs_per_query: Margin-MSE triplets sampled per query (the higher-ranked document of a
             random pair of the pool is the "positive"; the label is the teacher's margin).
         list_size, lists_per_query: listwise losses get ``lists_per_query`` random lists of
@@ -58,9 +109,13 @@ class DistillConfig:
     """
 
     loss: str = "margin-mse"
+    student_kind: str = "cross-encoder"
     depth: int = 100
     labels: str = "auto"
-    label_scale: float = 1.0
+    label_scale: float | None = None
+    negatives: str = "random"
+    positives: int = 3
+    ways: int = 7
     pairs_per_query: int = 64
     list_size: int = 16
     lists_per_query: int = 8
@@ -75,16 +130,42 @@ class DistillConfig:
     seed: int = 42
     save_steps: int = 50
     save_total_limit: int = 2
+    validation_queries: float = 0.0
+    validation_metric: str = "loss"
+    validation_depth: int | None = None
+    eval_steps: int = 50
+    patience: int | None = None
+    splade_document_weight: float = 3e-5
+    splade_query_weight: float = 5e-5
 
     def __post_init__(self) -> None:
-        if self.loss not in LOSSES:
-            raise InputError(f"unknown distillation loss {self.loss!r}.",
-                             fix=f"use one of: {', '.join(LOSSES)}.")
+        if self.student_kind not in STUDENT_KINDS:
+            raise InputError(f"unknown student kind {self.student_kind!r}.",
+                             fix=f"use one of: {', '.join(STUDENT_KINDS)}.")
+        losses = LOSSES_BY_KIND[self.student_kind]
+        if self.loss not in losses:
+            raise InputError(f"unknown distillation loss {self.loss!r} for a "
+                             f"{self.student_kind} student.",
+                             fix=f"use one of: {', '.join(losses)}.")
+        if self.negatives not in NEGATIVES:
+            raise InputError(f"unknown negatives {self.negatives!r}.",
+                             fix=f"use one of: {', '.join(NEGATIVES)}.")
+        if self.validation_metric not in VALIDATION_METRICS:
+            raise InputError(f"unknown validation metric {self.validation_metric!r}.",
+                             fix=f"use one of: {', '.join(VALIDATION_METRICS)}.")
+        if not 0 <= self.validation_queries < 1:
+            raise InputError(f"validation_queries must be in [0, 1), got "
+                             f"{self.validation_queries}.", fix="e.g. 0.2 (a fifth held out).")
+        if self.label_scale is not None and self.label_scale <= 0:
+            raise InputError(f"label_scale must be > 0, got {self.label_scale}.",
+                             fix="leave it unset (None) for the kind's default.")
         if self.labels != "auto" and self.labels not in LABEL_TRANSFORMS:
             raise InputError(f"unknown label transform {self.labels!r}.",
                              fix=f"use auto or one of: {', '.join(LABEL_TRANSFORMS)}.")
         positive = {"depth": self.depth, "pairs_per_query": self.pairs_per_query,
                     "lists_per_query": self.lists_per_query, "batch_size": self.batch_size,
+                    "positives": self.positives, "ways": self.ways, "eval_steps": self.eval_steps,
+                    "validation_depth": self.validation_depth or 1,
                     "save_steps": self.save_steps, "save_total_limit": self.save_total_limit}
         for name, value in positive.items():
             if int(value) < 1:
@@ -107,7 +188,7 @@ class DistillConfig:
 
     @property
     def spec(self) -> LossSpec:
-        return LOSSES[self.loss]
+        return LOSSES_BY_KIND[self.student_kind][self.loss]
 
     @property
     def label_transform(self) -> str:
@@ -115,7 +196,12 @@ class DistillConfig:
         return self.spec.labels if self.labels == "auto" else self.labels
 
     def resolved(self) -> DistillConfig:
-        return replace(self, labels=self.label_transform)
+        """"auto" labels resolved; label_scale None -> 1 except for bi-encoders, whose scale is
+        measured on the student by the trainer (see ``label_scale``)."""
+        scale = self.label_scale
+        if scale is None and self.student_kind != "bi-encoder":
+            scale = 1.0
+        return replace(self, labels=self.label_transform, label_scale=scale)
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self.resolved())

@@ -1,5 +1,7 @@
 """Training examples from a teacher run: each query's top ``depth`` candidates, the teacher's
-scores turned into labels, sampled into Margin-MSE triplets or listwise lists.
+scores turned into labels, sampled into Margin-MSE triplets, listwise lists or n-way examples
+(positive + negatives, with the teacher's scores); negatives random or the teacher's own hard
+negatives; a seeded share of the queries held out for validation.
 
 Pure Python and numpy (no torch): the columns returned here go straight into a
 ``datasets.Dataset`` in :mod:`rankify_lite.distill.train`.
@@ -22,7 +24,7 @@ class TrainingExamples:
     """Columns for the trainer, in the order the loss reads them, plus what was left out."""
 
     columns: dict[str, list]
-    kind: str                                  # "triplets" or "lists"
+    kind: str                                  # "triplets", "lists" or "ways"
     queries_used: tuple[str, ...]
     skipped: dict[str, str] = field(default_factory=dict)   # qid -> why
 
@@ -71,11 +73,20 @@ def build_examples(teacher: Run, queries: Queries, corpus: Corpus,
                    config: DistillConfig) -> TrainingExamples:
     """Sample the training examples the configured loss reads (seeded, deterministic)."""
     check_teacher(teacher, queries, corpus)
+    config = config.resolved()
+    if config.label_scale is None:
+        raise InputError("build_examples needs a resolved label_scale (a number).",
+                         fix="pass DistillConfig(label_scale=...) or let distill() measure it.")
     rng = random.Random(config.seed)
     transform = config.label_transform
-    triplets = config.spec.examples == "triplets"
-    cols: dict[str, list] = ({"query": [], "positive": [], "negative": [], "label": []}
-                             if triplets else {"query": [], "docs": [], "labels": []})
+    kind = config.spec.examples
+    if kind == "triplets":
+        cols: dict[str, list] = {"query": [], "positive": [], "negative": [], "label": []}
+    elif kind == "ways":
+        cols = {"query": [], "positive": [],
+                **{f"negative_{i + 1}": [] for i in range(config.ways)}, "label": []}
+    else:
+        cols = {"query": [], "docs": [], "labels": []}
     used: list[str] = []
     skipped: dict[str, str] = {}
     for qid in teacher:
@@ -86,26 +97,73 @@ def build_examples(teacher: Run, queries: Queries, corpus: Corpus,
         labels = teacher_labels(ranked.scores, transform, config.label_scale)
         texts = [corpus[d].full_text() for d in ranked.doc_ids]
         qtext = queries[qid].text
-        if triplets:
-            _add_triplets(cols, rng, qtext, texts, labels, config.pairs_per_query)
+        if kind == "triplets":
+            _add_triplets(cols, rng, qtext, texts, labels, config)
+        elif kind == "ways":
+            if len(ranked) < config.ways + 1:
+                skipped[qid] = (f"{len(ranked)} candidate(s); a {config.ways}-negative example "
+                                f"needs {config.ways + 1}")
+                continue
+            _add_ways(cols, rng, qtext, texts, labels, config)
         else:
             _add_lists(cols, rng, qtext, texts, labels, config)
         used.append(qid)
     if not used:
-        raise InputError(f"no query of the teacher run {teacher.name!r} has 2 or more candidates.",
+        raise InputError(f"no query of the teacher run {teacher.name!r} has 2 or more candidates "
+                         "(or, for n-way losses, ways + 1).",
                          fix="distil from a run with several candidates per query.")
-    return TrainingExamples(cols, "triplets" if triplets else "lists", tuple(used), skipped)
+    return TrainingExamples(cols, kind, tuple(used), skipped)
+
+
+def split_queries(teacher: Run, share: float, seed: int) -> tuple[Run, Run | None]:
+    """(training run, validation run): a seeded ``share`` of the teacher's queries held out
+    (at least one when ``share`` > 0 and there are two or more queries)."""
+    qids = sorted(teacher)
+    if share <= 0 or len(qids) < 2:
+        return teacher, None
+    rng = random.Random(f"validation-{seed}")
+    rng.shuffle(qids)
+    n_val = min(len(qids) - 1, max(1, round(share * len(qids))))
+    val = set(qids[:n_val])
+    train = teacher.restrict([q for q in teacher if q not in val])
+    return train, teacher.restrict([q for q in teacher if q in val])
+
+
+def _pick_pair(rng: random.Random, n: int, config: DistillConfig) -> tuple[int, int]:
+    """(higher, lower) teacher ranks of one training pair."""
+    top = min(config.positives, n - 1)
+    if config.negatives == "hard" and top >= 1:
+        return rng.randrange(top), rng.randrange(top, n)
+    i, j = sorted(rng.sample(range(n), 2))   # i is ranked higher by the teacher
+    return i, j
 
 
 def _add_triplets(cols: dict[str, list], rng: random.Random, qtext: str, texts: list[str],
-                  labels: list[float], count: int) -> None:
+                  labels: list[float], config: DistillConfig) -> None:
     n = len(texts)
-    for _ in range(count):
-        i, j = sorted(rng.sample(range(n), 2))   # i is ranked higher by the teacher
+    for _ in range(config.pairs_per_query):
+        i, j = _pick_pair(rng, n, config)
         cols["query"].append(qtext)
         cols["positive"].append(texts[i])
         cols["negative"].append(texts[j])
         cols["label"].append(labels[i] - labels[j])
+
+
+def _add_ways(cols: dict[str, list], rng: random.Random, qtext: str, texts: list[str],
+              labels: list[float], config: DistillConfig) -> None:
+    """(query, positive, negative_1..n) with the teacher's labels of all n + 1 documents."""
+    n, k = len(texts), config.ways
+    top = min(config.positives, n - k)
+    for _ in range(config.pairs_per_query):
+        if config.negatives == "hard" and top >= 1:
+            picked = [rng.randrange(top), *sorted(rng.sample(range(top, n), k))]
+        else:
+            picked = sorted(rng.sample(range(n), k + 1))
+        cols["query"].append(qtext)
+        cols["positive"].append(texts[picked[0]])
+        for m, i in enumerate(picked[1:]):
+            cols[f"negative_{m + 1}"].append(texts[i])
+        cols["label"].append([labels[i] for i in picked])
 
 
 def _add_lists(cols: dict[str, list], rng: random.Random, qtext: str, texts: list[str],

@@ -1,6 +1,7 @@
-"""Train a student cross-encoder on a teacher run's scores with sentence-transformers'
-``CrossEncoderTrainer`` and its ranking losses (Margin-MSE, RankNet, ListNet, LambdaLoss,
-ADR-MSE); save it as a Hugging Face folder that ``load_reranker("cross-encoder", model=folder)``
+"""Train a student (cross-encoder, bi-encoder or SPLADE; see :mod:`.students`) on a teacher
+run's scores with sentence-transformers' trainers and ranking losses (cross-encoder: Margin-MSE,
+RankNet, ListNet, LambdaLoss, ADR-MSE; bi-encoder: Margin-MSE, listwise KL; SPLADE: the same
+inside ``SpladeLoss`` with FLOPS); save it as a folder that the matching retriever or reranker
 loads, with ``rankify_lite_distill.json`` beside the weights.
 
 Checkpoints go to ``<output>/checkpoints`` every ``save_steps`` steps; ``resume=True`` continues
@@ -15,12 +16,13 @@ import math
 import shutil
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from rankify_lite.distill.config import DistillConfig
-from rankify_lite.distill.data import TrainingExamples, build_examples
+from rankify_lite.distill import students, validation
+from rankify_lite.distill.config import STUDENT_KINDS, DistillConfig
+from rankify_lite.distill.data import TrainingExamples, build_examples, split_queries
 from rankify_lite.distill.metadata import (
     METADATA_FILE,
     SPEC_FILE,
@@ -30,12 +32,11 @@ from rankify_lite.distill.metadata import (
     training_spec,
     write_json,
 )
-from rankify_lite.errors import InputError, require
-from rankify_lite.types import Corpus, Queries, Run
+from rankify_lite.errors import InputError
+from rankify_lite.types import Corpus, Qrels, Queries, Run
 
 log = logging.getLogger(__name__)
 CHECKPOINTS = "checkpoints"
-_FEATURE = "distillation"
 
 
 @dataclass(frozen=True)
@@ -54,19 +55,40 @@ def distill(teacher: Run, queries: Queries, corpus: Corpus, *, student: str,
             output: str | Path, config: DistillConfig | None = None, resume: bool = False,
             overwrite: bool = False, keep_checkpoints: bool = False, device: str | None = None,
             dataset: str | None = None, progress: bool = True,
+            validation_qrels: Qrels | None = None, rel_level: int = 1,
             callbacks: Sequence[Any] = ()) -> DistillResult:
-    """Distil ``teacher`` (any Run: a first stage, a fusion, a reranker's output) into a
-    cross-encoder initialised from ``student`` (an HF id or folder; a new 1-logit head is
-    added to plain encoders) and save it to ``output``.
+    """Distil ``teacher`` (any Run: a first stage, a fusion, a reranker's output) into a student
+    of ``config.student_kind`` initialised from ``student`` (an HF id or folder) and save it to
+    ``output``: a cross-encoder (a new 1-logit head is added to plain encoders), a bi-encoder
+    (sentence-transformers folder: ``Dense(folder)``) or a SPLADE model (``Splade(folder)``).
 
+    ``config.validation_queries`` > 0 holds a seeded share of the teacher's queries out of
+    training; the student is evaluated on them every ``eval_steps`` steps (validation loss, and
+    nDCG@10 of reranking their teacher pools when ``validation_qrels``, qrels of the *training*
+    queries, are given) and the best checkpoint by ``config.validation_metric`` is kept.
     ``dataset`` only labels the metadata. ``callbacks`` are extra ``transformers``
     ``TrainerCallback`` objects.
     """
     config = (config or DistillConfig()).resolved()
+    if config.validation_metric == "ndcg@10" and (validation_qrels is None
+                                                  or config.validation_queries <= 0):
+        raise InputError("validation_metric='ndcg@10' needs validation_queries > 0 and the "
+                         "qrels of the training queries (validation_qrels=...).",
+                         fix="pass validation_qrels=dataset.qrels, or validation_metric='loss'.")
     out = Path(output)
     ckpt_dir = out / CHECKPOINTS
     _check_output(out, ckpt_dir, resume=resume, overwrite=overwrite)
-    examples = build_examples(teacher, queries, corpus, config)
+    train_run, val_run = split_queries(teacher, config.validation_queries, config.seed)
+    model = students.load_student(str(student), config, device)
+    if config.label_scale is None:  # bi-encoder: labels on the student's own score scale
+        sample = [(q, texts) for _, q, _, texts in
+                  validation.pools(train_run.restrict(list(train_run)[:8]), queries, corpus,
+                                   config.depth)]
+        config = replace(config, label_scale=round(
+            students.initial_scale(model, config.student_kind, sample), 6))
+    examples = build_examples(train_run, queries, corpus, config)
+    val_examples = (build_examples(val_run, queries, corpus, config)
+                    if val_run is not None else None)
     spec = training_spec(student=str(student), teacher=teacher, queries=queries, corpus=corpus,
                          config=config.as_dict(), dataset=dataset)
     last = None
@@ -77,17 +99,24 @@ def distill(teacher: Run, queries: Queries, corpus: Corpus, *, student: str,
     ckpt_dir.mkdir(parents=True, exist_ok=True)
     write_json(ckpt_dir / SPEC_FILE, spec)
 
-    model = _load_student(str(student), config, device)
-    loss = _build_loss(model, config)
-    trainer = _build_trainer(model, loss, examples, config, ckpt_dir, device, progress, callbacks)
+    loss = students.build_loss(model, config)
+    evaluator = None
+    if val_run is not None and validation_qrels is not None:
+        val_pools = validation.pools(val_run, queries, corpus,
+                                     config.validation_depth or config.depth)
+        evaluator = validation.evaluator(config.student_kind, val_pools, validation_qrels,
+                                         rel_level)
+    trainer = _build_trainer(model, loss, examples, val_examples, evaluator, config, ckpt_dir,
+                             progress, callbacks)
     t0, c0 = time.perf_counter(), time.process_time()
     trainer.train(resume_from_checkpoint=last)
     seconds = (time.perf_counter() - t0, time.process_time() - c0)
 
-    model.save_pretrained(str(out))
+    students.save_student(trainer.model, config.student_kind, out)
     metadata = _metadata(student=str(student), teacher=teacher, examples=examples,
-                         config=config, loss=loss, trainer=trainer, seconds=seconds,
-                         resumed_from=last, spec=spec, device=str(model.device))
+                         val_run=val_run, val_examples=val_examples, config=config, loss=loss,
+                         trainer=trainer, seconds=seconds, resumed_from=last, spec=spec,
+                         device=str(model.device))
     write_json(out / METADATA_FILE, metadata)
     if not keep_checkpoints:
         shutil.rmtree(ckpt_dir, ignore_errors=True)
@@ -117,74 +146,41 @@ def _check_output(out: Path, ckpt_dir: Path, *, resume: bool, overwrite: bool) -
                                             "overwrite=True / --overwrite to start again.")
 
 
-def _load_student(student: str, config: DistillConfig, device: str | None) -> Any:
-    ce = require("sentence_transformers.cross_encoder", extra="distill", feature=_FEATURE)
-    require("datasets", extra="distill", feature=_FEATURE)
-    require("accelerate", extra="distill", feature=_FEATURE)
-    from rankify_lite.models import loader
-
-    if Path(student).is_dir() and not (Path(student) / "config.json").is_file():
-        raise InputError(f"folder {student!r} holds no config.json: not a Hugging Face model.",
-                         path=student, fix="pass a model folder or a cached hub id.")
-    import transformers
-
-    transformers.set_seed(config.seed)  # the fresh head's initial weights follow the seed
-    try:
-        model = ce.CrossEncoder(student, num_labels=1, max_length=config.max_length,
-                                device=loader.pick_device(device))
-    except OSError as exc:
-        raise InputError(f"cannot load the student {student!r}: {exc}",
-                         fix="pass a local model folder, or a hub id present in the Hugging Face "
-                             "cache (offline: see scripts/install_offline_models.py).") from exc
-    if model.num_labels != 1:
-        raise InputError(f"the student {student!r} has {model.num_labels} output labels; "
-                         "ranking losses train a single relevance logit.",
-                         fix="start from an encoder or a 1-label cross-encoder.")
-    return model
-
-
-def _build_loss(model: Any, config: DistillConfig) -> Any:
-    import sentence_transformers
-    from sentence_transformers.cross_encoder import losses
-
-    cls = getattr(losses, config.spec.class_name, None)
-    if cls is None:
-        raise InputError(f"loss {config.loss!r} needs sentence_transformers.cross_encoder.losses."
-                         f"{config.spec.class_name}, which sentence-transformers "
-                         f"{sentence_transformers.__version__} lacks.",
-                         fix="pip install -c constraints.txt -U sentence-transformers, "
-                             "or choose another loss.")
-    if config.spec.examples == "lists":
-        # sentence-transformers' None means "as many pairs as the batch has queries" (forward
-        # passes of 2 pairs for 2 lists); -1 means all pairs of the batch in one pass
-        return cls(model, mini_batch_size=config.mini_batch_size or -1)
-    return cls(model)
-
-
-def _build_trainer(model: Any, loss: Any, examples: TrainingExamples, config: DistillConfig,
-                   ckpt_dir: Path, device: str | None, progress: bool,
-                   callbacks: Sequence[Any]) -> Any:
+def _build_trainer(model: Any, loss: Any, examples: TrainingExamples,
+                   val_examples: TrainingExamples | None, evaluator: Any, config: DistillConfig,
+                   ckpt_dir: Path, progress: bool, callbacks: Sequence[Any]) -> Any:
     import datasets
-    from sentence_transformers.cross_encoder import (
-        CrossEncoderTrainer,
-        CrossEncoderTrainingArguments,
-    )
+    from transformers import EarlyStoppingCallback
     from transformers.trainer_callback import PrinterCallback, ProgressCallback
 
     from rankify_lite.distill.progress import LossProgressBar
 
-    args = CrossEncoderTrainingArguments(
+    trainer_cls, args_cls = students.trainer_classes(config.student_kind)
+    validate = val_examples is not None
+    best = "eval_ndcg@10" if config.validation_metric == "ndcg@10" else "eval_loss"
+    extra: dict[str, Any] = {}
+    if validate:
+        extra = {"eval_strategy": "steps", "eval_steps": config.eval_steps, "eval_on_start": True,
+                 "load_best_model_at_end": True, "metric_for_best_model": best,
+                 "greater_is_better": best != "eval_loss",
+                 "per_device_eval_batch_size": config.batch_size}
+    args = args_cls(
         output_dir=str(ckpt_dir), num_train_epochs=config.epochs,
         max_steps=config.max_steps or -1, per_device_train_batch_size=config.batch_size,
         learning_rate=config.learning_rate, warmup_steps=_warmup_steps(config, len(examples)),
         weight_decay=config.weight_decay, seed=config.seed, data_seed=config.seed,
         logging_strategy="steps", logging_steps=1, save_strategy="steps",
-        save_steps=config.save_steps, save_total_limit=config.save_total_limit,
-        report_to="none", disable_tqdm=True, use_cpu=(str(model.device) == "cpu"),
-        dataloader_num_workers=0)
-    trainer = CrossEncoderTrainer(model=model, args=args, loss=loss,
-                                  train_dataset=datasets.Dataset.from_dict(examples.columns),
-                                  callbacks=list(callbacks))
+        save_steps=config.eval_steps if validate else config.save_steps,
+        save_total_limit=config.save_total_limit, report_to="none", disable_tqdm=True,
+        use_cpu=(str(model.device) == "cpu"), dataloader_num_workers=0, **extra)
+    cbs = list(callbacks)
+    if validate and config.patience:
+        cbs.append(EarlyStoppingCallback(early_stopping_patience=config.patience))
+    trainer = trainer_cls(model=model, args=args, loss=loss,
+                          train_dataset=datasets.Dataset.from_dict(examples.columns),
+                          eval_dataset=(datasets.Dataset.from_dict(val_examples.columns)
+                                        if validate else None),
+                          evaluator=evaluator if validate else None, callbacks=cbs)
     for cb in (PrinterCallback, ProgressCallback):  # one bar with the loss, not a dict per step
         trainer.remove_callback(cb)
     if progress:
@@ -199,15 +195,17 @@ def _warmup_steps(config: DistillConfig, n_examples: int) -> int:
     return int(config.warmup_ratio * total)
 
 
-def _metadata(*, student: str, teacher: Run, examples: TrainingExamples, config: DistillConfig,
-              loss: Any, trainer: Any, seconds: tuple[float, float], resumed_from: str | None,
+def _metadata(*, student: str, teacher: Run, examples: TrainingExamples, val_run: Run | None,
+              val_examples: TrainingExamples | None, config: DistillConfig, loss: Any,
+              trainer: Any, seconds: tuple[float, float], resumed_from: str | None,
               spec: dict[str, Any], device: str) -> dict[str, Any]:
     from rankify_lite.models import loader
     from rankify_lite.pipeline.environment import environment
 
     history = trainer.state.log_history
     losses = [{"step": int(h["step"]), "epoch": round(float(h.get("epoch", 0.0)), 4),
-               "loss": float(h["loss"])} for h in history if "loss" in h and "step" in h]
+               "loss": float(h["loss"])} for h in history if "loss" in h and "step" in h
+              and "eval_loss" not in h]
     try:
         loss_config = loss.get_config_dict()
     except Exception:  # a loss without a config dict
@@ -215,12 +213,16 @@ def _metadata(*, student: str, teacher: Run, examples: TrainingExamples, config:
     return {
         "rankify_lite_distill_version": VERSION,
         "student": {"base_model": student, "revision": loader.resolved_revision(student),
-                    "num_labels": 1, "max_length": config.max_length},
+                    "kind": config.student_kind, "loads_as": STUDENT_KINDS[config.student_kind],
+                    "max_length": config.max_length,
+                    **({"num_labels": 1} if config.student_kind == "cross-encoder" else {})},
         "teacher": describe_teacher(teacher, config.depth),
         "data": {"dataset": spec["dataset"], "queries_hash": spec["queries_hash"],
                  "corpus_hash": spec["corpus_hash"], "examples": len(examples),
                  "example_kind": examples.kind, "queries": len(examples.queries_used),
-                 "skipped_queries": dict(examples.skipped)},
+                 "skipped_queries": dict(examples.skipped),
+                 "validation_queries": sorted(val_run) if val_run is not None else [],
+                 "validation_examples": len(val_examples) if val_examples is not None else 0},
         "config": config.as_dict(),
         "loss": {"name": config.loss, "class": f"{type(loss).__module__}.{type(loss).__name__}",
                  "config": loss_config, "reference": config.spec.reference},
@@ -230,5 +232,13 @@ def _metadata(*, student: str, teacher: Run, examples: TrainingExamples, config:
                      "train_cpu_seconds_this_session": round(seconds[1], 3),
                      "resumed_from": Path(resumed_from).name if resumed_from else None,
                      "device": device, "losses": losses},
+        "validation": {"metric": config.validation_metric if val_run is not None else None,
+                       "curve": validation.curve(history),
+                       "best_step": _best_step(trainer.state.best_model_checkpoint),
+                       "best_value": trainer.state.best_metric},
         "environment": environment(),
     }
+
+
+def _best_step(checkpoint: str | None) -> int | None:
+    return int(Path(checkpoint).name.split("-")[-1]) if checkpoint else None

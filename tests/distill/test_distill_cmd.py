@@ -19,7 +19,7 @@ from rankify_lite.distill import load_metadata
 from rankify_lite.io.trec import write_run
 
 FAST = ["--max-steps", "2", "--batch-size", "4", "--pairs-per-query", "4", "--max-length", "32",
-        "--device", "cpu"]
+        "--device", "cpu", "--validation-queries", "0"]
 
 
 @pytest.fixture(scope="module")
@@ -79,3 +79,20 @@ def test_bad_teacher_is_one_clear_line(folder, encoder, tmp_path, capsys):
     assert code == 2
     err = capsys.readouterr().err
     assert "neither run:NAME nor a run file" in err and "shipped: count" in err
+
+
+def test_bi_encoder_student_with_held_out_validation(folder, encoder, tmp_path, capsys):
+    out = tmp_path / "bi"
+    fast = [a for a in FAST if a not in ("--validation-queries", "0")]
+    code = main(["distill", "--dataset", str(folder), "--teacher", "run:count",
+                 "--student-kind", "bi-encoder", "--negatives", "hard",
+                 "--validation-metric", "ndcg@10", "--eval-steps", "1",
+                 "--student", encoder, "--output", str(out), *fast])
+    assert code == 0
+    text = capsys.readouterr().out
+    assert "teacher count (2 queries, 8 triplets)" in text        # one of 3 held out
+    assert f"--retriever dense --retriever-model {out}" in text
+    meta = load_metadata(out)
+    assert meta["student"]["kind"] == "bi-encoder" and len(meta["data"]["validation_queries"]) == 1
+    assert [r["step"] for r in meta["validation"]["curve"]][:3] == [0, 1, 2]
+    assert all("ndcg@10" in r for r in meta["validation"]["curve"])

@@ -98,7 +98,9 @@ def test_metadata_names_teacher_config_and_losses(trained, task, encoder):
     assert meta["config"]["labels"] == "zscore" and meta["config"]["learning_rate"] == 1e-2
     assert meta["data"] == {"dataset": "synthetic", "queries_hash": queries.content_hash(),
                             "corpus_hash": corpus.content_hash(), "examples": 96,
-                            "example_kind": "triplets", "queries": 6, "skipped_queries": {}}
+                            "example_kind": "triplets", "queries": 6, "skipped_queries": {},
+                            "validation_queries": [], "validation_examples": 0}
+    assert meta["student"]["kind"] == "cross-encoder" and meta["student"]["num_labels"] == 1
     steps = [row["step"] for row in meta["training"]["losses"]]
     assert steps == list(range(1, 73)) and meta["training"]["resumed_from"] is None
     assert "torch" in meta["environment"]["packages"]
