@@ -31,6 +31,7 @@ from helpers.tiny import tiny_llm_folder  # noqa: E402
 
 from rankify_lite import load_reranker  # noqa: E402
 from rankify_lite.errors import InputError  # noqa: E402
+from rankify_lite.rerankers.causal_lm import CausalLMReranker  # noqa: E402
 from rankify_lite.types import Corpus, Document, Queries, Run  # noqa: E402
 
 FLAG = ("FlagEmbedding", "FlagEmbedding.inference", "FlagEmbedding.inference.reranker",
@@ -266,3 +267,39 @@ def test_bad_template_fails_before_the_model_loads(tmp_path):
     bad.write_text("name: bad\nversion: 1\nlayout: qwen3\nprefix: x\n")
     with pytest.raises(InputError, match="needs the fields"):
         load_reranker("causal-lm", model=str(tmp_path / "absent"), prompt=str(bad))
+
+
+class _LogprobEngine:
+    """An engine that returns log-probabilities instead of logits (as vLLM and servers do):
+    the transformers backend's values shifted by a different constant per prompt."""
+
+    def __init__(self, inner):
+        self.inner, self.max_context, self.tokenizer = inner, inner.max_context, inner.tokenizer
+
+    def config(self):
+        return {**self.inner.config(), "backend": "logprob-engine"}
+
+    def __getattr__(self, name):
+        return getattr(self.inner, name)
+
+    def next_token_logits(self, prompts, token_ids):
+        import numpy as np
+
+        out = self.inner.next_token_logits(prompts, token_ids)
+        shift = np.arange(len(prompts), dtype=np.float32)[:, None] * 3.0 + 1.5
+        return type(out)(out.logits - shift, out.input_tokens)
+
+
+@pytest.mark.parametrize("prompt", ["qwen3_reranker", "mxbai_rerank_v2"])
+def test_engines_returning_log_probabilities_give_the_same_scores(tiny, pairs, prompt):
+    plain = load_reranker("causal-lm", model=tiny, device="cpu", prompt=prompt)
+    ids = [plain.input_ids(q, d) for q, d in pairs]
+    other = CausalLMReranker(backend=_LogprobEngine(plain.backend), prompt=prompt)
+    assert other.score_ids(ids).tolist() == pytest.approx(plain.score_ids(ids).tolist(),
+                                                           abs=1e-5)
+
+
+def test_raw_logit_formats_refuse_other_engines(tiny):
+    plain = load_reranker("causal-lm", model=tiny, device="cpu")
+    with pytest.raises(InputError, match="only the transformers engine"):
+        CausalLMReranker(backend=_LogprobEngine(plain.backend), prompt="bge_reranker_llm")
