@@ -18,7 +18,7 @@ SCRIPT = """
 import sys
 sys.path.insert(0, {tests!r})
 from rankify_lite.rerankers.registry import register
-register("hash-slow", "helpers.slow_reranker:HashReranker")
+register("hash-test", "helpers.slow_reranker:HashReranker")
 from rankify_lite.cli.main import main
 sys.exit(main(sys.argv[1:]))
 """
@@ -26,7 +26,7 @@ sys.exit(main(sys.argv[1:]))
 
 def _command(data: Path, out: Path, delay: float) -> list[str]:
     return [sys.executable, "-c", SCRIPT.format(tests=str(TESTS)), "run", "--dataset", str(data),
-            "--retriever", "run:bm25.top10", "--reranker", "hash-slow", "--option",
+            "--retriever", "run:bm25.top10", "--reranker", "hash-test", "--option",
             f"delay={delay}", "--depth", "5", "--output", str(out), "--overwrite"]
 
 
