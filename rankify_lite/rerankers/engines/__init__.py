@@ -3,6 +3,7 @@
 ``"transformers"`` (default): in-process Hugging Face (:class:`TransformersBackend`).
 ``"vllm"``: an in-process vLLM engine (:class:`~.vllm_backend.VLLMBackend`).
 ``"openai"``: any OpenAI-compatible server (:class:`~.openai_backend.OpenAIBackend`).
+``"llamacpp"``: llama.cpp in process on a GGUF file (:class:`~.llamacpp_backend.LlamaCppBackend`).
 
 All three run the same token ids for the same prompt (see ``llm_backend``). Options that only
 one engine understands are checked here: an option the chosen engine does not take is an error
@@ -24,6 +25,7 @@ ENGINE_OPTIONS: dict[str, tuple[str, ...]] = {
              "max_logprobs", "enforce_eager", "seed", "llm", "engine_args"),
     "openai": ("base_url", "api_key_env", "concurrency", "timeout", "max_retries", "backoff",
                "max_backoff", "prompt_format", "top_logprobs"),
+    "llamacpp": ("gguf_file", "n_threads", "n_batch", "seed", "reuse_prefix", "llama"),
 }
 #: options the LLM families always pass (with their defaults) to whichever engine
 _PASSED_ALWAYS = ("device", "dtype", "batch_size")
@@ -59,6 +61,11 @@ def build_backend(engine: str, model: Any, *, tokenizer: Any = None, revision: s
 
         return VLLMBackend(model, tokenizer=tokenizer, revision=revision,
                            max_context=max_context, **opts)
+    if engine == "llamacpp":
+        from rankify_lite.rerankers.engines.llamacpp_backend import LlamaCppBackend
+
+        return LlamaCppBackend(model, tokenizer=tokenizer, revision=revision,
+                               max_context=max_context, **opts)
     from rankify_lite.rerankers.engines.openai_backend import OpenAIBackend
 
     if "base_url" not in opts:
