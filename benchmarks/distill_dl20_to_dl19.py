@@ -42,10 +42,10 @@ DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "trec-dl"
 STUDENT = "sentence-transformers/all-MiniLM-L6-v2"
 TEACHER = "splade-pp-ed.top100"
 METRICS = ["ndcg@10", "recall@100"]
-EVAL_STEPS = 12
+EVAL_STEPS = 8
 SETTINGS = {"student_kind": "bi-encoder", "loss": "margin-mse", "depth": 100,
             "negatives": "hard", "positives": 3, "pairs_per_query": 24, "batch_size": 16,
-            "max_steps": 48, "learning_rate": 7e-5, "warmup_ratio": 0.1, "max_length": 128,
+            "max_steps": 24, "learning_rate": 3e-5, "warmup_ratio": 0.1, "max_length": 128,
             "seed": 42, "validation_queries": 0.2, "validation_metric": "ndcg@10",
             "validation_depth": 30, "eval_steps": EVAL_STEPS, "save_total_limit": 2}
 # the old cross-encoder demo's sampler, for the diagnosis

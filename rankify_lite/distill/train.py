@@ -37,6 +37,7 @@ from rankify_lite.types import Corpus, Qrels, Queries, Run
 
 log = logging.getLogger(__name__)
 CHECKPOINTS = "checkpoints"
+VALIDATION_PAIRS = 8  # examples per validation query for the validation loss (bounded cost)
 
 
 @dataclass(frozen=True)
@@ -82,13 +83,14 @@ def distill(teacher: Run, queries: Queries, corpus: Corpus, *, student: str,
     model = students.load_student(str(student), config, device)
     if config.label_scale is None:  # bi-encoder: labels on the student's own score scale
         sample = [(q, texts) for _, q, _, texts in
-                  validation.pools(train_run.restrict(list(train_run)[:8]), queries, corpus,
+                  validation.pools(train_run.restrict(list(train_run)[:4]), queries, corpus,
                                    config.depth)]
         config = replace(config, label_scale=round(
             students.initial_scale(model, config.student_kind, sample), 6))
     examples = build_examples(train_run, queries, corpus, config)
-    val_examples = (build_examples(val_run, queries, corpus, config)
-                    if val_run is not None else None)
+    val_examples = (build_examples(val_run, queries, corpus, replace(
+        config, pairs_per_query=min(config.pairs_per_query, VALIDATION_PAIRS)))
+        if val_run is not None else None)
     spec = training_spec(student=str(student), teacher=teacher, queries=queries, corpus=corpus,
                          config=config.as_dict(), dataset=dataset)
     last = None

@@ -162,14 +162,17 @@ class Dense(Retriever):
         if not qids:
             return {}
         vecs = self.encoder.encode_queries([queries[q].text for q in qids])
+        return dict(zip(qids, self.search_vectors(vecs, k), strict=True))
+
+    def search_vectors(self, vecs: np.ndarray, k: int) -> list[list[tuple[str, float]]]:
+        """Top-``k`` (doc id, score) per row of ``vecs`` (n, dim) over the indexed corpus (used
+        by first stages that move query vectors, e.g. reranker feedback)."""
+        qids = range(len(vecs))
         k = min(k, len(self._doc_ids))
         vecs = np.ascontiguousarray(vecs, np.float32)
         if self._faiss_index is None:
             scores, idx = self._search_mmap(vecs, k)
         else:
             scores, idx = self._faiss_index.search(vecs, k)
-        out = {}
-        for qi, qid in enumerate(qids):
-            out[qid] = [(self._doc_ids[j], float(s))
-                        for j, s in zip(idx[qi], scores[qi], strict=True) if j >= 0]
-        return out
+        return [[(self._doc_ids[j], float(s)) for j, s in zip(idx[qi], scores[qi], strict=True)
+                 if j >= 0] for qi in qids]

@@ -21,6 +21,9 @@ from rankify_lite.retrievers.base import Retriever
 from rankify_lite.retrievers.checks import require_documents
 from rankify_lite.types import Corpus, Queries
 
+#: "mlm": a masked-LM SPLADE checkpoint; "causal-echo": any causal LM, echo embeddings
+#: (Mistral-SPLADE; :mod:`rankify_lite.models.echo_splade`)
+ARCHITECTURES = ("mlm", "causal-echo")
 QUERY_BLOCK = 64  # queries scored together (dense score block: QUERY_BLOCK x n_docs floats)
 
 
@@ -36,7 +39,8 @@ class Splade(Retriever):
     """``Splade("rasyosef/splade-tiny")``; any masked-LM SPLADE checkpoint (naver/splade-*).
 
     Scores are integer impact dot products divided by ``quantization**2`` (≈ the float dot
-    product of the SPLADE vectors).
+    product of the SPLADE vectors). ``architecture="causal-echo"`` makes any causal LM a SPLADE
+    encoder (Mistral-SPLADE's echo embeddings: the text twice, the second copy's LM-head logits).
     """
 
     name = "splade"
@@ -44,10 +48,21 @@ class Splade(Retriever):
     def __init__(self, model: str = "rasyosef/splade-tiny", *, doc_max_length: int = 512,
                  query_max_length: int = 128, quantization: int = 100, batch_size: int = 32,
                  device: str | None = None, dtype: str | None = None,
-                 revision: str | None = None, progress: bool = True, encoder=None) -> None:
+                 revision: str | None = None, progress: bool = True, encoder=None,
+                 architecture: str = "mlm") -> None:
         super().__init__()
         if quantization < 1:
             raise InputError(f"quantization must be >= 1, got {quantization}")
+        if architecture not in ARCHITECTURES:
+            raise InputError(f"unknown SPLADE architecture {architecture!r}",
+                             fix=f"use one of {ARCHITECTURES}")
+        if encoder is None and architecture == "causal-echo":
+            from rankify_lite.models.echo_splade import EchoSpladeEncoder
+
+            encoder = EchoSpladeEncoder(model, doc_max_length=doc_max_length,
+                                        query_max_length=query_max_length,
+                                        batch_size=min(batch_size, 8), device=device,
+                                        dtype=dtype, revision=revision, progress=progress)
         if encoder is None:
             from rankify_lite.models.splade_encoder import SpladeEncoder
 
