@@ -6,9 +6,11 @@ candidates (for validation and the bi-encoder label scale), and what it loads ba
   ``CrossEncoderTrainer``; reloads with ``load_reranker("cross-encoder", model=folder)``.
 - ``bi-encoder``: ``SentenceTransformer``, ``SentenceTransformerTrainer``; reloads as
   ``Dense(folder)`` (first stage) or ``load_reranker("bi-encoder", model=folder)``.
-- ``splade``: ``SparseEncoder`` (masked-LM head + max-pooled log(1+ReLU)), trained with
+- ``splade``: ``SparseEncoder`` (masked-LM head + max-pooled log(1+ReLU); a causal LM gets
+  Mistral-SPLADE's echo embeddings, :mod:`.echo_module`), trained with
   ``SpladeLoss`` (FLOPS regulariser on documents and queries) around the ranking loss,
-  ``SparseEncoderTrainer``; reloads as ``Splade(folder)``.
+  ``SparseEncoderTrainer``; reloads as ``Splade(folder)`` (a causal LM:
+  ``Splade(folder, architecture="causal-echo")``).
 """
 
 from __future__ import annotations
@@ -76,8 +78,18 @@ def _splade_student(student: str, config: DistillConfig, device: str) -> Any:
 
     from rankify_lite.models import loader
 
-    if loader.model_json(student, "modules.json"):
+    modules = loader.model_json(student, "modules.json") or []
+    echo = any(str(m.get("type", "")).endswith("echo_module.EchoCausalLM") for m in modules)
+    if modules and not echo:
         model = SparseEncoder(student, device=device)
+    elif echo or _is_causal_lm(student):   # Mistral-SPLADE: echo embeddings over a causal LM
+        # built here, not through modules.json (sentence-transformers would ask for
+        # trust_remote_code for a module class outside its package)
+        from rankify_lite.distill.echo_module import EchoCausalLM
+
+        model = SparseEncoder(modules=[EchoCausalLM(student, max_seq_length=config.max_length),
+                                       SpladePooling("max", activation_function="relu")],
+                              device=device)
     else:
         from sentence_transformers.base.modules.transformer import Transformer
 
@@ -89,6 +101,13 @@ def _splade_student(student: str, config: DistillConfig, device: str) -> Any:
                               device=device)
     model.max_seq_length = config.max_length
     return model
+
+
+def _is_causal_lm(student: str) -> bool:
+    from rankify_lite.models import loader
+
+    cfg = loader.model_json(student, "config.json") or {}
+    return any(str(a).endswith("ForCausalLM") for a in cfg.get("architectures") or [])
 
 
 def build_loss(model: Any, config: DistillConfig) -> Any:

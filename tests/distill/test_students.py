@@ -157,3 +157,33 @@ def test_ndcg_validation_needs_qrels(task, tmp_path):
 def test_unknown_loss_for_kind_is_refused():
     with pytest.raises(InputError, match="for a splade student"):
         DistillConfig(student_kind="splade", loss="lambda")
+
+
+def test_causal_lm_splade_student_with_echo_embeddings(task, tmp_path):
+    """Mistral-SPLADE as a student: a tiny causal LM trained through SpladeLoss with echo
+    pooling; it reloads as Splade(folder, architecture="causal-echo") with the same scores."""
+    pytest.importorskip("tokenizers")
+    from helpers.tiny_causal import tiny_llama
+
+    from rankify_lite.distill import students
+    from rankify_lite.retrievers.splade import Splade
+
+    queries, corpus, teacher = task
+    model, tok = tiny_llama([d.text for d in corpus.values()] * 5, seed=3)
+    model.save_pretrained(tmp_path / "llm")
+    tok.save_pretrained(tmp_path / "llm")
+    cfg = DistillConfig(student_kind="splade", **{**FAST, "max_length": 48})
+    result = distill(teacher, queries, corpus, student=str(tmp_path / "llm"),
+                     output=tmp_path / "echo", config=cfg, progress=False, device="cpu",
+                     validation_qrels=_qrels(teacher))
+    losses = result.losses
+    assert statistics.fmean(losses[-6:]) < 0.8 * statistics.fmean(losses[:6])
+    assert result.metadata["validation"]["best_step"] is not None
+    ret = Splade(str(result.folder), architecture="causal-echo", device="cpu",
+                 progress=False).index(corpus)
+    top = ret.retrieve(queries, 5)["q0"]
+    again = students.load_student(str(result.folder), DistillConfig(
+        student_kind="splade", max_length=48), "cpu")
+    theirs = students.score(again, "splade", queries["q0"].text,
+                            [corpus[d].full_text() for d in top.doc_ids])
+    assert list(top.scores) == pytest.approx(theirs, abs=0.02 * (1 + max(theirs)))
