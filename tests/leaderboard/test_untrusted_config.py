@@ -104,3 +104,12 @@ def test_a_dataset_path_keeps_its_leading_slash(tmp_path):
 def test_k_below_one_or_not_a_number_is_refused(k):
     with pytest.raises(InputError, match="first-stage depth"):
         parse_config(_good(k=k))
+
+
+def test_the_leaderboard_names_a_missing_dataset_path_whole(tmp_path, capsys):
+    missing = tmp_path / "gone" / "dl19"
+    path = tmp_path / "lb.yaml"
+    path.write_text(json.dumps(_good(datasets=[str(missing)])))
+    code = main(["leaderboard", str(path), "--no-plots", "--no-cache"])
+    err = capsys.readouterr().err
+    assert code == 2 and f"{missing}: dataset folder does not exist" in err
