@@ -35,7 +35,6 @@ def main() -> None:
 
     from rankify_lite import load_dataset
     from rankify_lite.evaluation import compare
-    from rankify_lite.rerankers import load_reranker
     from rankify_lite.retrievers.dense import Dense
     from rankify_lite.retrievers.feedback import RerankerFeedback
 
@@ -46,8 +45,8 @@ def main() -> None:
         dense = Dense(RETRIEVER, device="cpu", progress=False).index(ds.corpus)
         before = dense.retrieve(ds.queries, 100).replace(name="MiniLM dense")
         t1 = time.perf_counter()
-        teacher = load_reranker("bi-encoder", model=args.teacher, device="cpu")
-        fb = RerankerFeedback(dense, teacher).index(ds.corpus)
+        fb = RerankerFeedback(dense, "bi-encoder", reranker_options={
+            "model": args.teacher, "device": "cpu"}).index(ds.corpus)
         after = fb.retrieve(ds.queries, 100).replace(name="MiniLM dense + feedback")
         t2 = time.perf_counter()
         top_k = fb.judged.replace(name=f"teacher's reranking of the top {fb.k}")

@@ -16,8 +16,10 @@ an LLM); use ``teacher_temperature`` to put its scores on a softmax-able scale (
 cross-encoder logits: ~1). Listwise rerankers whose scores are only an order can be used as they
 are: rankify_lite rerankers give scores monotone in rank.
 
-``RerankerFeedback(Dense(...), load_reranker("bi-encoder", model=...), k=20)`` records both as
-nested specs, so ``rerun`` rebuilds it.
+``RerankerFeedback(Dense(...), "bi-encoder", reranker_options={"model": ...}, k=20)`` records the
+dense retriever as a nested spec and the reranker as its registry name and options, so ``rerun``
+rebuilds it (a reranker *object* works in Python too, but its spec nests a reranker inside a
+first stage, which a saved result's checks refuse).
 """
 
 from __future__ import annotations
@@ -58,8 +60,16 @@ class RerankerFeedback(Retriever):
 
     def __init__(self, first_stage: Any, reranker: Any, *, k: int = 20, steps: int = 5,
                  lr: float = 0.02, temperature: float = 0.05,
-                 teacher_temperature: float = 0.05) -> None:
+                 teacher_temperature: float = 0.05,
+                 reranker_options: dict[str, Any] | None = None) -> None:
         super().__init__()
+        if isinstance(reranker, str):   # a registry name: the spec stays plain data
+            from rankify_lite.rerankers import load_reranker
+
+            reranker = load_reranker(reranker, **(reranker_options or {}))
+        elif reranker_options:
+            raise InputError("reranker_options go with a reranker name, not a reranker object.",
+                             fix="pass reranker='bi-encoder', reranker_options={...}.")
         if not (hasattr(first_stage, "embed_corpus") and hasattr(first_stage, "search_vectors")):
             raise InputError(f"reranker feedback moves dense query vectors; "
                              f"{type(first_stage).__name__} has none.",
@@ -68,7 +78,7 @@ class RerankerFeedback(Retriever):
             raise InputError(f"bad feedback settings k={k}, steps={steps}, lr={lr}, temperature="
                              f"{temperature}, teacher_temperature={teacher_temperature}.",
                              fix="k >= 2, steps >= 0, lr >= 0, temperatures > 0.")
-        self.first_stage, self.reranker = first_stage, reranker
+        self.dense, self.reranker = first_stage, reranker
         self.k, self.steps, self.lr = int(k), int(steps), float(lr)
         self.temperature, self.teacher_temperature = float(temperature), float(teacher_temperature)
         rr = getattr(reranker, "name", None) or type(reranker).__name__
@@ -78,23 +88,23 @@ class RerankerFeedback(Retriever):
         self.judged: Run | None = None
 
     def config(self) -> dict[str, Any]:
-        return {"family": "reranker-feedback", "first_stage": self.first_stage.config(),
+        return {"family": "reranker-feedback", "first_stage": self.dense.config(),
                 "reranker": self.reranker.config(), "k": self.k, "steps": self.steps,
                 "lr": self.lr, "temperature": self.temperature,
                 "teacher_temperature": self.teacher_temperature}
 
     def _index(self, corpus: Corpus) -> None:
-        self.first_stage.index(corpus)
+        self.dense.index(corpus)
         self._rows = {d: i for i, d in enumerate(corpus.keys())}
 
     def moved_queries(self, queries: Queries, corpus: Corpus) -> tuple[list[str], np.ndarray,
                                                                       np.ndarray, Run]:
         """(query ids, original vectors, moved vectors, the reranker's run over the top k)."""
         qids = list(queries.keys())
-        first = self.first_stage.retrieve(queries, self.k)
+        first = self.dense.retrieve(queries, self.k)
         judged = self.reranker.rerank(queries, first, corpus, depth=self.k)
-        emb = self.first_stage.embed_corpus(corpus)
-        q0 = np.asarray(self.first_stage.encoder.encode_queries(
+        emb = self.dense.embed_corpus(corpus)
+        q0 = np.asarray(self.dense.encoder.encode_queries(
             [queries[q].text for q in qids]), np.float32)
         moved = q0.copy()
         kl_before, kl_after, skipped = [], [], 0
@@ -128,4 +138,4 @@ class RerankerFeedback(Retriever):
         if not len(queries):
             return {}
         qids, _, moved, _ = self.moved_queries(queries, self._corpus)
-        return dict(zip(qids, self.first_stage.search_vectors(moved, k), strict=True))
+        return dict(zip(qids, self.dense.search_vectors(moved, k), strict=True))

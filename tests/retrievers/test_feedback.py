@@ -98,7 +98,8 @@ def test_spec_rebuilds_the_same_component(setup):
     from rankify_lite.builders import build
 
     queries, corpus, dense, reranker = setup
-    fb = RerankerFeedback(dense, reranker, k=10, steps=3, lr=0.05)
+    fb = RerankerFeedback(dense, "bi-encoder", reranker_options=dict(reranker.spec().options),
+                          k=10, steps=3, lr=0.05)
     spec = fb.spec()
     assert spec.rebuildable and spec.family == "reranker-feedback"
     again = build(spec)
@@ -114,3 +115,31 @@ def test_a_non_dense_first_stage_is_refused(setup):
     _, _, _, reranker = setup
     with pytest.raises(InputError, match="Dense"):
         RerankerFeedback(BM25(), reranker)
+
+
+def test_rerun_rebuilds_a_saved_feedback_pipeline(setup, tmp_path, capsys):
+    import json
+
+    from rankify_lite import load_dataset
+    from rankify_lite.cli.main import main
+    from rankify_lite.pipeline import Pipeline
+
+    queries, corpus, dense, reranker = setup
+    root = tmp_path / "synthetic"
+    (root / "qrels").mkdir(parents=True)
+    (root / "corpus.jsonl").write_text("".join(
+        json.dumps({"_id": d.id, "title": "", "text": d.text}) + "\n" for d in corpus.values()))
+    (root / "queries.jsonl").write_text("".join(
+        json.dumps({"_id": q.id, "text": q.text}) + "\n" for q in queries.values()))
+    (root / "qrels" / "test.tsv").write_text("query-id\tcorpus-id\tscore\n" + "".join(
+        f"{q}\t{q}-d4\t1\n" for q in queries))
+    fb = RerankerFeedback(dense, "bi-encoder", reranker_options=dict(reranker.spec().options),
+                          k=10, steps=3, lr=0.05)
+    result = Pipeline(fb, depth=10, cache=False, progress=False).run(load_dataset(str(root)))
+    meta = result.save(tmp_path / "a")
+    assert main(["rerun", str(meta), "--output", str(tmp_path / "b")]) == 0
+    capsys.readouterr()
+    files = json.loads(meta.read_text())["files"]
+    assert files
+    for fname in files.values():
+        assert (tmp_path / "a" / fname).read_bytes() == (tmp_path / "b" / fname).read_bytes()
