@@ -223,3 +223,28 @@ def test_bad_options_are_refused_before_loading():
                 {"num_child": 30}, {"k": 0}):
         with pytest.raises(InputError):
             load_reranker("setwise", model="/nonexistent", **bad)
+
+
+def test_smollm2_setwise_on_dl19(dl19, tmp_path):
+    """The real SmolLM2-135M-Instruct: every answer that is not a label of its set is counted
+    as malformed (after " Passage:" this model writes a quote, not a label), while the
+    likelihood variant always chooses within the set."""
+    from helpers.tiny import SMOLLM2, cached_or_skip
+
+    from rankify_lite import load_reranker
+
+    run = dl19.load_run("bm25.top100")
+    q = next(iter(run))
+    first = Run({q: run[q].top(6)}, name="bm25")
+    for scoring in ("generation", "likelihood"):
+        log = tmp_path / f"{scoring}.jsonl"
+        rr = load_reranker("setwise", model=cached_or_skip(SMOLLM2), device="cpu", k=3,
+                           passage_tokens=32, scoring=scoring, log_path=log)
+        out = rr.rerank(dl19.queries, first, dl19.corpus, depth=6)
+        stats = out.metadata["llm_stats"]
+        records = [json.loads(x) for x in log.read_text().splitlines()]
+        assert stats["prompts"] == stats["comparisons"] == len(records)  # no set of one here
+        bad = sum(r["answer"].strip().upper() not in LETTERS[:len(r["doc_ids"])]
+                  for r in records)
+        assert stats["malformed"] == (bad if scoring == "generation" else 0)
+        assert sorted(out[q].doc_ids) == sorted(first[q].doc_ids)
