@@ -65,6 +65,38 @@ def timed_engine(backend, prompts, token_ids, max_new: int) -> dict:
             "texts": [g.text for g in gens]}
 
 
+def correlation(ref: dict, other: dict) -> float:
+    """Pearson correlation of the centred identifier values over all windows."""
+    import numpy as np
+
+    a, b = np.array(ref["values"]), np.array(other["values"])
+    a, b = a - a.mean(1, keepdims=True), b - b.mean(1, keepdims=True)
+    return float(np.corrcoef(a.ravel(), b.ravel())[0, 1])
+
+
+def llamacpp_rows(args, prompts, token_ids, max_new) -> dict[str, dict | str]:
+    """llama.cpp on the Q4_1 GGUF of the same model: prefix reuse off (as vLLM here) and on."""
+    import importlib.util
+
+    if importlib.util.find_spec("llama_cpp") is None:
+        return {"llama.cpp (in-process)": "not run: llama-cpp-python not installed "
+                                          "(pip install 'rankify-lite[llamacpp]')"}
+    if not args.gguf.is_file():
+        return {"llama.cpp (in-process)": f"not run: no GGUF at {args.gguf} "
+                                          "(python scripts/install_gguf.py)"}
+    from rankify_lite.rerankers.engines.llamacpp_backend import LlamaCppBackend
+
+    out: dict[str, dict | str] = {}
+    for reuse in (False, True):
+        t0 = time.perf_counter()
+        backend = LlamaCppBackend(str(args.gguf), tokenizer=SMOL, n_threads=args.threads,
+                                  max_context=2048, reuse_prefix=reuse)
+        startup = time.perf_counter() - t0
+        name = f"llama.cpp {args.gguf.name}" + (", prefix reuse" if reuse else "")
+        out[name] = {**timed_engine(backend, prompts, token_ids, max_new), "startup_s": startup}
+    return out
+
+
 def agreement(ref: dict, other: dict) -> tuple[float, int, int]:
     """(max centred log-prob difference, windows with the same identifier ordering, windows
     with the same generated text) of ``other`` against the reference engine."""
@@ -129,6 +161,11 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--vllm-python", type=Path, default=Path(os.environ.get(
         "RANKIFY_LITE_VLLM_PYTHON", DEFAULT_VLLM_PYTHON)))
     ap.add_argument("--base-url", help="a running OpenAI-compatible server serving SmolLM2")
+    ap.add_argument("--gguf", type=Path, default=Path.home() / ".cache" / "rankify-lite" / "gguf"
+                    / "SmolLM2-135M-Instruct.Q4_1.gguf", help="llama.cpp engine's GGUF file")
+    ap.add_argument("--section", default=NAME,
+                    help="RESULTS.md section to write (e.g. llm_engines_llamacpp for a run "
+                         "without vLLM, so the vLLM rows of the main section stay)")
     ap.add_argument("--worker", nargs=2, metavar=("IN", "OUT"), help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
     if args.worker:
@@ -163,6 +200,7 @@ def main(argv: list[str] | None = None) -> None:
     results: dict[str, dict | str] = {}
     results["transformers (in-process)"] = timed_engine(local.backend, prompts,
                                                         local.identifier_ids, max_new)
+    results.update(llamacpp_rows(args, prompts, local.identifier_ids, max_new))
     have_vllm = args.vllm_python.is_file()
     if have_vllm:
         with tempfile.TemporaryDirectory() as tmp:
@@ -215,14 +253,15 @@ def main(argv: list[str] | None = None) -> None:
     for engine, r in results.items():
         if isinstance(r, str):
             rows.append([engine, "", "", "", "", r])
-            agree_rows.append([engine, "", "", "", r])
+            agree_rows.append([engine, "", "", "", "", r])
             continue
         n = r["windows"]
         rows.append([engine, n, round(r["first_s"] / n, 3), round(r["gen_s"] / n, 3),
                      round(r["out_tokens"] / n, 1), f"{r['gen_s'] / r['first_s']:.1f}x"])
         if r is not ref:
             worst, order, text = agreement(ref, r)
-            agree_rows.append([engine, n, f"{worst:.1e}", f"{order}/{n}", f"{text}/{n}"])
+            agree_rows.append([engine, n, f"{worst:.1e}", f"{correlation(ref, r):.4f}",
+                               f"{order}/{n}", f"{text}/{n}"])
     ratio = qps[8] / qps[1] if qps_rows else math.nan
     cores = os.cpu_count()
     load = (f"Load average (1 min) {load_before[0]:.1f} at the start and {load_after[0]:.1f} at "
@@ -249,11 +288,17 @@ def main(argv: list[str] | None = None) -> None:
                               "generated tokens/window", "listwise / FIRST"], rows)
             + "\n\n### Agreement with in-process transformers on the same windows\n\n"
             + markdown_table(["engine", "windows", "max centred log-prob difference",
-                              "same identifier ordering", "same generated text"], agree_rows)
+                              "centred value correlation", "same identifier ordering",
+                              "same generated text"], agree_rows)
+            + ("\n\nllama.cpp runs the Q4_1 GGUF that the transformers weights were "
+               "dequantised from (same weights; llama.cpp also quantises activations to 8 bits "
+               "in its Q4_1 dot products), so its agreement is close, not exact. With prefix "
+               "reuse, a query's windows share the KV cache of their common prefix (system "
+               "prompt and query). " if any(k.startswith("llama.cpp") for k in results) else "")
             + "\n\n### FIRST against the server: client concurrency 1 vs 8\n\n"
             + (markdown_table(["concurrency", "queries", "queries/s"], qps_rows)
                + f"\n\n{qps_note}" if qps_rows else "(no server)"))
-    write_section(NAME, body)
+    write_section(args.section, body)
     print(body)
 
 
