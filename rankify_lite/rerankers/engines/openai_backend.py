@@ -138,12 +138,13 @@ class OpenAIBackend(TokenizerSide):
 
         def one(ids: list[int]) -> tuple[list[float], int]:
             params: dict[str, Any] = {"max_tokens": 1, "logprobs": k}
-            if self._token_id_logprobs:
+            sent_extension = self._token_id_logprobs  # read once: other threads may drop it
+            if sent_extension:
                 params.update(logprob_token_ids=wanted, return_tokens_as_token_ids=True)
             try:
                 choice, n_in, _ = self._complete(ids, **params)
             except ClientError as exc:
-                if not (self._token_id_logprobs and exc.status in (400, 422)
+                if not (sent_extension and exc.status in (400, 422)
                         and ("logprob_token_ids" in exc.problem
                              or "return_tokens_as_token_ids" in exc.problem)):
                     raise
