@@ -79,3 +79,11 @@ def pytest_runtest_makereport(item, call):
         if reason:
             report.outcome = "skipped"
             report.longrepr = (str(item.path), item.location[1] or 0, f"Skipped: {reason}")
+
+
+def pytest_collection_modifyitems(session, config, items):
+    """The Ray tests run first. Ray's core worker installs its own SIGSEGV handler in the
+    process that calls ray.init; a JVM (Lucene BM25, started in-process by many tests) that was
+    started before that relies on its SIGSEGV handler for safepoints and then dies of the next
+    one. Ray first, JVM after is safe: the JVM chains to the handler it finds."""
+    items.sort(key=lambda item: 0 if "/tests/executors/" in str(item.path) else 1)

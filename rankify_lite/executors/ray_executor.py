@@ -116,9 +116,25 @@ class RayExecutor:
         self._keys = 0
 
     # -- ray --------------------------------------------------------------------------------
+    def start(self) -> RayExecutor:
+        """Connect to (or start) Ray now. The pipeline calls this before its first stage:
+        Ray's core worker replaces the process's SIGSEGV handler, which a JVM started before it
+        (Lucene BM25 in this process) needs, so Ray must come first."""
+        self._ray()
+        return self
+
     def _ray(self):
         ray = require("ray", extra="ray", feature="the Ray executor")
         if not ray.is_initialized():
+            import sys
+            import warnings
+
+            if "jnius" in sys.modules:
+                warnings.warn(
+                    "a JVM (Lucene BM25) already runs in this process and Ray is starting now: "
+                    "Ray replaces the SIGSEGV handler the JVM relies on, so the JVM may crash "
+                    "later. Start Ray first (RayExecutor(...).start(), as Pipeline.run does), "
+                    "or run BM25 in another process.", stacklevel=3)
             opts = {"include_dashboard": False, "log_to_driver": False, **self.init_options}
             ray.init(address=self.address, **opts)
         return ray

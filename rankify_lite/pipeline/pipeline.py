@@ -296,6 +296,9 @@ class Pipeline:
             notes.append(f"{ds.metadata['judged_without_text']} judged queries have no query "
                          f"text; scored over the {len(ds.queries)} queries present")
         started = time.perf_counter()
+        start = getattr(self.executor, "start", None)
+        if callable(start):  # before the first stage: Ray must start before any JVM (ray_executor)
+            start()
         first, first_key = self._first_stage(ds, cache, notes, stages)
         reranked = self._systems(ds, first, first_key, cache, notes, stages)
         if cache is not None:
