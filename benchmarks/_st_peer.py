@@ -1,7 +1,9 @@
 """sentence-transformers' own CPU backends as a timed peer, in this process or in another
 Python environment (its OpenVINO backend needs optimum-intel, whose releases pin a
-transformers older than ours, so it lives in ~/.cache/rankify-lite/st-openvino, made by
-.ci/run).
+transformers older than ours, so it lives in ~/.cache/rankify-lite/st-openvino; make it with
+``python -m venv ~/.cache/rankify-lite/st-openvino && ~/.cache/rankify-lite/st-openvino/bin/pip
+install -c constraints.txt "optimum-intel[openvino]==2.2.0" nncf==3.4.0
+sentence-transformers==6.2.0 datasets``; no test needs it, so CI does not build it).
 
 ``Peer(python)`` starts ``python benchmarks/_st_peer.py`` as a worker and talks to it over
 JSON lines: ``load`` builds a model (``SentenceTransformer`` or ``CrossEncoder`` with
