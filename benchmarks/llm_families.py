@@ -29,7 +29,6 @@ from rankify_lite import load_dataset  # noqa: E402
 from rankify_lite.evaluation.metrics import evaluate  # noqa: E402
 from rankify_lite.evaluation.significance import correct, paired_test  # noqa: E402
 from rankify_lite.leaderboard import load_config  # noqa: E402
-from rankify_lite.types import Run  # noqa: E402
 
 NAME = "llm_families"
 DATASET = "trec-dl/dl19-passage"
@@ -57,15 +56,15 @@ def main(argv: list[str] | None = None) -> None:
     if unknown:
         raise SystemExit(f"rows not in {args.config}: {unknown}")
     ds = load_dataset(DATASET)
-    bm25 = ds.load_run("bm25.top100")
-    qids = list(bm25)[:args.max_queries] if args.max_queries else list(bm25)
-    if args.max_queries:
-        bm25 = Run({q: bm25[q] for q in qids}, name=bm25.name, metadata=bm25.metadata)
+    if args.max_queries:  # the dataset itself is cut, so only the queries run are scored
+        ds = ds.head(args.max_queries)
+    bm25 = ds.load_run("bm25.top100").restrict(ds.queries)
+    qids = list(bm25)
     base = evaluate(bm25, ds.qrels, ["ndcg@10"])
     rows, pending = [], []
     for name in args.rows:
         spec = specs[name]
-        pipe = Pipeline(bm25 if args.max_queries else "run:bm25.top100", [spec.build()],
+        pipe = Pipeline("run:bm25.top100", [spec.build()],
                         depth=spec.depth or config.depth, k=config.k or 1000,
                         metrics=["ndcg@10"], cache=True, progress=True)
         res = pipe.run(ds)
