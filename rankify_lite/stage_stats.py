@@ -42,24 +42,6 @@ class RerankStats:
         object.__setattr__(self, "counts", MappingProxyType(
             {str(k): int(v) for k, v in sorted(self.counts.items())}))
 
-    @property
-    def complete(self) -> bool:
-        """True when the counts cover every query (nothing was resumed)."""
-        return self.resumed_queries == 0
-
-    def per_query(self, counter: str) -> float | None:
-        """``counts[counter]`` per query, or None when unknown (absent, or partial because the
-        run was resumed)."""
-        value = self.counts.get(counter)
-        if value is None or not self.complete or not self.per_query_s:
-            return None
-        return value / len(self.per_query_s)
-
-    @property
-    def forward_passes(self) -> int | None:
-        """Prompt sequences the model ran (``forward_passes``, else ``prompts``)."""
-        return self.counts.get("forward_passes", self.counts.get("prompts"))
-
     def timing_dict(self) -> dict[str, Any]:
         return {"total_s": self.total_s, "per_query_s": dict(self.per_query_s),
                 "resumed_queries": self.resumed_queries,
@@ -89,10 +71,6 @@ class RerankStats:
                        if isinstance(counts, Mapping) else {})
         except (TypeError, ValueError):
             return None
-
-
-#: the old name, kept for scripts
-RerankTiming = RerankStats
 
 
 @dataclass(frozen=True)
