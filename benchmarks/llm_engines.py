@@ -217,13 +217,18 @@ def main(argv: list[str] | None = None) -> None:
         results["vLLM (in-process)"] = f"not run: no vLLM environment at {args.vllm_python}"
 
     server, url, server_startup = None, args.base_url, None
+    server_error = None
     if url is None and have_vllm:
-        server, url, server_startup = start_server(args.vllm_python)
+        try:
+            server, url, server_startup = start_server(args.vllm_python)
+        except RuntimeError as exc:  # the engine rows above are kept; the server row says why
+            server_error = f"not run: {exc}"
     qps_rows: list[list] = []
     qps: dict[int, float] = {}
     try:
         if url is None:
-            results["OpenAI-compatible server"] = "not run: no server (--base-url) and no vLLM"
+            results["OpenAI-compatible server"] = (
+                server_error or "not run: no server (--base-url) and no vLLM")
         else:
             remote = FirstReranker(SMOL, engine="openai", base_url=url, **win)
             results["OpenAI-compatible server (vLLM)"] = timed_engine(
