@@ -91,7 +91,8 @@ def options_of(cls: type) -> tuple[str, ...]:
         if var_kw[0].name == "engine_options":
             from rankify_lite.rerankers.engines import ENGINE_OPTIONS
 
-            out += [o for opts in ENGINE_OPTIONS.values() for o in opts if o not in out]
+            for opts in ENGINE_OPTIONS.values():
+                out += [o for o in opts if o not in out]
             break
     return tuple(out)
 

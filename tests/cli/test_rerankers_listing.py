@@ -28,6 +28,7 @@ def test_every_family_is_listed_with_every_constructor_option(capsys):
                if n != "self" and p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)]
         assert set(own) <= set(row["options"]), info.key
         assert row["options"] == list(info.options), info.key
+        assert len(set(row["options"])) == len(row["options"]), info.key   # each option once
     for family in ("rank1", "reasonrank"):
         opts = set(rows[family]["options"])
         assert {"thinking", "reasoning_token_budget", "engine", "base_url",
