@@ -60,7 +60,9 @@ def calibration_note(backend: str, given: int | None) -> dict[str, Any]:
     from rankify_lite.models.openvino_backend import CALIBRATION_SIZE
 
     return {"calibration": f"{given} given inputs" if given is not None else
-            f"first call's inputs (<= {CALIBRATION_SIZE} evenly spaced)"}
+            f"first call's inputs (<= {CALIBRATION_SIZE} evenly spaced)",
+            # int8 kernels differ slightly between static and dynamic shapes (fp32 does not)
+            "shapes": "static per (rows, padded width)"}
 
 
 def needs_calibration(runner: Any) -> bool:

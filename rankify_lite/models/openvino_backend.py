@@ -18,7 +18,9 @@ optimum-intel and sentence-transformers' OpenVINO backend are built on):
 
 Tokenisation, length-sorted batching, token budgets and pooling stay ours. Sequence widths are
 padded up to a multiple of :data:`BUCKET` tokens (masked out, so results are unchanged) so the
-CPU plugin meets few distinct shapes. ``precision`` "f32" (default) keeps fp32 arithmetic;
+CPU plugin meets few distinct shapes; each shape runs a copy of the model reshaped to it
+(static shapes let the plugin fuse the element-wise ops), and a batch's rows are split over
+parallel infer requests (:class:`OpenVinoRunner`). ``precision`` "f32" (default) keeps fp32 arithmetic;
 "bf16" lets the CPU plugin run non-int8 ops in bf16 where the CPU has native bf16
 (AVX512-BF16 or AMX); :func:`cpu_features` says what it has.
 """
@@ -28,6 +30,7 @@ from __future__ import annotations
 import hashlib
 import os
 import re
+from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
@@ -48,6 +51,10 @@ CALIBRATION_BATCH = 16
 INT8_SETTINGS = {"preset": "mixed", "model_type": "transformer", "fast_bias_correction": True,
                  "calibration_size": CALIBRATION_SIZE, "calibration_batch": CALIBRATION_BATCH}
 PRECISIONS = ("f32", "bf16")
+#: parallel infer requests a batch is split over (at most; one per thread below that)
+MAX_STREAMS = 4
+#: static-shape compiled models kept per runner (least recently used dropped first)
+STATIC_SHAPES = 12
 
 
 def require_openvino() -> Any:
@@ -239,36 +246,87 @@ class OpenVinoRunner:
     """A compiled OpenVINO model over a cached IR: ``runner(feeds) -> first output``.
 
     Inputs are padded to the bucketed width (pad id 0, mask 0); a feature-extraction output is
-    cut back to the caller's width."""
+    cut back to the caller's width. Two things make the CPU plugin fast on few cores:
+
+    * **streams**: a batch's rows are split over ``streams`` infer requests that run at once,
+      each on its share of the threads (one thread per stream on 2 threads), instead of one
+      request whose every op is parallelised over all threads. Rows are independent, so the
+      outputs are those of one request;
+    * **static shapes**: each (rows per stream, padded width) gets its own copy of the model
+      reshaped to that shape and compiled on first use (kept for the :data:`STATIC_SHAPES`
+      most recent shapes). Static shapes let the plugin fuse the element-wise ops around the
+      matmuls; a shape is always run by the same compiled model, so a text's output does not
+      depend on what was run before. ``static=False`` keeps one dynamic-shape model.
+    """
 
     def __init__(self, path: Path, task: str, *, threads: int | None = None,
-                 precision: str = "f32", max_width: int | None = None) -> None:
+                 precision: str = "f32", max_width: int | None = None,
+                 streams: int | None = None, static: bool = True) -> None:
         ov = require_openvino()
         self.path, self.task = Path(path), task
         self.precision = check_precision(precision)
         self.max_width = max_width
-        core = ov.Core()
-        props = {"INFERENCE_NUM_THREADS": int(threads or _default_threads()),
-                 "NUM_STREAMS": 1, "PERFORMANCE_HINT": "LATENCY",
-                 "INFERENCE_PRECISION_HINT": self.precision}
-        self.compiled = core.compile_model(core.read_model(str(path)), "CPU", props)
-        self.input_names = [i.get_any_name() for i in self.compiled.inputs]
-        self.request = self.compiled.create_infer_request()
+        self.threads = int(threads or _default_threads())
+        self.streams = max(1, min(int(streams or default_streams(self.threads)), self.threads))
+        self.static = static
+        self._core = ov.Core()
+        self._model = self._core.read_model(str(path))
+        self.input_names = [i.get_any_name() for i in self._model.inputs]
+        self._props = {"INFERENCE_NUM_THREADS": self.threads, "NUM_STREAMS": self.streams,
+                       "INFERENCE_PRECISION_HINT": self.precision}
+        self._compiled: OrderedDict[tuple[int, int] | None, tuple[Any, list[Any]]] = \
+            OrderedDict()
+        if not static:
+            self._get(None)
+
+    def _get(self, shape: tuple[int, int] | None) -> tuple[Any, list[Any]]:
+        """(compiled model, its infer requests) for a static (rows, width) or None: dynamic."""
+        if shape in self._compiled:
+            self._compiled.move_to_end(shape)
+            return self._compiled[shape]
+        import openvino as ov
+
+        model = self._model
+        if shape is not None:
+            model = self._model.clone()
+            try:
+                model.reshape({n: ov.PartialShape(list(shape)) for n in self.input_names})
+            except RuntimeError:  # a graph that cannot be made static runs dynamic
+                self.static = False
+                return self._get(None)
+        compiled = self._core.compile_model(model, "CPU", self._props)
+        entry = compiled, [compiled.create_infer_request() for _ in range(self.streams)]
+        self._compiled[shape] = entry
+        while len(self._compiled) > STATIC_SHAPES + (None in self._compiled):
+            oldest = next(k for k in self._compiled if k is not None)
+            del self._compiled[oldest]
+        return entry
 
     def __call__(self, feeds: dict[str, np.ndarray]) -> np.ndarray:
         ids = feeds["input_ids"]
         b, width = ids.shape
         padded = bucket_width(width, self.max_width)
+        chunks = max(1, min(self.streams, b))
+        rows = -(-b // chunks)
         inputs = {}
         for n in self.input_names:
-            arr = feeds[n] if n in feeds else np.zeros_like(ids)
-            arr = np.ascontiguousarray(arr, dtype=np.int64)
-            if padded > width:
-                arr = np.pad(arr, ((0, 0), (0, padded - width)))
+            arr = np.ascontiguousarray(feeds[n] if n in feeds else np.zeros_like(ids),
+                                       dtype=np.int64)
+            if padded > width or rows * chunks > b:
+                arr = np.pad(arr, ((0, rows * chunks - b), (0, padded - width)))
             inputs[n] = arr
-        out = self.request.infer(inputs)[self.compiled.outputs[0]]
-        out = np.array(out, copy=True)
+        _, requests = self._get((rows, padded) if self.static else None)
+        for k, request in enumerate(requests[:chunks]):
+            request.start_async({n: a[k * rows:(k + 1) * rows] for n, a in inputs.items()})
+        for request in requests[:chunks]:
+            request.wait()
+        out = np.concatenate([r.get_output_tensor(0).data for r in requests[:chunks]])[:b]
         return out[:, :width] if self.task == "feature-extraction" else out
+
+
+def default_streams(threads: int) -> int:
+    """Parallel infer requests per batch: one per thread up to :data:`MAX_STREAMS`."""
+    return max(1, min(int(threads), MAX_STREAMS))
 
 
 def _default_threads() -> int:

@@ -180,3 +180,54 @@ def test_cpu_features_are_flags():
     assert all(isinstance(v, bool) for v in feats.values())
     assert [bucket_width(w) for w in (1, 16, 17)] == [16, 16, 32]
     assert bucket_width(60, limit=64) == 64 and bucket_width(63, limit=50) == 63
+
+
+def _feeds(rows: int, width: int, vocab: int, seed: int = 0) -> dict[str, np.ndarray]:
+    rng = np.random.default_rng(seed)
+    ids = rng.integers(1, vocab, (rows, width))
+    mask = np.ones_like(ids)
+    for r in range(rows):  # ragged rows, as a length-sorted batch has
+        mask[r, width - r % 5:] = 0
+    return {"input_ids": ids * mask, "attention_mask": mask,
+            "token_type_ids": np.zeros_like(ids)}
+
+
+def test_runner_streams_and_static_shapes(tiny_encoder, texts, monkeypatch):
+    """Rows split over parallel requests give one request's outputs exactly; static shapes give
+    the dynamic model's fp32 outputs (1e-5 on real tokens) and, for int8, the same outputs
+    on every call of the same shape; compiled shapes are capped."""
+    from transformers import AutoConfig
+
+    from rankify_lite.models import DenseEncoder
+    from rankify_lite.models import openvino_backend as ob
+
+    vocab = AutoConfig.from_pretrained(tiny_encoder).vocab_size
+    fp32 = DenseEncoder(tiny_encoder, backend="openvino", progress=False)._onnx.path
+    int8_enc = DenseEncoder(tiny_encoder, backend="openvino-int8", progress=False,
+                            calibration=texts[:10])
+    int8_enc.encode_documents(texts[:2])
+    int8 = int8_enc._onnx.path
+    feeds = _feeds(7, 21, vocab)  # odd rows: the second stream gets a padding row
+    real = feeds["attention_mask"][..., None].astype(bool)
+    for path in (fp32, int8):
+        one = ob.OpenVinoRunner(path, "feature-extraction", threads=2, streams=1, static=False)
+        two = ob.OpenVinoRunner(path, "feature-extraction", threads=2, streams=2, static=False)
+        ref = one(feeds)
+        assert ref.shape[:2] == (7, 21) and two.streams == 2
+        np.testing.assert_array_equal(two(feeds), ref)
+        static = ob.OpenVinoRunner(path, "feature-extraction", threads=2, streams=2)
+        got = static(feeds)
+        assert got.shape == ref.shape and list(static._compiled) == [(4, 32)]
+        np.testing.assert_array_equal(static(feeds), got)  # same shape, same compiled model
+        if path == fp32:
+            np.testing.assert_allclose(np.where(real, got, 0), np.where(real, ref, 0), atol=1e-5)
+        else:
+            assert np.abs(np.where(real, got - ref, 0)).max() < 0.2 * np.abs(ref).max()
+    monkeypatch.setattr(ob, "STATIC_SHAPES", 2)
+    for width in (5, 20, 40):
+        static(_feeds(3, width, vocab, seed=width))
+    assert list(static._compiled) == [(2, 32), (2, 48)]  # (4, 32) and (2, 16) were dropped
+    assert ob.default_streams(1) == 1 and ob.default_streams(2) == 2
+    assert ob.default_streams(32) == ob.MAX_STREAMS
+    single = ob.OpenVinoRunner(int8, "feature-extraction", threads=2, streams=2)
+    assert single(_feeds(1, 9, vocab)).shape[0] == 1 and list(single._compiled) == [(1, 16)]
