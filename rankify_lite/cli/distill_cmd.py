@@ -52,6 +52,9 @@ def add_parsers(sub) -> None:
                    help="hard: positives from the teacher's top --positives, negatives below")
     p.add_argument("--positives", type=int, default=d.positives)
     p.add_argument("--ways", type=int, default=d.ways, help="negatives per distill-kl example")
+    p.add_argument("--temperature", type=float, default=None,
+                   help="distill-kl: softmax temperature of student scores and teacher labels "
+                        "(default: the loss's; ~0.05 for cosine bi-encoders)")
     p.add_argument("--validation-queries", type=float, default=0.2,
                    help="share of the training queries held out for validation (default 0.2; "
                         "0: none)")
@@ -126,7 +129,8 @@ def cmd_distill(args: argparse.Namespace) -> int:
                          fix="distil on a single dataset with corpus.jsonl.")
     config = DistillConfig(
         loss=args.loss, student_kind=args.student_kind, negatives=args.negatives,
-        positives=args.positives, ways=args.ways, validation_queries=args.validation_queries,
+        positives=args.positives, ways=args.ways, temperature=args.temperature,
+        validation_queries=args.validation_queries,
         validation_metric=args.validation_metric, validation_depth=args.validation_depth,
         eval_steps=args.eval_steps, patience=args.patience, depth=args.depth,
         labels=args.labels, label_scale=args.label_scale,
@@ -156,8 +160,11 @@ def cmd_distill(args: argparse.Namespace) -> int:
               f"{losses[0]:.4f} (step 1) -> {losses[-1]:.4f} (step {tr['steps']})")
     val = meta.get("validation") or {}
     if val.get("curve"):
+        untrained = (" = the untrained student: no checkpoint beat it"
+                     if val.get("kept") == "untrained" else "")
         print(f"validation ({len(meta['data']['validation_queries'])} held-out queries, "
-              f"{val['metric']}): kept step {val['best_step']} ({val['best_value']:.4f})")
+              f"{val['metric']}): kept step {val['best_step']}{untrained} "
+              f"({val['best_value']:.4f})")
     print(f"student saved: {result.folder}")
     use = {"cross-encoder": "--retriever run:NAME --reranker cross-encoder --model",
            "bi-encoder": "--retriever dense --retriever-model",

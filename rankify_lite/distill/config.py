@@ -90,6 +90,11 @@ class DistillConfig:
             of z-scored size: its scores lie in [-1, 1]).
         negatives, positives: see :data:`NEGATIVES`.
         ways: negatives per example of the "ways" losses (distill-kl).
+        temperature: distill-kl only: student scores and teacher labels are both divided by it
+            before their softmaxes (sentence-transformers' ``temperature``; None: the loss's
+            default, 1 for bi-encoders, 2 for SPLADE). A cosine bi-encoder with labels on its
+            own score spread needs a small one (e.g. 0.05), else both distributions are
+            nearly uniform.
         validation_queries: this share of the teacher's queries (seeded) is held out: its
             examples give the validation loss / nDCG@10 every ``eval_steps`` steps; the best
             checkpoint by ``validation_metric`` is the student kept. 0: no validation.
@@ -116,6 +121,7 @@ class DistillConfig:
     negatives: str = "random"
     positives: int = 3
     ways: int = 7
+    temperature: float | None = None
     pairs_per_query: int = 64
     list_size: int = 16
     lists_per_query: int = 8
@@ -159,6 +165,14 @@ class DistillConfig:
         if self.label_scale is not None and self.label_scale <= 0:
             raise InputError(f"label_scale must be > 0, got {self.label_scale}.",
                              fix="leave it unset (None) for the kind's default.")
+        if self.temperature is not None:
+            if self.spec.examples != "ways":
+                raise InputError(f"temperature is a setting of the distill-kl loss, not of "
+                                 f"{self.loss!r}.", fix="leave temperature unset, or use "
+                                                       "loss='distill-kl'.")
+            if not 0 < self.temperature < float("inf"):
+                raise InputError(f"temperature must be > 0, got {self.temperature}.",
+                                 fix="e.g. temperature=0.05 for a cosine bi-encoder.")
         if self.labels != "auto" and self.labels not in LABEL_TRANSFORMS:
             raise InputError(f"unknown label transform {self.labels!r}.",
                              fix=f"use auto or one of: {', '.join(LABEL_TRANSFORMS)}.")

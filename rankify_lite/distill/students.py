@@ -133,9 +133,10 @@ def build_loss(model: Any, config: DistillConfig) -> Any:
             # -1 means all pairs of the batch in one pass
             return cls(model, mini_batch_size=config.mini_batch_size or -1)
         return cls(model)
+    extra = {} if config.temperature is None else {"temperature": config.temperature}
     if kind == "bi-encoder":
-        return cls(model)
-    return losses.SpladeLoss(model, loss=cls(model),
+        return cls(model, **extra)
+    return losses.SpladeLoss(model, loss=cls(model, **extra),
                              document_regularizer_weight=config.splade_document_weight,
                              query_regularizer_weight=config.splade_query_weight)
 

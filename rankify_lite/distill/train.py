@@ -57,6 +57,7 @@ def distill(teacher: Run, queries: Queries, corpus: Corpus, *, student: str,
             overwrite: bool = False, keep_checkpoints: bool = False, device: str | None = None,
             dataset: str | None = None, progress: bool = True,
             validation_qrels: Qrels | None = None, rel_level: int = 1,
+            validation_candidates: Run | None = None,
             callbacks: Sequence[Any] = ()) -> DistillResult:
     """Distil ``teacher`` (any Run: a first stage, a fusion, a reranker's output) into a student
     of ``config.student_kind`` initialised from ``student`` (an HF id or folder) and save it to
@@ -66,8 +67,12 @@ def distill(teacher: Run, queries: Queries, corpus: Corpus, *, student: str,
     ``config.validation_queries`` > 0 holds a seeded share of the teacher's queries out of
     training; the student is evaluated on them every ``eval_steps`` steps (validation loss, and
     nDCG@10 of reranking their teacher pools when ``validation_qrels``, qrels of the *training*
-    queries, are given) and the best checkpoint by ``config.validation_metric`` is kept.
-    ``dataset`` only labels the metadata. ``callbacks`` are extra ``transformers``
+    queries, are given) and the best checkpoint by ``config.validation_metric`` is kept; when
+    no checkpoint beats the untrained student (step 0), the untrained student is what is saved
+    (``metadata["validation"]["kept"] == "untrained"``). ``validation_candidates`` (a Run
+    covering the validation queries, e.g. a BM25 run) are the pools nDCG@10 validation reranks
+    instead of the teacher's own top ``validation_depth``. ``dataset`` only labels the
+    metadata. ``callbacks`` are extra ``transformers``
     ``TrainerCallback`` objects.
     """
     config = (config or DistillConfig()).resolved()
@@ -104,8 +109,9 @@ def distill(teacher: Run, queries: Queries, corpus: Corpus, *, student: str,
     loss = students.build_loss(model, config)
     evaluator = None
     if val_run is not None and validation_qrels is not None:
-        val_pools = validation.pools(val_run, queries, corpus,
-                                     config.validation_depth or config.depth)
+        val_pools = validation.pools(
+            validation.candidates(val_run, validation_candidates, corpus), queries, corpus,
+            config.validation_depth or config.depth)
         evaluator = validation.evaluator(config.student_kind, val_pools, validation_qrels,
                                          rel_level)
     trainer = _build_trainer(model, loss, examples, val_examples, evaluator, config, ckpt_dir,
@@ -114,11 +120,16 @@ def distill(teacher: Run, queries: Queries, corpus: Corpus, *, student: str,
     trainer.train(resume_from_checkpoint=last)
     seconds = (time.perf_counter() - t0, time.process_time() - c0)
 
-    students.save_student(trainer.model, config.student_kind, out)
+    untrained = val_run is not None and validation.untrained_is_best(
+        trainer.state.log_history, trainer.state.best_metric, config.validation_metric)
+    kept = (students.load_student(str(student), config, device) if untrained  # as at step 0
+            else trainer.model)
+    students.save_student(kept, config.student_kind, out)
     metadata = _metadata(student=str(student), teacher=teacher, examples=examples,
                          val_run=val_run, val_examples=val_examples, config=config, loss=loss,
                          trainer=trainer, seconds=seconds, resumed_from=last, spec=spec,
-                         device=str(model.device))
+                         device=str(model.device), untrained=untrained,
+                         validation_candidates=validation_candidates)
     write_json(out / METADATA_FILE, metadata)
     if not keep_checkpoints:
         shutil.rmtree(ckpt_dir, ignore_errors=True)
@@ -200,7 +211,8 @@ def _warmup_steps(config: DistillConfig, n_examples: int) -> int:
 def _metadata(*, student: str, teacher: Run, examples: TrainingExamples, val_run: Run | None,
               val_examples: TrainingExamples | None, config: DistillConfig, loss: Any,
               trainer: Any, seconds: tuple[float, float], resumed_from: str | None,
-              spec: dict[str, Any], device: str) -> dict[str, Any]:
+              spec: dict[str, Any], device: str, untrained: bool = False,
+              validation_candidates: Run | None = None) -> dict[str, Any]:
     from rankify_lite.models import loader
     from rankify_lite.pipeline.environment import environment
 
@@ -234,12 +246,31 @@ def _metadata(*, student: str, teacher: Run, examples: TrainingExamples, val_run
                      "train_cpu_seconds_this_session": round(seconds[1], 3),
                      "resumed_from": Path(resumed_from).name if resumed_from else None,
                      "device": device, "losses": losses},
-        "validation": {"metric": config.validation_metric if val_run is not None else None,
-                       "curve": validation.curve(history),
-                       "best_step": _best_step(trainer.state.best_model_checkpoint),
-                       "best_value": trainer.state.best_metric},
+        "validation": _validation_summary(history, trainer.state, config, val_run,
+                                          untrained, validation_candidates),
         "environment": environment(),
     }
+
+
+def _validation_summary(history: list[dict[str, Any]], state: Any, config: DistillConfig,
+                        val_run: Run | None, untrained: bool,
+                        candidates: Run | None) -> dict[str, Any]:
+    """The curve and the kept step: a checkpoint, or step 0 (the untrained student) when no
+    checkpoint beat it."""
+    rows = validation.curve(history)
+    out: dict[str, Any] = {"metric": config.validation_metric if val_run is not None else None,
+                           "curve": rows, "pools": (candidates.name if candidates is not None
+                                                    else "teacher")}
+    if untrained:
+        out.update(best_step=0, best_value=validation.step0_value(
+            history, config.validation_metric), kept="untrained",
+            best_trained_step=_best_step(state.best_model_checkpoint),
+            best_trained_value=state.best_metric)
+    else:
+        out.update(best_step=_best_step(state.best_model_checkpoint),
+                   best_value=state.best_metric,
+                   kept="checkpoint" if state.best_model_checkpoint else "last")
+    return out
 
 
 def _best_step(checkpoint: str | None) -> int | None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from rankify_lite.errors import InputError
 from rankify_lite.types import Corpus, Qrels, Queries, Run
 
 METRIC = "ndcg@10"
@@ -22,6 +23,28 @@ def pools(run: Run, queries: Queries, corpus: Corpus,
         ids = list(run[qid].top(depth).doc_ids)
         out.append((qid, queries[qid].text, ids, [corpus[d].full_text() for d in ids]))
     return out
+
+
+def candidates(val_run: Run, other: Run | None, corpus: Corpus) -> Run:
+    """The run whose top documents the validation queries are reranked over: ``other``
+    restricted to the validation queries (it must cover them all, with documents of the
+    corpus), or the teacher's own ``val_run``."""
+    if other is None:
+        return val_run
+    missing = [q for q in val_run if q not in other or not len(other[q])]
+    if missing:
+        raise InputError(f"the validation candidates {other.name!r} have no documents for "
+                         f"{len(missing)} validation queries, e.g. {missing[:3]}.",
+                         fix="pass a run over all the training queries (e.g. the dataset's "
+                             "BM25 run), or leave validation_candidates unset.")
+    picked = other.restrict(list(val_run))
+    for qid in picked:
+        absent = [d for d in picked[qid].doc_ids if d not in corpus]
+        if absent:
+            raise InputError(f"{len(absent)} validation candidates of query {qid!r} in "
+                             f"{other.name!r} are not in the corpus, e.g. {absent[:3]}.",
+                             fix="use a run retrieved from the training corpus.")
+    return picked
 
 
 def pool_ndcg(model: Any, kind: str, val_pools: list, qrels: Qrels, rel_level: int = 1) -> float:
@@ -71,3 +94,24 @@ def curve(log_history: list[dict[str, Any]]) -> list[dict[str, float]]:
                 row[METRIC] = float(h[f"eval_{METRIC}"])
             rows.append(row)
     return rows
+
+
+def step0_value(log_history: list[dict[str, Any]], metric: str) -> float | None:
+    """The validation value before training (the trainer's evaluation at step 0)."""
+    key = "eval_loss" if metric == "loss" else f"eval_{metric}"
+    for h in log_history:
+        if int(h.get("step", -1)) == 0 and key in h:
+            return float(h[key])
+    return None
+
+
+def untrained_is_best(log_history: list[dict[str, Any]], best_trained: float | None,
+                      metric: str) -> bool:
+    """True when no checkpoint validated strictly better than the untrained student (step 0):
+    then the untrained student is the one to keep. False when step 0 was not evaluated."""
+    before = step0_value(log_history, metric)
+    if before is None:
+        return False
+    if best_trained is None:
+        return True
+    return best_trained >= before if metric == "loss" else best_trained <= before
