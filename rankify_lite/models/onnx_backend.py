@@ -20,7 +20,6 @@ agreement and nDCG).
 from __future__ import annotations
 
 import os
-import re
 from pathlib import Path
 from typing import Any
 
@@ -68,34 +67,20 @@ def export_settings(backend: str, task: str, input_names: list[str]) -> dict[str
 def cached_model_dir(model: str, revision: str | None, backend: str, task: str,
                      input_names: list[str]) -> tuple[Path, dict[str, Any]]:
     """Folder that holds (or will hold) the exported model, and the settings keying it."""
-    from rankify_lite.cache import cache_dir, content_key
+    from rankify_lite.models._export import cache_folder
 
     settings = export_settings(backend, task, input_names)
-    name = re.sub(r"[^A-Za-z0-9._-]+", "_", Path(model).name if os.path.isdir(model) else model)
-    key = content_key(str(Path(model).resolve()) if os.path.isdir(model) else model,
-                      revision or "", backend, settings)
-    return cache_dir("onnx") / f"{name}-{backend}-{key}", settings
+    return cache_folder("onnx", model, revision, backend, settings), settings
 
 
 def _wrap(model: Any, task: str, input_names: list[str]) -> Any:
     """A torch module with named tensor inputs returning one tensor: ``last_hidden_state``
     (feature extraction) or ``logits`` (classification)."""
-    import torch
+    from rankify_lite.models._export import named_inputs
 
-    class Wrapped(torch.nn.Module):
-        def __init__(self) -> None:
-            super().__init__()
-            self.model = model
-
-        def forward(self, input_ids: Any, attention_mask: Any,
-                    token_type_ids: Any = None) -> Any:
-            kwargs = {"input_ids": input_ids, "attention_mask": attention_mask}
-            if "token_type_ids" in input_names:
-                kwargs["token_type_ids"] = token_type_ids
-            out = self.model(**kwargs)
-            return out.logits if task == "sequence-classification" else out.last_hidden_state
-
-    return Wrapped().eval()
+    if task == "sequence-classification":
+        return named_inputs(model, input_names, lambda out, mask: out.logits)
+    return named_inputs(model, input_names, lambda out, mask: out.last_hidden_state)
 
 
 def _export(model: Any, task: str, input_names: list[str], path: Path) -> str:

@@ -29,7 +29,6 @@ from __future__ import annotations
 
 import hashlib
 import os
-import re
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -117,7 +116,7 @@ def calibration_hash(feeds: Sequence[dict[str, np.ndarray]]) -> str:
 
 def _folder(model: str, revision: str | None, backend: str, task: str,
             input_names: list[str], calibration: str | None) -> tuple[Path, dict[str, Any]]:
-    from rankify_lite.cache import cache_dir, content_key
+    from rankify_lite.models._export import cache_folder
 
     settings: dict[str, Any] = {"format": EXPORT_FORMAT, "task": task,
                                 "inputs": list(input_names), **_versions()}
@@ -127,11 +126,7 @@ def _folder(model: str, revision: str | None, backend: str, task: str,
     import torch
 
     settings["torch"] = torch.__version__
-    local = os.path.isdir(model)
-    name = re.sub(r"[^A-Za-z0-9._-]+", "_", Path(model).name if local else model)
-    key = content_key(str(Path(model).resolve()) if local else model, revision or "", backend,
-                      settings)
-    return cache_dir("openvino") / f"{name}-{backend}-{key}", settings
+    return cache_folder("openvino", model, revision, backend, settings), settings
 
 
 def _wrap(model: Any, task: str, input_names: list[str]) -> Any:
@@ -139,25 +134,17 @@ def _wrap(model: Any, task: str, input_names: list[str]) -> Any:
     ``logits`` or, for SPLADE, the (batch, vocab) max-pooled ``log1p(relu(logits))``."""
     import torch
 
-    class Wrapped(torch.nn.Module):
-        def __init__(self) -> None:
-            super().__init__()
-            self.model = model
+    from rankify_lite.models._export import named_inputs
 
-        def forward(self, input_ids: Any, attention_mask: Any,
-                    token_type_ids: Any = None) -> Any:
-            kwargs = {"input_ids": input_ids, "attention_mask": attention_mask}
-            if "token_type_ids" in input_names:
-                kwargs["token_type_ids"] = token_type_ids
-            out = self.model(**kwargs)
-            if task == "feature-extraction":
-                return out.last_hidden_state
-            if task == "sequence-classification":
-                return out.logits
-            logits = out.logits.masked_fill(attention_mask.unsqueeze(-1) == 0, float("-inf"))
-            return torch.log1p(torch.relu(logits.amax(dim=1)))
+    def output(out: Any, attention_mask: Any) -> Any:
+        if task == "feature-extraction":
+            return out.last_hidden_state
+        if task == "sequence-classification":
+            return out.logits
+        logits = out.logits.masked_fill(attention_mask.unsqueeze(-1) == 0, float("-inf"))
+        return torch.log1p(torch.relu(logits.amax(dim=1)))
 
-    return Wrapped().eval()
+    return named_inputs(model, input_names, output)
 
 
 def convert(model: Any, task: str, input_names: list[str]) -> Any:
