@@ -2,14 +2,16 @@
 
 Training: DL20 (``../shared/data/trec-dl/dl20-passage``); teacher = a shipped DL20 run
 (``--teacher splade``: SPLADE++ ED's top 100) or a fusion of the shipped runs (``--teacher
-fusion``: CombSUM of min-max-normalised SPLADE++ ED, TAS-B and OpenAI ada2, ranx ``fuse``),
+fusion``: CombSUM of min-max-normalised SPLADE++ ED, TAS-B and OpenAI ada2, ranx ``fuse``;
+the TAS-B / ada2 passages that are not in the shipped corpus are dropped first),
 scores z-scored per query and scaled to the student's own score spread (measured on the
 student before training); student = all-MiniLM-L6-v2 (the offline weights) trained as a
 *bi-encoder* with sentence-transformers' ``SentenceTransformerTrainer`` and either
 ``MarginMSELoss`` (triplets: the teacher's hard negatives) or ``DistillKLDivLoss`` (listwise KL
 over a positive from the teacher's top ``--positives`` and ``--ways`` negatives from its top
 ``--depth``, with ``--temperature``). A seeded fifth of the DL20 queries is held out: every
-``--eval-steps`` steps (and before the first) the student reranks their BM25 top-100 and nDCG@10
+``--eval-steps`` steps (and before the first) the student reranks their BM25 top
+``--validation-depth`` (50) and nDCG@10
 is measured with DL20's qrels; the best checkpoint by that number is the student kept, and the
 untrained student (step 0) when no checkpoint beats it. DL19 is never looked at while training
 or choosing.
@@ -52,11 +54,12 @@ STUDENT = "sentence-transformers/all-MiniLM-L6-v2"
 TEACHER = "splade-pp-ed.top100"
 FUSED = ("splade-pp-ed.top100", "tas-b.top100", "openai-ada2.top100")
 METRICS = ["ndcg@10", "recall@100"]
-VALIDATION = "bm25.top100"   # the held-out DL20 queries' BM25 top 100 are what validation reranks
+VALIDATION = "bm25.top100"   # validation reranks the held-out DL20 queries' BM25 top (50)
 # the recipe the final run uses (chosen on the DL20 validation queries, see --validate-only)
 RECIPE = {"teacher": "splade", "loss": "margin-mse", "steps": 24, "batch_size": 16,
           "lr": 3e-5, "ways": 7, "depth": 100, "positives": 3, "pairs_per_query": 24,
-          "temperature": None, "eval_steps": 8, "max_length": 128, "warmup": 0.1}
+          "temperature": None, "eval_steps": 8, "max_length": 128, "warmup": 0.1,
+          "validation_depth": 50, "bf16": 0}
 # the old cross-encoder demo's sampler, for the diagnosis
 OLD_CE = {"loss": "margin-mse", "depth": 100, "pairs_per_query": 24, "batch_size": 16,
           "seed": 42}
@@ -67,7 +70,14 @@ def _teacher(dl20, which: str):
 
     if which == "splade":
         return dl20.load_run(TEACHER).restrict(dl20.qrels)
-    runs = [dl20.load_run(n).restrict(dl20.qrels) for n in FUSED]
+    from rankify_lite.types import Run
+
+    runs = []
+    for name in FUSED:   # TAS-B's and ada2's passages outside the shipped corpus are dropped
+        run = dl20.load_run(name).restrict(dl20.qrels)
+        runs.append(Run.from_scores(
+            {q: {d: s for d, s in zip(run[q].doc_ids, run[q].scores, strict=True)
+                 if d in dl20.corpus} for q in run}, name=run.name))
     return fuse(runs, "sum", norm="min-max", name="CombSUM(min-max: splade-pp-ed, tas-b, ada2)")
 
 
@@ -80,7 +90,9 @@ def _settings(recipe: dict) -> dict:
             "max_steps": recipe["steps"], "learning_rate": recipe["lr"],
             "warmup_ratio": recipe["warmup"], "max_length": recipe["max_length"],
             "seed": 42, "validation_queries": 0.2, "validation_metric": "ndcg@10",
-            "validation_depth": 100, "eval_steps": recipe["eval_steps"], "save_total_limit": 2}
+            "validation_depth": recipe["validation_depth"], "validation_examples": 1,
+            "bf16": bool(recipe["bf16"]), "eval_steps": recipe["eval_steps"],
+            "save_total_limit": 2}
 
 
 def _student(out: Path, dl20, recipe: dict) -> dict:
@@ -121,7 +133,8 @@ def _describe(recipe: dict) -> str:
     loss = (f"KL, {recipe['ways']} negatives, T={recipe['temperature']}"
             if recipe["loss"] == "distill-kl" else "Margin-MSE")
     return (f"{recipe['teacher']}, {loss}, {recipe['steps']} x {recipe['batch_size']}, "
-            f"lr {recipe['lr']:g}, depth {recipe['depth']}, {recipe['pairs_per_query']}/query")
+            f"lr {recipe['lr']:g}, depth {recipe['depth']}, {recipe['pairs_per_query']}/query"
+            f"{', bf16' if recipe.get('bf16') else ''}")
 
 
 def _kept(entry: dict) -> str:
@@ -202,7 +215,7 @@ def _args() -> argparse.Namespace:
     for flag, typ in (("steps", int), ("batch_size", int), ("lr", float), ("ways", int),
                       ("depth", int), ("positives", int), ("pairs_per_query", int),
                       ("temperature", float), ("eval_steps", int), ("max_length", int),
-                      ("warmup", float)):
+                      ("warmup", float), ("validation_depth", int), ("bf16", int)):
         parser.add_argument(f"--{flag.replace('_', '-')}", type=typ, default=RECIPE[flag])
     return parser.parse_args()
 

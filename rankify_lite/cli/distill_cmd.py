@@ -63,6 +63,11 @@ def add_parsers(sub) -> None:
                         "held-out training queries")
     p.add_argument("--validation-depth", type=int, default=None)
     p.add_argument("--eval-steps", type=int, default=d.eval_steps)
+    p.add_argument("--validation-examples", type=int, default=d.validation_examples,
+                   help="examples per validation query for the validation loss")
+    p.add_argument("--bf16", action="store_true",
+                   help="train under bfloat16 autocast (about 2x faster on CPUs with "
+                        "avx512_bf16/AMX; weights stay float32)")
     p.add_argument("--patience", type=int, default=None,
                    help="stop after this many evaluations without improvement")
     p.add_argument("--depth", type=int, default=d.depth, help="teacher candidates per query")
@@ -133,6 +138,7 @@ def cmd_distill(args: argparse.Namespace) -> int:
         validation_queries=args.validation_queries,
         validation_metric=args.validation_metric, validation_depth=args.validation_depth,
         eval_steps=args.eval_steps, patience=args.patience, depth=args.depth,
+        validation_examples=args.validation_examples, bf16=args.bf16,
         labels=args.labels, label_scale=args.label_scale,
         pairs_per_query=args.pairs_per_query, list_size=args.list_size,
         lists_per_query=args.lists_per_query, epochs=args.epochs, max_steps=args.max_steps,

@@ -100,7 +100,11 @@ class DistillConfig:
             checkpoint by ``validation_metric`` is the student kept. 0: no validation.
         validation_depth: nDCG@10 validation reranks each validation query's teacher top
             ``validation_depth`` (None: ``depth``).
+        validation_examples: training-style examples per validation query that the
+            validation loss is computed on (the nDCG@10 validation does not use them).
         patience: stop after this many evaluations without improvement (None: never).
+        bf16: train under bfloat16 autocast (weights and optimiser stay float32): about twice
+            the training speed on CPUs with avx512_bf16 / AMX and on recent GPUs.
         splade_document_weight, splade_query_weight: FLOPS regulariser weights (SPLADE only).
         pairs_per_query: Margin-MSE triplets sampled per query (the higher-ranked document of a
             random pair of the pool is the "positive"; the label is the teacher's margin).
@@ -141,6 +145,8 @@ class DistillConfig:
     validation_depth: int | None = None
     eval_steps: int = 50
     patience: int | None = None
+    validation_examples: int = 8
+    bf16: bool = False
     splade_document_weight: float = 3e-5
     splade_query_weight: float = 5e-5
 
@@ -180,7 +186,8 @@ class DistillConfig:
                     "lists_per_query": self.lists_per_query, "batch_size": self.batch_size,
                     "positives": self.positives, "ways": self.ways, "eval_steps": self.eval_steps,
                     "validation_depth": self.validation_depth or 1,
-                    "save_steps": self.save_steps, "save_total_limit": self.save_total_limit}
+                    "save_steps": self.save_steps, "save_total_limit": self.save_total_limit,
+                    "validation_examples": self.validation_examples}
         for name, value in positive.items():
             if int(value) < 1:
                 raise InputError(f"{name} must be >= 1, got {value}.", fix=f"pass a positive {name}.")

@@ -37,7 +37,6 @@ from rankify_lite.types import Corpus, Qrels, Queries, Run
 
 log = logging.getLogger(__name__)
 CHECKPOINTS = "checkpoints"
-VALIDATION_PAIRS = 8  # examples per validation query for the validation loss (bounded cost)
 
 
 @dataclass(frozen=True)
@@ -94,7 +93,7 @@ def distill(teacher: Run, queries: Queries, corpus: Corpus, *, student: str,
             students.initial_scale(model, config.student_kind, sample), 6))
     examples = build_examples(train_run, queries, corpus, config)
     val_examples = (build_examples(val_run, queries, corpus, replace(
-        config, pairs_per_query=min(config.pairs_per_query, VALIDATION_PAIRS)))
+        config, pairs_per_query=min(config.pairs_per_query, config.validation_examples)))
         if val_run is not None else None)
     spec = training_spec(student=str(student), teacher=teacher, queries=queries, corpus=corpus,
                          config=config.as_dict(), dataset=dataset)
@@ -185,7 +184,8 @@ def _build_trainer(model: Any, loss: Any, examples: TrainingExamples,
         logging_strategy="steps", logging_steps=1, save_strategy="steps",
         save_steps=config.eval_steps if validate else config.save_steps,
         save_total_limit=config.save_total_limit, report_to="none", disable_tqdm=True,
-        use_cpu=(str(model.device) == "cpu"), dataloader_num_workers=0, **extra)
+        use_cpu=(str(model.device) == "cpu"), dataloader_num_workers=0, bf16=config.bf16,
+        **extra)
     cbs = list(callbacks)
     if validate and config.patience:
         cbs.append(EarlyStoppingCallback(early_stopping_patience=config.patience))

@@ -98,13 +98,15 @@ def test_bi_encoder_student_with_held_out_validation(folder, encoder, tmp_path, 
     assert all("ndcg@10" in r for r in meta["validation"]["curve"])
 
 
-def test_listwise_kl_temperature_from_the_command_line(folder, encoder, tmp_path, capsys):
+def test_listwise_kl_temperature_and_bf16_from_the_command_line(folder, encoder, tmp_path, capsys):
     out = tmp_path / "kl"
     code = main(["distill", "--dataset", str(folder), "--teacher", "run:count",
                  "--student-kind", "bi-encoder", "--loss", "distill-kl", "--ways", "3",
-                 "--temperature", "0.05", "--student", encoder, "--output", str(out), *FAST])
+                 "--temperature", "0.05", "--bf16", "--student", encoder, "--output", str(out),
+                 *FAST])
     assert code == 0
     meta = load_metadata(out)
+    assert meta["config"]["bf16"] is True
     assert meta["config"]["temperature"] == 0.05
     assert meta["loss"]["config"]["temperature"] == 0.05
     assert meta["loss"]["class"].endswith("DistillKLDivLoss")

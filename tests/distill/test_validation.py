@@ -140,7 +140,8 @@ def test_validation_reranks_the_candidates_given(task, base, tmp_path):
     # candidates: every query's documents in reverse id order, only the first 5 of them
     other = Run.from_scores({q: {d: float(i) for i, d in enumerate(teacher[q].doc_ids[:5])}
                              for q in teacher}, name="other-candidates")
-    cfg = DistillConfig(loss="distill-kl", ways=3, temperature=0.05, max_steps=4, **VALIDATED)
+    cfg = DistillConfig(loss="distill-kl", ways=3, temperature=0.05, max_steps=4,
+                        validation_examples=2, **VALIDATED)
     result = distill(teacher, queries, corpus, student=base, output=tmp_path / "s", config=cfg,
                      progress=False, device="cpu", validation_qrels=_qrels(teacher),
                      validation_candidates=other)
@@ -148,6 +149,7 @@ def test_validation_reranks_the_candidates_given(task, base, tmp_path):
     assert meta["validation"]["pools"] == "other-candidates"
     assert meta["loss"]["config"]["temperature"] == 0.05
     assert meta["config"]["temperature"] == 0.05
+    assert meta["data"]["validation_examples"] == 2 * len(meta["data"]["validation_queries"])
     # the pools are what nDCG@10 was computed on: reranking only each query's first 5
     # documents can never reach the teacher-pool (10 documents) value when those are worse
     from rankify_lite.distill.validation import candidates, pool_ndcg, pools
@@ -170,3 +172,18 @@ def test_validation_candidates_must_cover_the_validation_queries(task, base, tmp
                 config=DistillConfig(loss="margin-mse", max_steps=2, **VALIDATED),
                 progress=False, device="cpu", validation_qrels=_qrels(teacher),
                 validation_candidates=partial)
+
+
+def test_bf16_training(task, base, tmp_path):
+    queries, corpus, teacher = task
+    cfg = DistillConfig(loss="margin-mse", max_steps=4, bf16=True,
+                        **{**VALIDATED, "validation_queries": 0.0, "validation_metric": "loss"})
+    result = distill(teacher, queries, corpus, student=base, output=tmp_path / "s", config=cfg,
+                     progress=False, device="cpu")
+    meta = result.metadata
+    assert meta["config"]["bf16"] is True and len(result.losses) == 4
+    # the weights saved are float32 (autocast only computes in bfloat16)
+    model = students.load_student(str(result.folder), DistillConfig(student_kind="bi-encoder"),
+                                  "cpu")
+    assert {p.dtype for p in model.parameters()} == {torch.float32}
+    assert _scores(str(result.folder), task) != pytest.approx(_scores(base, task), abs=1e-4)
