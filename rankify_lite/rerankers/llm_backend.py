@@ -146,7 +146,38 @@ def render_with_template(tokenizer: Any, has_template: bool, messages: Messages,
                                          chat_template=chat_template, **extra)
 
 
-class TransformersBackend:
+class TokenizerSide:
+    """``render_chat`` / ``encode`` / ``decode`` through a Hugging Face tokenizer: every engine
+    (transformers, vLLM, OpenAI-compatible, llama.cpp) builds its token ids with these."""
+
+    tokenizer: Any
+
+    @property
+    def has_chat_template(self) -> bool:
+        return bool(getattr(self.tokenizer, "chat_template", None))
+
+    def render_chat(self, messages: Messages, chat_template: str | None = None,
+                    enable_thinking: bool | None = None) -> str:
+        return render_with_template(self.tokenizer, self.has_chat_template, messages,
+                                    chat_template, enable_thinking)
+
+    def encode(self, text: str, add_special_tokens: bool = False) -> list[int]:
+        return list(self.tokenizer(text, add_special_tokens=add_special_tokens)["input_ids"])
+
+    def decode(self, ids: Sequence[int]) -> str:
+        return self.tokenizer.decode(list(ids), skip_special_tokens=False)
+
+
+def check_prompts(prompts: Sequence[Sequence[int]]) -> list[list[int]]:
+    out = []
+    for i, ids in enumerate(prompts):
+        if not len(ids):
+            raise InputError(f"prompt {i} has no tokens.", fix="check the prompt template.")
+        out.append([int(t) for t in ids])
+    return out
+
+
+class TransformersBackend(TokenizerSide):
     """A Hugging Face causal LM: left-padded batches, last-position logits, greedy generation.
 
     ``model`` is a Hub id, a local folder, or an already-built ``PreTrainedModel`` (then pass
@@ -178,7 +209,6 @@ class TransformersBackend:
         positions = getattr(model.config, "max_position_embeddings", None) or 4096
         self.max_context = int(min(positions, max_context or positions))
         self.batch_size = max(1, int(batch_size))
-        self.has_chat_template = bool(getattr(self.tokenizer, "chat_template", None))
         self._head_cache: dict[tuple[int, ...], Any] = {}
 
     def config(self) -> dict[str, Any]:
@@ -187,18 +217,6 @@ class TransformersBackend:
                 "chat_template": self.has_chat_template,
                 "next_token_logits": ("fp32 projection of the final hidden state"
                                       if self._decoder_and_head() else "full logits, as fp32")}
-
-    # -- text <-> ids ---------------------------------------------------------------------------
-    def render_chat(self, messages: Messages, chat_template: str | None = None,
-                    enable_thinking: bool | None = None) -> str:
-        return render_with_template(self.tokenizer, self.has_chat_template, messages,
-                                    chat_template, enable_thinking)
-
-    def encode(self, text: str, add_special_tokens: bool = False) -> list[int]:
-        return list(self.tokenizer(text, add_special_tokens=add_special_tokens)["input_ids"])
-
-    def decode(self, ids: Sequence[int]) -> str:
-        return self.tokenizer.decode(list(ids), skip_special_tokens=False)
 
     # -- batching ------------------------------------------------------------------------------
     def _batches(self, prompts: Sequence[Sequence[int]]):

@@ -22,11 +22,19 @@ from typing import Any
 import numpy as np
 
 from rankify_lite.errors import InputError, require
-from rankify_lite.rerankers.llm_backend import Generation, Messages, NextTokenLogits, plain_chat
+from rankify_lite.rerankers.llm_backend import (
+    Generation,
+    Messages,
+    NextTokenLogits,
+    TokenizerSide,
+    plain_chat,
+)
 
 
-class Seq2SeqBackend:
+class Seq2SeqBackend(TokenizerSide):
     """``Seq2SeqBackend("google/flan-t5-large", decoder_prefix_text="<pad> Passage")``."""
+
+    has_chat_template = False  # T5 prompts are plain text
 
     def __init__(self, model: Any, tokenizer: Any = None, *, decoder_prefix_text: str = "",
                  device: str | None = None, dtype: Any = None, revision: str | None = None,
@@ -52,7 +60,6 @@ class Seq2SeqBackend:
         prefix = self.tokenizer.encode(decoder_prefix_text, add_special_tokens=False) \
             if decoder_prefix_text else []
         self.decoder_prefix: list[int] = prefix or [int(start)]
-        self.has_chat_template = False
 
     def config(self) -> dict[str, Any]:
         return {"backend": "transformers-seq2seq", "model": self.model_id,
@@ -64,12 +71,6 @@ class Seq2SeqBackend:
     def render_chat(self, messages: Messages, chat_template: str | None = None,
                     enable_thinking: bool | None = None) -> str:
         return plain_chat(messages)  # T5 prompts are plain text
-
-    def encode(self, text: str, add_special_tokens: bool = False) -> list[int]:
-        return list(self.tokenizer(text, add_special_tokens=add_special_tokens)["input_ids"])
-
-    def decode(self, ids: Sequence[int]) -> str:
-        return self.tokenizer.decode(list(ids), skip_special_tokens=False)
 
     # -- batching ------------------------------------------------------------------------------
     def _batches(self, prompts: Sequence[Sequence[int]]):
