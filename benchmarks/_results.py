@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import platform
 import re
+import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -23,11 +24,17 @@ def machine() -> str:
     return f"{cpu}, {os.cpu_count()} cores, Python {platform.python_version()}"
 
 
-def write_section(name: str, body: str, path: Path = RESULTS) -> None:
+def write_section(name: str, body: str, path: Path = RESULTS, script: str | None = None) -> None:
+    """Replace (or append) section ``name``; its stamp names ``script`` (default: the running
+    benchmark script, so a section named after a variant still names the file that wrote it)."""
     text = path.read_text() if path.exists() else _HEADER
     stamp = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
+    if script is None:
+        main = Path(sys.argv[0]) if sys.argv and sys.argv[0] else None
+        script = main.stem if main and main.suffix == ".py" and main.parent.name == "benchmarks" \
+            else name
     section = (f"<!-- section:{name} -->\n## {name}\n\n"
-               f"_`benchmarks/{name}.py`, {stamp}, {machine()}_\n\n{body.strip()}\n"
+               f"_`benchmarks/{script}.py`, {stamp}, {machine()}_\n\n{body.strip()}\n"
                f"<!-- /section:{name} -->\n")
     tag = re.escape(name)
     pattern = re.compile(rf"<!-- section:{tag} -->.*?<!-- /section:{tag} -->\n", re.S)
