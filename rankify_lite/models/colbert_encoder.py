@@ -76,18 +76,25 @@ def read_settings(model: str, revision: str | None = None,
 
 class ColBERTEncoder:
     """``ColBERTEncoder("answerdotai/answerai-colbert-small-v1").encode_documents(texts)``:
-    a list of float32 (tokens, dim) arrays. Setting arguments override the checkpoint's."""
+    a list of float32 (tokens, dim) arrays. Setting arguments override the checkpoint's, as
+    PyLate's ``models.ColBERT(...)`` arguments do: e.g. jina-colbert-v2's card loads it with
+    ``query_prefix="[QueryMarker]", document_prefix="[DocumentMarker]",
+    attend_to_expansion_tokens=True, trust_remote_code=True``. A marker must already be a token
+    of the checkpoint's tokenizer (PyLate would add it with an untrained embedding)."""
 
     def __init__(self, model: str, *, query_length: int | None = None,
-                 document_length: int | None = None, batch_size: int = 32,
+                 document_length: int | None = None, query_prefix: str | None = None,
+                 document_prefix: str | None = None,
+                 attend_to_expansion_tokens: bool | None = None, batch_size: int = 32,
                  device: str | None = None, dtype: str | None = None,
                  revision: str | None = None, trust_remote_code: bool = False) -> None:
         self._torch = require("torch", extra="dense", feature="ColBERT")
         transformers = require("transformers", extra="dense", feature="ColBERT")
         self.model_id = str(model)
-        self.settings, self.format = read_settings(self.model_id, revision,
-                                                   query_length=query_length,
-                                                   document_length=document_length)
+        self.settings, self.format = read_settings(
+            self.model_id, revision, query_length=query_length, document_length=document_length,
+            query_prefix=query_prefix, document_prefix=document_prefix,
+            attend_to_expansion_tokens=attend_to_expansion_tokens)
         loaded = loader.load(transformers.AutoModel, self.model_id, revision=revision,
                              device=device, dtype=dtype, attention="sdpa",
                              trust_remote_code=trust_remote_code)

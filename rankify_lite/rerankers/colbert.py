@@ -34,13 +34,17 @@ DOC_CACHES = ("memory", "disk", "off")
 
 
 class ColBERTReranker(Reranker):
-    """``load_reranker("colbert", model="colbert-ir/colbertv2.0", doc_cache="disk")``."""
+    """``load_reranker("colbert", model="colbert-ir/colbertv2.0", doc_cache="disk")``; the
+    ColBERT settings (lengths, markers, ``attend_to_expansion_tokens``) default to the
+    checkpoint's and are overridden as in PyLate (see :class:`ColBERTEncoder`)."""
 
     family = "colbert"
     query_batch_size = 8
 
     def __init__(self, model: str = DEFAULT_MODEL, *, batch_size: int = 32,
                  query_length: int | None = None, document_length: int | None = None,
+                 query_prefix: str | None = None, document_prefix: str | None = None,
+                 attend_to_expansion_tokens: bool | None = None,
                  doc_cache: str = "memory", device: str | None = None,
                  dtype: str | None = None, revision: str | None = None,
                  query_batch_size: int | None = None, trust_remote_code: bool = False) -> None:
@@ -49,7 +53,10 @@ class ColBERTReranker(Reranker):
         from rankify_lite.models.colbert_encoder import ColBERTEncoder
 
         self.encoder = ColBERTEncoder(model, query_length=query_length,
-                                      document_length=document_length, batch_size=batch_size,
+                                      document_length=document_length,
+                                      query_prefix=query_prefix, document_prefix=document_prefix,
+                                      attend_to_expansion_tokens=attend_to_expansion_tokens,
+                                      batch_size=batch_size,
                                       device=device, dtype=dtype, revision=revision,
                                       trust_remote_code=trust_remote_code)
         self.doc_cache = doc_cache

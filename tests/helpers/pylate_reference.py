@@ -3,7 +3,7 @@
     $RANKIFY_LITE_PYLATE_PYTHON tests/helpers/pylate_reference.py request.json answer.json
 
 request: {"model": folder, "queries": [text], "documents": [[text, ...] per query],
-          "batch_size": int}
+          "batch_size": int, "options": {models.ColBERT keyword arguments} (optional)}
 answer:  {"query_ids": [[id, ...]], "query_mask": [[0/1, ...]], "document_ids": [[[id, ...]]],
           "scores": [[float per document]], "token_counts": [[kept tokens per document]],
           "versions": {...}}
@@ -21,7 +21,8 @@ def main(request_path: str, answer_path: str) -> None:
     from pylate import models, rank
 
     req = json.load(open(request_path))
-    model = models.ColBERT(model_name_or_path=req["model"], device="cpu")
+    model = models.ColBERT(model_name_or_path=req["model"], device="cpu",
+                           **req.get("options", {}))
     bs = int(req.get("batch_size", 32))
     q_tok = model.tokenize(req["queries"], is_query=True)
     d_ids = [[model.tokenize([d], is_query=False)["input_ids"][0].tolist() for d in docs]

@@ -37,10 +37,10 @@ def pylate_python() -> Path:
 
 
 def reference(model: str, queries: list[str], documents: list[list[str]],
-              tmp_path: Path) -> dict:
+              tmp_path: Path, options: dict | None = None) -> dict:
     req, ans = tmp_path / "request.json", tmp_path / "answer.json"
     req.write_text(json.dumps({"model": model, "queries": queries, "documents": documents,
-                               "batch_size": 7}))
+                               "batch_size": 7, "options": options or {}}))
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "TOKENIZERS_PARALLELISM": "false"}
     proc = subprocess.run([str(pylate_python()), str(HERE.parent / "helpers" /
                                                      "pylate_reference.py"), str(req), str(ans)],
@@ -85,6 +85,47 @@ def test_scores_and_token_ids_equal_pylate(attend, dl19_small, tmp_path):
         assert all(a >= b - 1e-5 for a, b in zip(in_order, in_order[1:], strict=False))
     kept = [[len(e) for e in rr.document_embeddings(ds_)] for ds_ in docs]
     assert kept == ref["token_counts"]                          # skiplist and padding dropped
+
+
+def test_jina_style_marker_overrides_equal_pylate(dl19_small, tmp_path):
+    """jina-colbert-v2's card loads it into PyLate with ``query_prefix="[QueryMarker]",
+    document_prefix="[DocumentMarker]", attend_to_expansion_tokens=True``; the same keyword
+    arguments here override the checkpoint's settings the same way (its config says [unused0] /
+    [unused1] and no attention to the expansion tokens). The markers are tokens of the
+    tokenizer, as in jina's; the XLM-RoBERTa remote code itself is not available offline."""
+    import transformers
+
+    from rankify_lite import load_reranker
+
+    ds, first = dl19_small
+    model = tiny_colbert_folder(tmp_path / "colbert", query_length=16, document_length=48)
+    tok = transformers.AutoTokenizer.from_pretrained(model)
+    tok.add_tokens(["[QueryMarker]", "[DocumentMarker]"], special_tokens=True)
+    tok.save_pretrained(model)
+    bert = transformers.BertModel.from_pretrained(model)
+    bert.resize_token_embeddings(len(tok))
+    bert.save_pretrained(model)
+    options = {"query_prefix": "[QueryMarker]", "document_prefix": "[DocumentMarker]",
+               "attend_to_expansion_tokens": True}
+    queries = [ds.queries[q].text for q in first][:2]
+    docs = [[ds.corpus[d].full_text() for d in first[q].doc_ids] for q in first][:2]
+    ref = reference(model, queries, docs, tmp_path, options)
+
+    rr = load_reranker("colbert", model=model, device="cpu", batch_size=5, **options)
+    enc = rr.encoder
+    marker = tok.convert_tokens_to_ids("[QueryMarker]")
+    assert all(ids[1] == marker for ids, _ in map(enc.query_ids, queries))
+    assert [enc.query_ids(q)[0] for q in queries] == ref["query_ids"]
+    assert [enc.query_ids(q)[1] for q in queries] == ref["query_mask"]
+    assert all(m == 1 for q in queries for m in enc.query_ids(q)[1])   # attends to expansion
+    assert [[enc.document_ids(t) for t in d] for d in docs] == ref["document_ids"]
+    q_emb = enc.encode_queries(queries)
+    for qe, texts, ref_scores in zip(q_emb, docs, ref["scores"], strict=True):
+        from rankify_lite.models.colbert_encoder import maxsim
+
+        ours = [maxsim(qe, e) for e in rr.document_embeddings(texts)]
+        np.testing.assert_allclose(ours, ref_scores, rtol=1e-5, atol=1e-5)
+    assert rr.config()["query_prefix"] == "[QueryMarker]"           # recorded in the spec
 
 
 def test_stanford_layout_equals_pylate_and_the_pylate_layout(dl19_small, tmp_path):
