@@ -135,6 +135,26 @@ class LLMReranker(Reranker):
         return ids + tail
 
     # -- statistics and log --------------------------------------------------------------------
+    def pair_prompt(self, query: Query, doc: Document, limit: int,
+                    too_long: Callable[[], InputError]) -> str:
+        """The pointwise prompt for one (query, passage): the passage cleaned (``clean_text``),
+        cut to ``passage_words`` and then in proportion to the overflow (5% margin, at least
+        one word per step) until the prompt is at most ``limit`` tokens; ``too_long()`` when
+        it cannot fit. The subclass provides ``_render(user_text)`` and ``template``."""
+        if limit < 1:
+            raise too_long()
+        passage = fix_text(doc.full_text().strip()) if self.clean_text else doc.full_text()
+
+        def render(words: float) -> tuple[str, int]:
+            text = self._render(self.template.text("user", query=query.text,
+                                                   passage=truncate_words(passage, int(words))))
+            return text, len(self.prompt_ids(text))
+
+        text, _ = shrink_to_fit(
+            render, self.passage_words, limit,
+            lambda w, used: max(1, min(w - 1, int(w * limit / used * 0.95))), too_long)
+        return text
+
     def _reset_stats(self) -> None:
         self.stats = {"prompts": 0, "model_calls": 0, "input_tokens": 0, "output_tokens": 0}
 

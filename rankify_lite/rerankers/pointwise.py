@@ -20,9 +20,8 @@ from rankify_lite.errors import InputError
 from rankify_lite.rerankers._scoring import split_per_query
 from rankify_lite.rerankers.base import RerankItem, Scored
 from rankify_lite.rerankers.llm_backend import continuation_ids
-from rankify_lite.rerankers.llm_base import LLMReranker, shrink_to_fit, truncate_words
+from rankify_lite.rerankers.llm_base import LLMReranker
 from rankify_lite.rerankers.prompt_presets import describe, resolve_prompt
-from rankify_lite.rerankers.text_clean import fix_text
 from rankify_lite.types import Document, Query
 
 
@@ -83,24 +82,12 @@ class PointwiseReranker(LLMReranker):
              {"role": "user", "content": user}]) + self.template.text("assistant_prefix")
 
     def prompt(self, query: Query, doc: Document) -> str:
-        limit = self.backend.max_context - 1
-        passage = fix_text(doc.full_text().strip()) if self.clean_text else doc.full_text()
-
-        def render(words: float) -> tuple[str, int]:
-            text = self._render(self.template.text("user", query=query.text,
-                                                   passage=truncate_words(passage, int(words))))
-            return text, len(self.prompt_ids(text))
-
         def too_long() -> InputError:
             return InputError(f"the prompt for query {query.id!r} does not fit the model's "
                               f"context of {self.backend.max_context} tokens.",
                               fix="use a shorter query or a longer-context model.")
 
-        # cut in proportion to the overflow (5% margin), at least one word per step
-        text, _ = shrink_to_fit(
-            render, self.passage_words, limit,
-            lambda w, used: max(1, min(w - 1, int(w * limit / used * 0.95))), too_long)
-        return text
+        return self.pair_prompt(query, doc, self.backend.max_context - 1, too_long)
 
     def _rerank_batch(self, items: Sequence[RerankItem]) -> list[Scored]:
         pairs = [(it, d) for it in items for d in it.documents]

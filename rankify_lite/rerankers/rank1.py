@@ -28,10 +28,9 @@ from rankify_lite.errors import InputError
 from rankify_lite.rerankers._scoring import split_per_query
 from rankify_lite.rerankers.base import RerankItem, Scored
 from rankify_lite.rerankers.llm_backend import continuation_ids
-from rankify_lite.rerankers.llm_base import LLMReranker, shrink_to_fit, truncate_words
+from rankify_lite.rerankers.llm_base import LLMReranker
 from rankify_lite.rerankers.prompts_io import load_prompt
 from rankify_lite.rerankers.reasoning import Reasoning, check_budget, reason
-from rankify_lite.rerankers.text_clean import fix_text
 from rankify_lite.types import Document, Query
 
 REQUIRED = ("chat", "user", "think_open", "think_close", "closed", "forced", "yes_words",
@@ -110,13 +109,6 @@ class Rank1Reranker(LLMReranker):
     def prompt(self, query: Query, doc: Document) -> str:
         """The prompt text for one pair, its passage cut so that the reasoning budget fits."""
         room = self.reasoning_token_budget if self.thinking else 0
-        limit = self.backend.max_context - room - CLOSE_RESERVE
-        passage = fix_text(doc.full_text().strip()) if self.clean_text else doc.full_text()
-
-        def render(words: float) -> tuple[str, int]:
-            text = self._render(self.template.text("user", query=query.text,
-                                                   passage=truncate_words(passage, int(words))))
-            return text, len(self.prompt_ids(text))
 
         def too_long() -> InputError:
             return InputError(f"the prompt for query {query.id!r} and a reasoning budget of "
@@ -125,12 +117,8 @@ class Rank1Reranker(LLMReranker):
                               fix="use a smaller reasoning_token_budget, a shorter query or a "
                                   "longer-context model.")
 
-        if limit < 1:
-            raise too_long()
-        text, _ = shrink_to_fit(
-            render, self.passage_words, limit,
-            lambda w, used: max(1, min(w - 1, int(w * limit / used * 0.95))), too_long)
-        return text
+        return self.pair_prompt(query, doc, self.backend.max_context - room - CLOSE_RESERVE,
+                                too_long)
 
     def ending(self, thought: Reasoning | None) -> str:
         """What follows the prompt before the answer position: the closed think block."""
