@@ -232,8 +232,10 @@ def bucket_width(width: int, limit: int | None = None) -> int:
 class OpenVinoRunner:
     """A compiled OpenVINO model over a cached IR: ``runner(feeds) -> first output``.
 
-    Inputs are padded to the bucketed width (pad id 0, mask 0); a feature-extraction output is
-    cut back to the caller's width. Two things make the CPU plugin fast on few cores:
+    Each stream's rows are cut to their own last real column and padded to its bucket (pad id
+    0, mask 0), so the short rows of a length-sorted batch do not run at its longest width; a
+    feature-extraction output comes back at the caller's width, zeros past a stream's own.
+    Two things make the CPU plugin fast on few cores:
 
     * **streams**: a batch's rows are split over ``streams`` infer requests that run at once,
       each on its share of the threads (one thread per stream on 2 threads), instead of one
