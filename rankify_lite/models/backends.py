@@ -62,7 +62,7 @@ def calibration_note(backend: str, given: int | None) -> dict[str, Any]:
     return {"calibration": f"{given} given inputs" if given is not None else
             f"first call's inputs (<= {CALIBRATION_SIZE} evenly spaced)",
             # int8 kernels differ slightly between static and dynamic shapes (fp32 does not)
-            "shapes": "static per (rows, padded width) of each stream's rows"}
+            "shapes": "static per (rows, padded width)"}
 
 
 def needs_calibration(runner: Any) -> bool:

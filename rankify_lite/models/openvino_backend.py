@@ -294,36 +294,23 @@ class OpenVinoRunner:
     def __call__(self, feeds: dict[str, np.ndarray]) -> np.ndarray:
         ids = feeds["input_ids"]
         b, width = ids.shape
-        rows = -(-b // max(1, min(self.streams, b)))
-        chunks = -(-b // rows)                       # no chunk of padding rows only
-        mask = feeds.get("attention_mask")
-        inputs = {n: np.ascontiguousarray(feeds[n] if n in feeds else np.zeros_like(ids),
-                                          dtype=np.int64) for n in self.input_names}
-        jobs = []
-        for k in range(chunks):
-            lo, hi = k * rows, min((k + 1) * rows, b)
-            # each stream's rows are cut to their own last real column (a length-sorted batch's
-            # first rows are shorter) before padding to the bucket: less padding computed
-            w = width
-            if mask is not None and self.static:
-                real = np.flatnonzero(np.asarray(mask[lo:hi]).any(axis=0))
-                w = int(real[-1]) + 1 if len(real) else 1
-            padded = bucket_width(w, self.max_width) if self.static else w
-            part = {n: np.pad(a[lo:hi, :w], ((0, rows - (hi - lo)), (0, padded - w)))
-                    for n, a in inputs.items()}
-            _, requests = self._get((rows, padded) if self.static else None)
-            jobs.append((requests[k], part, hi - lo, w))
-        for request, part, _, _ in jobs:
-            request.start_async(part)
-        for request, _, _, _ in jobs:
+        padded = bucket_width(width, self.max_width)
+        chunks = max(1, min(self.streams, b))
+        rows = -(-b // chunks)
+        inputs = {}
+        for n in self.input_names:
+            arr = np.ascontiguousarray(feeds[n] if n in feeds else np.zeros_like(ids),
+                                       dtype=np.int64)
+            if padded > width or rows * chunks > b:
+                arr = np.pad(arr, ((0, rows * chunks - b), (0, padded - width)))
+            inputs[n] = arr
+        _, requests = self._get((rows, padded) if self.static else None)
+        for k, request in enumerate(requests[:chunks]):
+            request.start_async({n: a[k * rows:(k + 1) * rows] for n, a in inputs.items()})
+        for request in requests[:chunks]:
             request.wait()
-        outs = []
-        for request, _, n, w in jobs:
-            out = request.get_output_tensor(0).data[:n]
-            if self.task == "feature-extraction":  # back to the caller's width (zeros: padding)
-                out = np.pad(out[:, :w], ((0, 0), (0, width - w), (0, 0)))
-            outs.append(np.array(out))
-        return np.concatenate(outs)
+        out = np.concatenate([r.get_output_tensor(0).data for r in requests[:chunks]])[:b]
+        return out[:, :width] if self.task == "feature-extraction" else out
 
 
 def default_streams(threads: int) -> int:

@@ -231,27 +231,3 @@ def test_runner_streams_and_static_shapes(tiny_encoder, texts, monkeypatch):
     assert ob.default_streams(32) == ob.MAX_STREAMS
     single = ob.OpenVinoRunner(int8, "feature-extraction", threads=2, streams=2)
     assert single(_feeds(1, 9, vocab)).shape[0] == 1 and list(single._compiled) == [(1, 16)]
-
-
-def test_each_stream_is_cut_to_its_own_rows_width(tiny_encoder):
-    """A length-sorted batch's short rows run at their own padded width, not the batch's: the
-    short half compiles (4, 16), the long half (4, 48); fp32 outputs on real tokens equal the
-    dynamic model's, and the columns past a stream's width come back as zeros."""
-    from transformers import AutoConfig
-
-    from rankify_lite.models import DenseEncoder
-    from rankify_lite.models import openvino_backend as ob
-
-    vocab = AutoConfig.from_pretrained(tiny_encoder).vocab_size
-    fp32 = DenseEncoder(tiny_encoder, backend="openvino", progress=False)._onnx.path
-    feeds = _feeds(8, 40, vocab, seed=3)
-    feeds["attention_mask"][:4, 6:] = 0
-    feeds["input_ids"] *= feeds["attention_mask"]
-    real = feeds["attention_mask"][..., None].astype(bool)
-    ref = ob.OpenVinoRunner(fp32, "feature-extraction", threads=2, streams=1, static=False)(feeds)
-    static = ob.OpenVinoRunner(fp32, "feature-extraction", threads=2, streams=2)
-    got = static(feeds)
-    assert sorted(static._compiled) == [(4, 16), (4, 48)]
-    assert got.shape == ref.shape
-    np.testing.assert_allclose(np.where(real, got, 0), np.where(real, ref, 0), atol=1e-5)
-    assert not got[:4, 6:].any()
