@@ -231,3 +231,19 @@ def test_runner_streams_and_static_shapes(tiny_encoder, texts, monkeypatch):
     assert ob.default_streams(32) == ob.MAX_STREAMS
     single = ob.OpenVinoRunner(int8, "feature-extraction", threads=2, streams=2)
     assert single(_feeds(1, 9, vocab)).shape[0] == 1 and list(single._compiled) == [(1, 16)]
+
+
+def test_fp32_runs_one_dynamic_request_and_the_fast_paths_take_streams(tiny_encoder, texts):
+    """The exact path (fp32) keeps one dynamic-shape request; int8 gets streams + static shapes
+    (see OpenVinoModel._compile for why)."""
+    from rankify_lite.models import DenseEncoder
+
+    fp32 = DenseEncoder(tiny_encoder, backend="openvino", progress=False)._onnx.runner
+    assert (fp32.streams, fp32.static) == (1, False)
+    int8 = DenseEncoder(tiny_encoder, backend="openvino-int8", progress=False,
+                        calibration=texts[:10])
+    int8.encode_documents(texts[:2])
+    from rankify_lite.models.openvino_backend import default_streams
+
+    runner = int8._onnx.runner
+    assert runner.static and runner.streams == min(default_streams(runner.threads), runner.threads)
