@@ -53,16 +53,19 @@ def load_runner(auto_cls: Any, model: str, *, revision: str | None, backend: str
     return tok, cfg, runner, rev, ("int8" if backend in INT8 else name)
 
 
-def calibration_note(backend: str, given: int | None) -> dict[str, Any]:
-    """What a run's config records about int8 calibration (nothing for other backends)."""
+def calibration_note(backend: str, given: int | None, runner: Any = None) -> dict[str, Any]:
+    """What a run's config records about int8 calibration and the precision of the ops int8
+    does not cover (nothing for other backends)."""
     if backend != "openvino-int8":
         return {}
     from rankify_lite.models.openvino_backend import CALIBRATION_SIZE
 
+    precision = getattr(runner, "precision", None)
     return {"calibration": f"{given} given inputs" if given is not None else
             f"first call's inputs (<= {CALIBRATION_SIZE} evenly spaced)",
-            # int8 kernels differ slightly between static and dynamic shapes (fp32 does not)
-            "shapes": "static per (rows, padded width)"}
+            # attention, softmax, norms: bf16 by default where the CPU has native bf16
+            **({"non_int8_ops": "bfloat16" if precision == "bf16" else "float32"}
+               if precision else {})}
 
 
 def needs_calibration(runner: Any) -> bool:

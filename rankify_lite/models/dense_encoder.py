@@ -19,10 +19,11 @@ from rankify_lite.models._batching import Tokenize, batches, progress_bar
 POOLINGS = ("mean", "cls", "last")
 
 
-def backends_note(backend: str, calibration: list[str] | None) -> dict[str, Any]:
+def backends_note(backend: str, calibration: list[str] | None,
+                  runner: Any = None) -> dict[str, Any]:
     from rankify_lite.models.backends import calibration_note
 
-    return calibration_note(backend, None if calibration is None else len(calibration))
+    return calibration_note(backend, None if calibration is None else len(calibration), runner)
 
 
 def _st_settings(model: str, revision: str | None) -> dict[str, Any]:
@@ -135,7 +136,7 @@ class DenseEncoder:
                 "doc_prefix": self.doc_prefix, "max_length": self.max_length,
                 "dtype": loader.dtype_name(self.dtype),
                 **({"backend": self.backend} if self.backend != "torch" else {}),
-                **backends_note(self.backend, self._calibration)}
+                **backends_note(self.backend, self._calibration, self._onnx)}
 
     def encode_queries(self, texts: list[str]) -> np.ndarray:
         """float32 (n, dim) query vectors (query prefix applied)."""

@@ -16,20 +16,19 @@ optimum-intel and sentence-transformers' OpenVINO backend are built on):
    export / quantization settings, the package versions and, for int8, a hash of the
    calibration token ids. A second load with the same key compiles the cached IR, no export.
 
-Tokenisation, length-sorted batching, token budgets and pooling stay ours. Sequence widths are
-padded up to a multiple of :data:`BUCKET` tokens (masked out, so results are unchanged) so the
-CPU plugin meets few distinct shapes; each shape runs a copy of the model reshaped to it
-(static shapes let the plugin fuse the element-wise ops), and a batch's rows are split over
-parallel infer requests (:class:`OpenVinoRunner`). ``precision`` "f32" (default) keeps fp32 arithmetic;
-"bf16" lets the CPU plugin run non-int8 ops in bf16 where the CPU has native bf16
-(AVX512-BF16 or AMX); :func:`cpu_features` says what it has.
+Tokenisation, length-sorted batching, token budgets and pooling stay ours. A batch's rows are
+split over parallel infer requests, each cut to its own rows' width and padded up to a multiple
+of :data:`BUCKET` tokens (masked out, so results are unchanged) so the CPU plugin meets few
+distinct shapes (:class:`OpenVinoRunner`). ``precision`` "f32" keeps fp32 arithmetic
+(the default of ``openvino``); "bf16" lets the CPU plugin run non-int8 ops in bf16 where the CPU
+has native bf16 (AVX512-BF16 or AMX; the default of ``openvino-int8`` there, see :func:`load`);
+:func:`cpu_features` says what it has.
 """
 
 from __future__ import annotations
 
 import hashlib
 import os
-from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
@@ -50,10 +49,16 @@ CALIBRATION_BATCH = 16
 INT8_SETTINGS = {"preset": "mixed", "model_type": "transformer", "fast_bias_correction": True,
                  "calibration_size": CALIBRATION_SIZE, "calibration_batch": CALIBRATION_BATCH}
 PRECISIONS = ("f32", "bf16")
+#: precision of the ops an int8 model leaves unquantized (attention matmuls, softmax, norms)
+#: when no dtype is given, on CPUs with native bf16: bf16 made the int8 cross-encoder ~1.2x
+#: faster with the same ranking fidelity (benchmarks/int8_cpu.py); dtype="float32" keeps fp32
+INT8_DEFAULT_PRECISION = "bf16"
 #: parallel infer requests a batch is split over (at most; one per thread below that)
 MAX_STREAMS = 4
-#: static-shape compiled models kept per runner (least recently used dropped first)
-STATIC_SHAPES = 12
+#: a batch runs as requests of consecutive rows of at most this many (padded) tokens each,
+#: queued over the streams: smaller requests than a whole batch's share of a stream were
+#: faster on 2 cores (MiniLM int8 cross-encoder, 349-token pairs: ~1.08x with 4-8 rows)
+TOKENS_PER_REQUEST = 2048
 
 
 def require_openvino() -> Any:
@@ -232,83 +237,92 @@ def bucket_width(width: int, limit: int | None = None) -> int:
 class OpenVinoRunner:
     """A compiled OpenVINO model over a cached IR: ``runner(feeds) -> first output``.
 
-    Inputs are padded to the bucketed width (pad id 0, mask 0); a feature-extraction output is
-    cut back to the caller's width. Two things make the CPU plugin fast on few cores:
+    A batch's rows are split into ``streams`` contiguous groups run as parallel infer requests,
+    each on its share of the threads (one thread per stream on 2 threads), instead of one
+    request whose every op is parallelised over all threads. Rows are independent, so the
+    outputs are those of one request. Each group is cut to its own longest real row (from the
+    attention mask; a length-sorted batch's groups differ) and padded up to a multiple of
+    :data:`BUCKET` tokens (pad id 0, mask 0), so the plugin meets few distinct shapes; a
+    feature-extraction output is padded back to the caller's width with zeros.
 
-    * **streams**: a batch's rows are split over ``streams`` infer requests that run at once,
-      each on its share of the threads (one thread per stream on 2 threads), instead of one
-      request whose every op is parallelised over all threads. Rows are independent, so the
-      outputs are those of one request;
-    * **static shapes**: each (rows per stream, padded width) gets its own copy of the model
-      reshaped to that shape and compiled on first use (kept for the :data:`STATIC_SHAPES`
-      most recent shapes). Static shapes let the plugin fuse the element-wise ops around the
-      matmuls; a shape is always run by the same compiled model, so a text's output does not
-      depend on what was run before. ``static=False`` keeps one dynamic-shape model.
+    One dynamic-shape compiled model serves every shape. Static shapes (a model reshaped and
+    compiled per (rows, width)) were measured and dropped: a reranking run meets more shapes
+    than the compiled copies memory allows (~130 MB each for MiniLM at batch 32), so they were
+    recompiled again and again (real per-query reranking ran at ~0.6x the dynamic model), and
+    which copy ran a text depended on what had run before.
     """
 
     def __init__(self, path: Path, task: str, *, threads: int | None = None,
                  precision: str = "f32", max_width: int | None = None,
-                 streams: int | None = None, static: bool = True) -> None:
+                 streams: int | None = None,
+                 tokens_per_request: int | None = TOKENS_PER_REQUEST) -> None:
         ov = require_openvino()
         self.path, self.task = Path(path), task
         self.precision = check_precision(precision)
         self.max_width = max_width
         self.threads = int(threads or _default_threads())
         self.streams = max(1, min(int(streams or default_streams(self.threads)), self.threads))
-        self.static = static
-        self._core = ov.Core()
-        self._model = self._core.read_model(str(path))
-        self.input_names = [i.get_any_name() for i in self._model.inputs]
-        self._props = {"INFERENCE_NUM_THREADS": self.threads, "NUM_STREAMS": self.streams,
-                       "INFERENCE_PRECISION_HINT": self.precision}
-        self._compiled: OrderedDict[tuple[int, int] | None, tuple[Any, list[Any]]] = \
-            OrderedDict()
-        if not static:
-            self._get(None)
+        self.tokens_per_request = tokens_per_request
+        core = ov.Core()
+        model = core.read_model(str(path))
+        self.input_names = [i.get_any_name() for i in model.inputs]
+        self._compiled = core.compile_model(
+            model, "CPU", {"INFERENCE_NUM_THREADS": self.threads, "NUM_STREAMS": self.streams,
+                           "INFERENCE_PRECISION_HINT": self.precision})
+        self._queue = ov.AsyncInferQueue(self._compiled, self.streams)
 
-    def _get(self, shape: tuple[int, int] | None) -> tuple[Any, list[Any]]:
-        """(compiled model, its infer requests) for a static (rows, width) or None: dynamic."""
-        if shape in self._compiled:
-            self._compiled.move_to_end(shape)
-            return self._compiled[shape]
-        import openvino as ov
-
-        model = self._model
-        if shape is not None:
-            model = self._model.clone()
-            try:
-                model.reshape({n: ov.PartialShape(list(shape)) for n in self.input_names})
-            except RuntimeError:  # a graph that cannot be made static runs dynamic
-                self.static = False
-                return self._get(None)
-        compiled = self._core.compile_model(model, "CPU", self._props)
-        entry = compiled, [compiled.create_infer_request() for _ in range(self.streams)]
-        self._compiled[shape] = entry
-        while len(self._compiled) > STATIC_SHAPES + (None in self._compiled):
-            oldest = next(k for k in self._compiled if k is not None)
-            del self._compiled[oldest]
-        return entry
+    def groups(self, real: np.ndarray) -> list[tuple[int, int]]:
+        """(start, end) rows of each request, given each row's real length: consecutive rows
+        while rows x padded width stays within ``tokens_per_request`` (at least one row), or,
+        with ``tokens_per_request=None``, the batch split evenly over the streams."""
+        b = len(real)
+        if not self.tokens_per_request:
+            rows = -(-b // max(1, min(self.streams, b)))
+            return [(lo, min(b, lo + rows)) for lo in range(0, b, rows)]
+        spans, lo, widest = [], 0, 0
+        for i, n in enumerate(real.tolist()):
+            wider = max(widest, int(n))
+            if i > lo and (i - lo + 1) * bucket_width(wider, self.max_width) \
+                    > self.tokens_per_request:
+                spans.append((lo, i))
+                lo, wider = i, int(n)
+            widest = wider
+        spans.append((lo, b))
+        return spans
 
     def __call__(self, feeds: dict[str, np.ndarray]) -> np.ndarray:
         ids = feeds["input_ids"]
         b, width = ids.shape
-        padded = bucket_width(width, self.max_width)
-        chunks = max(1, min(self.streams, b))
-        rows = -(-b // chunks)
-        inputs = {}
-        for n in self.input_names:
-            arr = np.ascontiguousarray(feeds[n] if n in feeds else np.zeros_like(ids),
-                                       dtype=np.int64)
-            if padded > width or rows * chunks > b:
-                arr = np.pad(arr, ((0, rows * chunks - b), (0, padded - width)))
-            inputs[n] = arr
-        _, requests = self._get((rows, padded) if self.static else None)
-        for k, request in enumerate(requests[:chunks]):
-            request.start_async({n: a[k * rows:(k + 1) * rows] for n, a in inputs.items()})
-        for request in requests[:chunks]:
-            request.wait()
-        out = np.concatenate([r.get_output_tensor(0).data for r in requests[:chunks]])[:b]
-        return out[:, :width] if self.task == "feature-extraction" else out
+        mask = feeds.get("attention_mask")
+        real = (np.asarray(mask).sum(axis=1) if mask is not None
+                else np.full(b, width, dtype=np.int64))
+        inputs = {n: np.ascontiguousarray(feeds[n] if n in feeds else np.zeros_like(ids),
+                                          dtype=np.int64) for n in self.input_names}
+        spans = self.groups(real)
+        outs: list[np.ndarray | None] = [None] * len(spans)
+        owns = [max(1, min(width, int(real[lo:hi].max()))) for lo, hi in spans]
+
+        def done(request: Any, k: int) -> None:
+            out = request.get_output_tensor(0).data
+            if self.task == "feature-extraction":  # back to the caller's width, zeros after
+                full = np.zeros((out.shape[0], width, *out.shape[2:]), dtype=out.dtype)
+                full[:, :owns[k]] = out[:, :owns[k]]
+                outs[k] = full
+            else:
+                outs[k] = out.copy()
+
+        self._queue.set_callback(done)
+        for k, (lo, hi) in enumerate(spans):
+            padded = bucket_width(owns[k], self.max_width)
+            part = {}
+            for n, arr in inputs.items():
+                cut = arr[lo:hi, :owns[k]]
+                if padded > owns[k]:
+                    cut = np.pad(cut, ((0, 0), (0, padded - owns[k])))
+                part[n] = cut
+            self._queue.start_async(part, k)
+        self._queue.wait_all()
+        return np.concatenate(outs)
 
 
 def default_streams(threads: int) -> int:
@@ -367,15 +381,14 @@ class OpenVinoModel:
                             self.input_names, self._load_torch, feeds)
         if feeds is not None:
             self.calibration_hash = calibration_hash(feeds)
-        # fp32 (backend "openvino" without bf16) is the exact path: one dynamic-shape request,
-        # as verified against torch in every benchmark run. Streams + static shapes are for
-        # the fast paths (bf16, int8): with them the cross-encoder's fp32 path gave wrong
-        # scores (Spearman 0.75-0.80 against torch) in 2 of 3 benchmark runs, not reproduced
-        # in isolation; until that is understood, fp32 does not take them.
+        # fp32 (backend "openvino" without bf16) is the exact path: one request, as verified
+        # against torch in every benchmark run (with streams + static shapes, the cross-encoder's
+        # fp32 path once gave wrong scores, Spearman 0.75-0.80, in 2 of 3 benchmark runs, not
+        # reproduced in isolation). The fast paths (bf16, int8) split rows over streams.
         exact = self.backend == "openvino" and self.precision == "f32"
         self.runner = OpenVinoRunner(path, self.task, threads=self.threads,
                                      precision=self.precision, max_width=self.max_width,
-                                     streams=1 if exact else None, static=not exact)
+                                     streams=1 if exact else None)
 
     def calibrate(self, feeds: Sequence[dict[str, np.ndarray]]) -> None:
         """Quantize (or open the cached int8 model for) these calibration batches."""
@@ -407,8 +420,10 @@ def load(auto_cls: Any, model: str, *, revision: str | None, backend: str, task:
          threads: int | None = None) -> tuple[Any, Any, OpenVinoModel, str | None]:
     """(tokenizer, Hugging Face config, OpenVinoModel, resolved revision).
 
-    ``dtype`` None / "float32" keeps fp32 arithmetic; "bf16" / "bfloat16" sets the CPU
-    plugin's bf16 inference precision (needs a CPU with native bf16)."""
+    ``dtype`` "float32" keeps fp32 arithmetic; "bf16" / "bfloat16" sets the CPU plugin's bf16
+    inference precision (needs a CPU with native bf16). None / "auto": fp32 for "openvino"
+    (the exact path); for "openvino-int8", bf16 for the ops int8 does not cover (attention,
+    softmax, norms) where the CPU has native bf16, else fp32: :data:`INT8_DEFAULT_PRECISION`."""
     import transformers
 
     from rankify_lite.models import loader
@@ -417,7 +432,10 @@ def load(auto_cls: Any, model: str, *, revision: str | None, backend: str, task:
         raise InputError(f"backend {backend!r} runs on the CPU, not on {device!r}.",
                          fix="drop device=, or use backend='torch' on a GPU.")
     precision = "f32"
-    if dtype not in (None, "auto"):
+    if dtype in (None, "auto"):
+        if backend == "openvino-int8" and INT8_DEFAULT_PRECISION == "bf16" and has_native_bf16():
+            precision = "bf16"
+    else:
         name = loader.dtype_name(loader.pick_dtype(dtype, "cpu"))
         if name == "bfloat16":
             if not has_native_bf16():

@@ -78,7 +78,7 @@ class SpladeEncoder:
         from rankify_lite.models.backends import calibration_note
 
         return calibration_note(self.backend, None if self._calibration is None
-                                else len(self._calibration))
+                                else len(self._calibration), self._runner)
 
     def _calibrate(self, texts: list[str], tokenize: Tokenize) -> None:
         """openvino-int8: quantize on the given texts, else a sample of these, first."""

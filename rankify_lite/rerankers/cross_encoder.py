@@ -165,7 +165,7 @@ class CrossEncoderReranker(Reranker):
         from rankify_lite.models.backends import calibration_note
 
         return calibration_note(self.backend, None if self._calibration is None
-                                else len(self._calibration))
+                                else len(self._calibration), self._onnx)
 
     # ---- scoring ---------------------------------------------------------------------------
     def _rerank_batch(self, items: Sequence[RerankItem]) -> list[Scored]:

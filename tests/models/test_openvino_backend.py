@@ -192,10 +192,10 @@ def _feeds(rows: int, width: int, vocab: int, seed: int = 0) -> dict[str, np.nda
             "token_type_ids": np.zeros_like(ids)}
 
 
-def test_runner_streams_and_static_shapes(tiny_encoder, texts, monkeypatch):
-    """Rows split over parallel requests give one request's outputs exactly; static shapes give
-    the dynamic model's fp32 outputs (1e-5 on real tokens) and, for int8, the same outputs
-    on every call of the same shape; compiled shapes are capped."""
+def test_runner_streams_and_own_widths(tiny_encoder, texts):
+    """Rows split over parallel requests, each cut to its own rows' width, give one full-width
+    request's outputs on the real tokens (fp32 1e-5; int8 within its quantization error) and
+    zeros past each row's group width; a single row and a batch of one shape work."""
     from transformers import AutoConfig
 
     from rankify_lite.models import DenseEncoder
@@ -207,43 +207,59 @@ def test_runner_streams_and_static_shapes(tiny_encoder, texts, monkeypatch):
                             calibration=texts[:10])
     int8_enc.encode_documents(texts[:2])
     int8 = int8_enc._onnx.path
-    feeds = _feeds(7, 21, vocab)  # odd rows: the second stream gets a padding row
+    feeds = _feeds(7, 21, vocab)  # odd rows: the second stream gets three rows
+    feeds["attention_mask"][4:, 12:] = 0   # the second group's rows are shorter
+    feeds["input_ids"] *= feeds["attention_mask"]
     real = feeds["attention_mask"][..., None].astype(bool)
     for path in (fp32, int8):
-        one = ob.OpenVinoRunner(path, "feature-extraction", threads=2, streams=1, static=False)
-        two = ob.OpenVinoRunner(path, "feature-extraction", threads=2, streams=2, static=False)
-        ref = one(feeds)
-        assert ref.shape[:2] == (7, 21) and two.streams == 2
-        np.testing.assert_array_equal(two(feeds), ref)
-        static = ob.OpenVinoRunner(path, "feature-extraction", threads=2, streams=2)
-        got = static(feeds)
-        assert got.shape == ref.shape and list(static._compiled) == [(4, 32)]
-        np.testing.assert_array_equal(static(feeds), got)  # same shape, same compiled model
-        if path == fp32:
-            np.testing.assert_allclose(np.where(real, got, 0), np.where(real, ref, 0), atol=1e-5)
-        else:
-            assert np.abs(np.where(real, got - ref, 0)).max() < 0.2 * np.abs(ref).max()
-    monkeypatch.setattr(ob, "STATIC_SHAPES", 2)
-    for width in (5, 20, 40):
-        static(_feeds(3, width, vocab, seed=width))
-    assert list(static._compiled) == [(2, 32), (2, 48)]  # (4, 32) and (2, 16) were dropped
+        one = ob.OpenVinoRunner(path, "feature-extraction", threads=2, streams=1,
+                                tokens_per_request=None)
+        two = ob.OpenVinoRunner(path, "feature-extraction", threads=2, streams=2,
+                                tokens_per_request=None)   # rows split evenly: 4 + 3
+        assert two.groups(feeds["attention_mask"].sum(1)) == [(0, 4), (4, 7)]
+        ref, got = one(feeds), two(feeds)
+        assert ref.shape[:2] == got.shape[:2] == (7, 21) and two.streams == 2
+        assert not got[4:, 12:].any()   # group 2 ran at its own width 12 (bucketed to 16)
+        diff = np.abs(np.where(real, got - ref, 0)).max()
+        assert diff < (1e-5 if path == fp32 else 0.2 * np.abs(ref).max())
+        np.testing.assert_array_equal(two(feeds), got)   # same inputs, same outputs
     assert ob.default_streams(1) == 1 and ob.default_streams(2) == 2
     assert ob.default_streams(32) == ob.MAX_STREAMS
     single = ob.OpenVinoRunner(int8, "feature-extraction", threads=2, streams=2)
-    assert single(_feeds(1, 9, vocab)).shape[0] == 1 and list(single._compiled) == [(1, 16)]
+    assert single(_feeds(1, 9, vocab)).shape[:2] == (1, 9)
+    # the default: consecutive rows within a token budget per request (padded widths)
+    budget = ob.OpenVinoRunner(fp32, "feature-extraction", threads=2, streams=2,
+                               tokens_per_request=64)
+    lengths = np.array([30, 29, 17, 16, 16, 16, 5, 3])
+    assert budget.groups(lengths) == [(0, 2), (2, 4), (4, 8)]   # 2 x 32, 2 x 32, 4 x 16
+    many = _feeds(8, 30, vocab)
+    many["attention_mask"][:] = np.arange(30)[None, :] < lengths[:, None]
+    many["input_ids"] *= many["attention_mask"]
+    keep = many["attention_mask"][..., None].astype(bool)
+    np.testing.assert_allclose(np.where(keep, budget(many), 0),
+                               np.where(keep, ob.OpenVinoRunner(
+                                   fp32, "feature-extraction", threads=2, streams=1,
+                                   tokens_per_request=None)(many), 0), atol=1e-5)
 
 
-def test_fp32_runs_one_dynamic_request_and_the_fast_paths_take_streams(tiny_encoder, texts):
-    """The exact path (fp32) keeps one dynamic-shape request; int8 gets streams + static shapes
-    (see OpenVinoModel._compile for why)."""
+def test_fp32_runs_one_request_and_the_fast_paths_take_streams(tiny_encoder, texts):
+    """The exact path (fp32) keeps one request; int8 splits rows over streams and, on a CPU
+    with native bf16, runs its unquantized ops in bf16 (recorded in the config)."""
     from rankify_lite.models import DenseEncoder
+    from rankify_lite.models.openvino_backend import default_streams, has_native_bf16
 
     fp32 = DenseEncoder(tiny_encoder, backend="openvino", progress=False)._onnx.runner
-    assert (fp32.streams, fp32.static) == (1, False)
+    assert fp32.streams == 1 and fp32.precision == "f32"
     int8 = DenseEncoder(tiny_encoder, backend="openvino-int8", progress=False,
                         calibration=texts[:10])
     int8.encode_documents(texts[:2])
-    from rankify_lite.models.openvino_backend import default_streams
-
     runner = int8._onnx.runner
-    assert runner.static and runner.streams == min(default_streams(runner.threads), runner.threads)
+    assert runner.streams == min(default_streams(runner.threads), runner.threads)
+    expected = "bf16" if has_native_bf16() else "f32"
+    assert runner.precision == expected
+    assert int8.config()["non_int8_ops"] == ("bfloat16" if expected == "bf16" else "float32")
+    exact = DenseEncoder(tiny_encoder, backend="openvino-int8", dtype="float32",
+                         progress=False, calibration=texts[:10])
+    exact.encode_documents(texts[:2])
+    assert exact._onnx.runner.precision == "f32"
+    assert exact.config()["non_int8_ops"] == "float32"
