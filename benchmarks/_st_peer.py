@@ -3,7 +3,9 @@ Python environment (its OpenVINO backend needs optimum-intel, whose releases pin
 transformers older than ours, so it lives in ~/.cache/rankify-lite/st-openvino; make it with
 ``python -m venv ~/.cache/rankify-lite/st-openvino && ~/.cache/rankify-lite/st-openvino/bin/pip
 install -c constraints.txt "optimum-intel[openvino]==2.2.0" nncf==3.4.0
-sentence-transformers==6.2.0 datasets``; no test needs it, so CI does not build it).
+sentence-transformers==6.2.0 datasets && ~/.cache/rankify-lite/st-openvino/bin/pip uninstall -y
+torchvision`` (optimum-intel pulls a torchvision that does not import beside our torch wheel, and
+transformers then fails to import ``PreTrainedModel``); no test needs it, so CI does not build it).
 
 ``Peer(python)`` starts ``python benchmarks/_st_peer.py`` as a worker and talks to it over
 JSON lines: ``load`` builds a model (``SentenceTransformer`` or ``CrossEncoder`` with
