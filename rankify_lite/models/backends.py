@@ -63,7 +63,7 @@ def calibration_note(backend: str, given: int | None, runner: Any = None) -> dic
     precision = getattr(runner, "precision", None)
     return {"calibration": f"{given} given inputs" if given is not None else
             f"first call's inputs (<= {CALIBRATION_SIZE} evenly spaced)",
-            # attention, softmax, norms: bf16 by default where the CPU has native bf16
+            # attention, softmax, norms: fp32 unless dtype="bf16"
             **({"non_int8_ops": "bfloat16" if precision == "bf16" else "float32"}
                if precision else {})}
 

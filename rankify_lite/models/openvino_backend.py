@@ -19,10 +19,9 @@ optimum-intel and sentence-transformers' OpenVINO backend are built on):
 Tokenisation, length-sorted batching, token budgets and pooling stay ours. A batch's rows are
 split over parallel infer requests, each cut to its own rows' width and padded up to a multiple
 of :data:`BUCKET` tokens (masked out, so results are unchanged) so the CPU plugin meets few
-distinct shapes (:class:`OpenVinoRunner`). ``precision`` "f32" keeps fp32 arithmetic
-(the default of ``openvino``); "bf16" lets the CPU plugin run non-int8 ops in bf16 where the CPU
-has native bf16 (AVX512-BF16 or AMX; the default of ``openvino-int8`` there, see :func:`load`);
-:func:`cpu_features` says what it has.
+distinct shapes (:class:`OpenVinoRunner`). ``precision`` "f32" (default) keeps fp32
+arithmetic; "bf16" lets the CPU plugin run non-int8 ops in bf16 where the CPU has native bf16
+(AVX512-BF16 or AMX; see :func:`load`); :func:`cpu_features` says what it has.
 """
 
 from __future__ import annotations
@@ -49,10 +48,6 @@ CALIBRATION_BATCH = 16
 INT8_SETTINGS = {"preset": "mixed", "model_type": "transformer", "fast_bias_correction": True,
                  "calibration_size": CALIBRATION_SIZE, "calibration_batch": CALIBRATION_BATCH}
 PRECISIONS = ("f32", "bf16")
-#: precision of the ops an int8 model leaves unquantized (attention matmuls, softmax, norms)
-#: when no dtype is given, on CPUs with native bf16: bf16 made the int8 cross-encoder ~1.2x
-#: faster with the same ranking fidelity (benchmarks/int8_cpu.py); dtype="float32" keeps fp32
-INT8_DEFAULT_PRECISION = "bf16"
 #: parallel infer requests a batch is split over (at most; one per thread below that)
 MAX_STREAMS = 4
 #: a batch runs as requests of consecutive rows of at most this many (padded) tokens each,
@@ -420,10 +415,11 @@ def load(auto_cls: Any, model: str, *, revision: str | None, backend: str, task:
          threads: int | None = None) -> tuple[Any, Any, OpenVinoModel, str | None]:
     """(tokenizer, Hugging Face config, OpenVinoModel, resolved revision).
 
-    ``dtype`` "float32" keeps fp32 arithmetic; "bf16" / "bfloat16" sets the CPU plugin's bf16
-    inference precision (needs a CPU with native bf16). None / "auto": fp32 for "openvino"
-    (the exact path); for "openvino-int8", bf16 for the ops int8 does not cover (attention,
-    softmax, norms) where the CPU has native bf16, else fp32: :data:`INT8_DEFAULT_PRECISION`."""
+    ``dtype`` None / "float32" keeps fp32 arithmetic; "bf16" / "bfloat16" sets the CPU
+    plugin's bf16 inference precision (needs a CPU with native bf16); for "openvino-int8" that
+    is the precision of the ops int8 leaves unquantized (attention, softmax, norms). It stays
+    opt-in for int8: ~1.1-1.3x faster, but MiniLM dense retrieval on SciFact lost 0.026
+    nDCG@10 with it (0.6227 vs 0.6487 with fp32 ops; benchmarks/int8_cpu.py)."""
     import transformers
 
     from rankify_lite.models import loader
@@ -432,10 +428,7 @@ def load(auto_cls: Any, model: str, *, revision: str | None, backend: str, task:
         raise InputError(f"backend {backend!r} runs on the CPU, not on {device!r}.",
                          fix="drop device=, or use backend='torch' on a GPU.")
     precision = "f32"
-    if dtype in (None, "auto"):
-        if backend == "openvino-int8" and INT8_DEFAULT_PRECISION == "bf16" and has_native_bf16():
-            precision = "bf16"
-    else:
+    if dtype not in (None, "auto"):
         name = loader.dtype_name(loader.pick_dtype(dtype, "cpu"))
         if name == "bfloat16":
             if not has_native_bf16():
