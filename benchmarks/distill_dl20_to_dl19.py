@@ -80,7 +80,21 @@ def _teacher(dl20, which: str):
         runs.append(Run.from_scores(
             {q: {d: s for d, s in zip(run[q].doc_ids, run[q].scores, strict=True)
                  if d in dl20.corpus} for q in run}, name=run.name))
-    return fuse(runs, "sum", norm="min-max", name="CombSUM(min-max: splade-pp-ed, tas-b, ada2)")
+    fused = fuse(runs, "sum", norm="min-max", name="CombSUM(min-max: splade-pp-ed, tas-b, ada2)")
+    if which == "fusion":
+        return fused
+    # "fusion+bm25": BM25's top 100 passages that no fused system retrieved join each list
+    # below every fused passage (score -0.1; fused scores are >= 0): the lexical distractors
+    # a reranker of BM25's pool meets, as negatives the teacher ranks last
+    bm25 = dl20.load_run(VALIDATION).restrict(dl20.qrels)
+    lists = {}
+    for q in fused:
+        scores = dict(zip(fused[q].doc_ids, fused[q].scores, strict=True))
+        for d in bm25[q].doc_ids if q in bm25 else ():
+            if d not in scores and d in dl20.corpus:
+                scores[d] = -0.1
+        lists[q] = scores
+    return Run.from_scores(lists, name=f"{fused.name} + BM25-only top-100 passages last")
 
 
 def _settings(recipe: dict) -> dict:
@@ -212,7 +226,8 @@ def _args() -> argparse.Namespace:
     parser.add_argument("--name", default="final", help="the recipe's folder under --output")
     parser.add_argument("--validate-only", action="store_true",
                         help="train and record the DL20 validation curve; DL19 is not read")
-    parser.add_argument("--teacher", choices=["splade", "fusion"], default=RECIPE["teacher"])
+    parser.add_argument("--teacher", choices=["splade", "fusion", "fusion+bm25"],
+                        default=RECIPE["teacher"])
     parser.add_argument("--loss", choices=["margin-mse", "distill-kl"], default=RECIPE["loss"])
     for flag, typ in (("steps", int), ("batch_size", int), ("lr", float), ("ways", int),
                       ("depth", int), ("positives", int), ("pairs_per_query", int),
