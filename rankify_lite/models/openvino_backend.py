@@ -243,7 +243,7 @@ class OpenVinoRunner:
     One dynamic-shape compiled model serves every shape. Static shapes (a model reshaped and
     compiled per (rows, width)) were measured and dropped: a reranking run meets more shapes
     than the compiled copies memory allows (~130 MB each for MiniLM at batch 32), so they were
-    recompiled again and again (real per-query reranking ran at ~0.6x the dynamic model), and
+    recompiled again and again (real per-query reranking ran at ~0.75x the dynamic model), and
     which copy ran a text depended on what had run before.
     """
 
