@@ -65,7 +65,8 @@ class VLLMServer:
                "vllm.entrypoints.openai.api_server", "--model", self.model, "--host",
                "127.0.0.1", "--port", str(self.port), *ENGINE_ARGS]
         env = {**os.environ, "HF_HUB_OFFLINE": "1", "VLLM_NO_USAGE_STATS": "1",
-               "DO_NOT_TRACK": "1", "PYTHONPATH": ""}
+               "DO_NOT_TRACK": "1", "PYTHONPATH": "",
+               "VLLM_CPU_KVCACHE_SPACE": "1"}   # fixed KV cache, not a share of RAM minus RSS
         out = open(self.log, "ab") if self.log else subprocess.DEVNULL  # noqa: SIM115
         t0 = time.perf_counter()
         self.proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, env=env,
