@@ -52,7 +52,7 @@ PRECISIONS = ("f32", "bf16")
 MAX_STREAMS = 4
 #: a batch runs as requests of consecutive rows of at most this many (padded) tokens each,
 #: queued over the streams: smaller requests than a whole batch's share of a stream were
-#: faster on 2 cores (MiniLM int8 cross-encoder, 349-token pairs: ~1.08x with 4-8 rows)
+#: 1.01-1.08x faster on 2 cores (MiniLM int8, 349-token pairs and SciFact abstracts; noisy)
 TOKENS_PER_REQUEST = 2048
 
 
@@ -232,12 +232,13 @@ def bucket_width(width: int, limit: int | None = None) -> int:
 class OpenVinoRunner:
     """A compiled OpenVINO model over a cached IR: ``runner(feeds) -> first output``.
 
-    A batch's rows are split into ``streams`` contiguous groups run as parallel infer requests,
+    A batch's rows go out as requests of consecutive rows (:meth:`groups`: at most
+    ``tokens_per_request`` padded tokens each), queued over ``streams`` parallel infer requests,
     each on its share of the threads (one thread per stream on 2 threads), instead of one
     request whose every op is parallelised over all threads. Rows are independent, so the
-    outputs are those of one request. Each group is cut to its own longest real row (from the
-    attention mask; a length-sorted batch's groups differ) and padded up to a multiple of
-    :data:`BUCKET` tokens (pad id 0, mask 0), so the plugin meets few distinct shapes; a
+    outputs are those of one request. Each request is cut to its own longest real row (from
+    the attention mask; a length-sorted batch's requests differ) and padded up to a multiple
+    of :data:`BUCKET` tokens (pad id 0, mask 0), so the plugin meets few distinct shapes; a
     feature-extraction output is padded back to the caller's width with zeros.
 
     One dynamic-shape compiled model serves every shape. Static shapes (a model reshaped and
@@ -276,12 +277,11 @@ class OpenVinoRunner:
             return [(lo, min(b, lo + rows)) for lo in range(0, b, rows)]
         spans, lo, widest = [], 0, 0
         for i, n in enumerate(real.tolist()):
-            wider = max(widest, int(n))
-            if i > lo and (i - lo + 1) * bucket_width(wider, self.max_width) \
+            widest = max(widest, int(n))
+            if i > lo and (i - lo + 1) * bucket_width(widest, self.max_width) \
                     > self.tokens_per_request:
                 spans.append((lo, i))
-                lo, wider = i, int(n)
-            widest = wider
+                lo, widest = i, int(n)
         spans.append((lo, b))
         return spans
 
