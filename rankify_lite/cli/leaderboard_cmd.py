@@ -22,8 +22,9 @@ def add_parsers(sub) -> None:
     p.add_argument("--no-plots", action="store_true", help="skip latency.png / winloss.png")
     p.add_argument("--no-cache", action="store_true", help="don't read or write cached runs")
     p.add_argument("--refresh", action="store_true", help="recompute and overwrite the cache")
-    p.add_argument("--trust-remote-code", action="store_true",
-                   help="let a model named in the config run its own Python code (off: refused)")
+    from rankify_lite.cli.consent import add_consent_flags
+
+    add_consent_flags(p, "the config")
     p.set_defaults(func=cmd_leaderboard)
 
 
@@ -35,10 +36,11 @@ def cmd_leaderboard(args: argparse.Namespace) -> int:
     cache = not args.no_cache
     status = 0
     if args.config:
+        from rankify_lite.cli.consent import consent_from
         from rankify_lite.leaderboard import load_config, run_leaderboard
         from rankify_lite.leaderboard.report import summary_markdown, write_reports
 
-        config = load_config(args.config, trust_remote_code=args.trust_remote_code)
+        config = load_config(args.config, consent=consent_from(args))
         result = run_leaderboard(config, cache=cache, refresh=args.refresh,
                                  log=lambda m: print(m, file=sys.stderr, flush=True))
         folder = Path(args.output) if args.output else config.output_dir()

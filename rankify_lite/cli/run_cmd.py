@@ -59,8 +59,9 @@ def add_parsers(sub) -> None:
     r.add_argument("--overwrite", action="store_true",
                    help="replace a result already saved in --output")
     r.add_argument("--json", action="store_true")
-    r.add_argument("--trust-remote-code", action="store_true",
-                   help="let a model named in meta.json run its own Python code (off: refused)")
+    from rankify_lite.cli.consent import add_consent_flags
+
+    add_consent_flags(r, "meta.json")
     r.add_argument("--allow-changed-data", action="store_true",
                    help="rerun although the dataset or first-stage run differs from the one "
                         "recorded (the new metadata says so)")
@@ -138,15 +139,21 @@ def cmd_rerun(args: argparse.Namespace) -> int:
                          fix="pass the meta.json written by 'rankify-lite run --output DIR'.")
     from pathlib import Path
 
+    from rankify_lite.cli.consent import consent_from
     from rankify_lite.datasets import load_dataset
-    from rankify_lite.pipeline.trust import verify_inputs
+    from rankify_lite.pipeline.rebuild import dataset_of_meta
+    from rankify_lite.pipeline.trust import sanitize_meta, verify_inputs
 
     folder = Path(args.meta).parent
-    pipeline, dataset = pipeline_from_meta(meta, folder=folder, source=args.meta,
-                                           trust_remote_code=args.trust_remote_code)
-    ds = load_dataset(dataset)
+    consent = consent_from(args)
+    # everything that can be checked offline comes first: what the file may ask for, then its
+    # data; only then are components built (an engine may contact its server when built)
+    sanitize_meta(meta, folder, consent=consent, source=args.meta)
+    ds = load_dataset(dataset_of_meta(meta))
     record = verify_inputs(meta, folder, ds, allow_changed_data=args.allow_changed_data,
                            source=args.meta)
+    pipeline, _ = pipeline_from_meta(meta, folder=folder, source=args.meta, consent=consent)
     result = pipeline.run(ds)
-    result.metadata["rerun"] = {**record, "trust_remote_code": args.trust_remote_code}
+    result.metadata["rerun"] = {**record, "trust_remote_code": consent.trust_remote_code,
+                                "allowed_servers": list(consent.servers)}
     return _finish(result, args)

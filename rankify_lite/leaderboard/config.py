@@ -35,6 +35,7 @@ from pathlib import Path
 from typing import Any
 
 from rankify_lite.errors import InputError
+from rankify_lite.file_policy import Consent, consent_of
 from rankify_lite.systems import SystemId
 
 _TOP_KEYS = {"name", "title", "metrics", "depth", "k", "test", "correction", "alpha", "baseline",
@@ -182,17 +183,21 @@ def _text(entry: dict, key: str, where: str, path: Path | None) -> str | None:
     return value
 
 
-def _untrusted(options: dict, where: str, path: Path | None, trust_remote_code: bool) -> None:
-    from rankify_lite.pipeline.trust import check_options
+def _untrusted(kind: str, family: str, options: dict, where: str, path: Path | None,
+               consent: Consent) -> None:
+    """The options a shared file gives a component must be on its class's allow-list
+    (rankify_lite.file_policy; checked by rankify_lite.pipeline.trust)."""
+    from rankify_lite.pipeline.trust import check_component
 
     try:
-        check_options(options, where, trust_remote_code=trust_remote_code)
+        check_component(kind, family, options, where, consent=consent)
     except InputError as exc:
         raise _error(path, exc.problem, exc.fix or "") from None
 
 
 def parse_first_stage(entry: Any, where: str, path: Path | None,
-                      trust_remote_code: bool = False) -> FirstStageSpec:
+                      trust_remote_code: bool = False, *,
+                      consent: Consent | None = None) -> FirstStageSpec:
     entry = _check_keys(entry, _FS_KEYS, where, path)
     for key in ("name", "retriever", "run"):
         _text(entry, key, where, path)
@@ -202,13 +207,17 @@ def parse_first_stage(entry: Any, where: str, path: Path | None,
     options = entry.get("options") or {}
     if not isinstance(options, dict):
         raise _error(path, f"{where}.options must be a mapping.", fix="options: {k1: 0.9}")
-    _untrusted(options, f"{where}.options", path, trust_remote_code)
     if "retriever" in entry:
         from rankify_lite.retrievers.registry import RETRIEVERS
 
         if entry["retriever"] not in RETRIEVERS:
             raise _error(path, f"{where}: unknown retriever {entry['retriever']!r}.",
                          fix=f"use one of {', '.join(RETRIEVERS)}, or run: NAME for a shipped run")
+        _untrusted("retriever-name", entry["retriever"], options, f"{where}.options", path,
+                   consent_of(consent, trust_remote_code))
+    else:
+        _untrusted("first-stage", "shipped-run", options, f"{where}.options", path,
+                   consent_of(consent, trust_remote_code))
     default = entry.get("retriever") or entry.get("run")
     return FirstStageSpec(str(entry.get("name") or default), entry.get("retriever"),
                           entry.get("run"), dict(options),
@@ -216,7 +225,8 @@ def parse_first_stage(entry: Any, where: str, path: Path | None,
 
 
 def parse_reranker(entry: Any, where: str, path: Path | None,
-                   check_family: bool = True, trust_remote_code: bool = False) -> RerankerSpec:
+                   check_family: bool = True, trust_remote_code: bool = False, *,
+                   consent: Consent | None = None) -> RerankerSpec:
     entry = _check_keys(entry, _RR_KEYS, where, path)
     for key in ("name", "family", "model"):
         _text(entry, key, where, path)
@@ -233,7 +243,8 @@ def parse_reranker(entry: Any, where: str, path: Path | None,
     options = entry.get("options") or {}
     if not isinstance(options, dict):
         raise _error(path, f"{where}.options must be a mapping.", fix="options: {window_size: 20}")
-    _untrusted({**options, "model": entry.get("model")}, where, path, trust_remote_code)
+    _untrusted("reranker", entry["family"], {**options, "model": entry.get("model")}, where,
+               path, consent_of(consent, trust_remote_code))
     if check_family:
         _check_reranker_options(entry["family"], options, where, path)
     depth = entry.get("depth")
@@ -291,10 +302,14 @@ def _check_reranker_options(family: str, options: dict, where: str, path: Path |
 
 
 def parse_config(data: Any, path: Path | None = None,
-                 trust_remote_code: bool = False) -> LeaderboardConfig:
+                 trust_remote_code: bool = False, *,
+                 consent: Consent | None = None) -> LeaderboardConfig:
     """Validate a loaded YAML mapping; every error names the file and the bad key. The file is
-    untrusted data: options that enable remote code need ``trust_remote_code`` (the command
-    line's ``--trust-remote-code``), options that write files are refused."""
+    untrusted data: every component option must be on its class's allow-list
+    (rankify_lite.file_policy): remote code needs ``trust_remote_code`` (the command line's
+    ``--trust-remote-code``), a server address needs the user's ``consent``
+    (``--allow-server URL``, or the address configured in the environment), options that write
+    files or take live objects are refused."""
     data = _check_keys(data, _TOP_KEYS, "the config", path)
     for key in ("name", "title", "note", "baseline", "test", "correction"):
         _text(data, key, "the config", path)
@@ -311,10 +326,10 @@ def parse_config(data: Any, path: Path | None = None,
         if "name" not in d:
             raise _error(path, f"datasets[{i}] has no name.", fix="{name: beir/scifact}")
         datasets.append(DatasetSpec(str(d["name"]), str(d.get("label") or d["name"])))
-    first = tuple(parse_first_stage(e, f"first_stages[{i}]", path, trust_remote_code)
+    consent = consent_of(consent, trust_remote_code)
+    first = tuple(parse_first_stage(e, f"first_stages[{i}]", path, consent=consent)
                   for i, e in enumerate(data["first_stages"]))
-    rerankers = tuple(parse_reranker(e, f"rerankers[{i}]", path,
-                                     trust_remote_code=trust_remote_code)
+    rerankers = tuple(parse_reranker(e, f"rerankers[{i}]", path, consent=consent)
                       for i, e in enumerate(data.get("rerankers") or []))
     ds_names = {d.name for d in datasets}
     for where, specs in (("first_stages", first), ("rerankers", rerankers)):
@@ -381,7 +396,10 @@ def load_yaml(path: str | Path) -> Any:
     return load_yaml_file(path, "leaderboard config")
 
 
-def load_config(path: str | Path, trust_remote_code: bool = False) -> LeaderboardConfig:
-    """Read and validate a leaderboard YAML file (untrusted data, see :func:`parse_config`)."""
+def load_config(path: str | Path, trust_remote_code: bool = False, *,
+                consent: Consent | None = None) -> LeaderboardConfig:
+    """Read and validate a leaderboard YAML file (untrusted data, see :func:`parse_config`);
+    ``consent``: what the user allowed it (``--allow-server``, ``--trust-remote-code``)."""
     path = Path(path)
-    return parse_config(load_yaml(path), path.resolve(), trust_remote_code)
+    return parse_config(load_yaml(path), path.resolve(), consent=consent_of(
+        consent, trust_remote_code))

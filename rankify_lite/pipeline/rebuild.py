@@ -13,6 +13,7 @@ from typing import Any
 
 from rankify_lite.builders import build
 from rankify_lite.errors import InputError
+from rankify_lite.file_policy import Consent
 from rankify_lite.pipeline.pipeline import Pipeline
 from rankify_lite.spec import ComponentSpec
 
@@ -98,17 +99,29 @@ def first_stage_from_meta(conf: dict[str, Any], folder: Path | None,
     return retriever_from_config(rconf)
 
 
+def dataset_of_meta(meta: dict[str, Any]) -> str:
+    """The dataset name (or folder) a saved result was computed on."""
+    dataset = meta.get("dataset") if isinstance(meta, dict) else None
+    if not isinstance(dataset, dict) or not isinstance(dataset.get("name"), str):
+        raise InputError("metadata lacks dataset.name or is garbled; not a rankify-lite result "
+                         "file.", fix="pass the meta.json written by 'rankify-lite run --output "
+                                      "DIR'.")
+    source = dataset.get("source") or dataset["name"]
+    return dataset["name"] if not str(source).startswith("/") else str(source)
+
+
 def pipeline_from_meta(meta: dict[str, Any], folder: str | Path | None = None, *,
-                       trust_remote_code: bool = False, source: str | None = None
-                       ) -> tuple[Pipeline, str]:
+                       trust_remote_code: bool = False, source: str | None = None,
+                       consent: Consent | None = None) -> tuple[Pipeline, str]:
     """(pipeline, dataset name or path) reproducing ``meta``; warns on version differences.
     ``folder``: where the result was saved (its run files rebuild a given first-stage run).
-    ``meta`` is untrusted data: see :mod:`rankify_lite.pipeline.trust` for what it may not do."""
+    ``meta`` is untrusted data: see :mod:`rankify_lite.pipeline.trust` for what it may not do;
+    ``consent`` is what the user allowed it (``--allow-server``, ``--trust-remote-code``)."""
     from rankify_lite.pipeline.environment import package_versions
     from rankify_lite.pipeline.trust import sanitize_meta
 
     meta = sanitize_meta(meta, Path(folder) if folder is not None else None,
-                         trust_remote_code=trust_remote_code, source=source)
+                         trust_remote_code=trust_remote_code, source=source, consent=consent)
 
     try:
         conf = meta["pipeline"]
@@ -128,6 +141,4 @@ def pipeline_from_meta(meta: dict[str, Any], folder: str | Path | None = None, *
     pipeline = Pipeline(first, rerankers, depth=conf["depth"], k=conf["k"],
                         metrics=conf.get("metrics"), seed=conf.get("seed", 0),
                         test=conf.get("test", "t-test"))
-    source = dataset.get("source") or dataset["name"]
-    name = dataset["name"] if not str(source).startswith("/") else source
-    return pipeline, name
+    return pipeline, dataset_of_meta(meta)

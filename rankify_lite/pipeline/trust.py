@@ -3,9 +3,13 @@
 ``rankify-lite rerun`` rebuilds a pipeline from a ``meta.json`` that may come from anyone (a
 colleague, a paper's repository). Before anything is built or read:
 
-* no option from the file may enable remote code (``trust_remote_code``) unless the command
-  line says ``--trust-remote-code``; the error names the spec that asked;
-* no option from the file may choose where rankify-lite writes (``log_path``, ``index_root``);
+* every option a component is rebuilt from must be on the allow-list its class declares
+  (``file_options``, see :mod:`rankify_lite.file_policy`): remote code (``trust_remote_code``)
+  needs ``--trust-remote-code``; a server address (``base_url``) needs ``--allow-server URL``
+  or the same address configured in the environment, so the user's API key only ever goes to
+  an address the user chose; places that are written (``log_path``, ``index_root``), live
+  objects and free-form engine arguments are never taken from a file; an option nobody
+  declared is refused. The error names the file, the spec's option and the flag;
 * the component kind comes from where a spec sits (a reranker in ``rerankers``, a first stage
   in ``first_stage``), never from the spec's own ``kind`` field;
 * run files are read only from the result folder (the copies saved beside ``meta.json``);
@@ -23,11 +27,19 @@ from pathlib import Path
 from typing import Any
 
 from rankify_lite.errors import InputError
+from rankify_lite.file_policy import (
+    CODE,
+    COMPONENT,
+    CREDENTIAL,
+    DATA,
+    PYTHON,
+    RERANKER_OPTIONS,
+    SERVER,
+    Consent,
+    consent_of,
+    declared_kinds,
+)
 
-#: options that would run Python code shipped with a model
-REMOTE_CODE_OPTIONS = ("trust_remote_code",)
-#: options that choose where a component writes files
-WRITE_OPTIONS = ("log_path", "index_root")
 _NESTED = "$spec"
 
 
@@ -44,28 +56,140 @@ def saved_file_hashes(folder: Path, files: Mapping[str, str]) -> dict[str, str]:
     return {name: file_sha256(folder / fname) for name, fname in files.items()}
 
 
-def check_options(options: Any, where: str, source: str | None = None, *,
-                  trust_remote_code: bool = False, flag: str = "--trust-remote-code") -> None:
-    """Refuse options read from a shared file that would run code or write files. Walks nested
-    dicts and lists (nested component specs too); ``where`` names the spec in the message."""
-    for path, key, value in _walk(options, where):
-        if key in REMOTE_CODE_OPTIONS and value and not trust_remote_code:
-            raise InputError(f"{path} asks for {key}={value!r}, which runs Python code shipped "
-                             "with the model; a shared file can't enable that.", path=source,
-                             fix=f"rerun with {flag} if you trust that model's code, or remove "
-                                 "the option from the file.")
-        if key == "api_key_env" and value is not None and not (
-                isinstance(value, str) and value.endswith("API_KEY")):
-            raise InputError(f"{path} names the environment variable {str(value)[:40]!r}, whose "
+def component_class(kind: str, family: str, where: str, source: str | None) -> type:
+    """The class a spec of ``kind`` / ``family`` builds (its declared file options say what a
+    shared file may set); an unknown family is one line naming the spec."""
+    from rankify_lite.retrievers.registry import FAMILIES, RETRIEVERS, RUN_FAMILIES, _load
+
+    if kind == "reranker":
+        from rankify_lite.rerankers.registry import family_info
+
+        try:
+            return family_info(family).cls()
+        except InputError as exc:
+            raise InputError(f"{where}: {exc.problem}", path=source, fix=exc.fix) from None
+    table = {"retriever": FAMILIES, "first-stage": RUN_FAMILIES,
+             "retriever-name": {n: t for n, (t, _) in RETRIEVERS.items()}}[kind]
+    if family not in table:
+        raise InputError(f"{where}: {family!r} is not a {kind.replace('-name', '')} family.",
+                         path=source, fix=f"use one of {', '.join(table)}.")
+    return _load(table[family])
+
+
+def check_component(kind: str, family: str, options: Any, where: str,
+                    source: str | None = None, consent: Consent | None = None) -> None:
+    """Refuse what a shared file may not set in the options of one component spec: every option
+    must be declared by the component's class (``file_options``, see
+    :mod:`rankify_lite.file_policy`) as one a file may set, with the user's consent where the
+    declaration asks for it. Nested specs are checked by their own family's declaration.
+    ``where`` names the spec, ``source`` the file, in the one-line refusal."""
+    consent = consent or Consent()
+    if options is None:
+        return
+    if not isinstance(options, Mapping):
+        raise InputError(f"{where} must be a mapping of options, got {type(options).__name__}.",
+                         path=source, fix="write the options as {name: value, ...}.")
+    cls = component_class(kind, family, where, source)
+    kinds = declared_kinds(cls)
+    for key, value in options.items():
+        here = f"{where}.{key}"
+        what = "ties" if key == "ties" and kind == "reranker" else kinds.get(str(key))
+        if what == "ties":
+            what = DATA  # every reranker's tie rule (rerankers/ties.py): a name
+        if what is None:
+            from rankify_lite.spec import check_options as check_known
+
+            try:  # a typo gets the close matches
+                check_known(cls, {key: value}, f"{where} ({family})",
+                            extra=(*kinds, *(("ties",) if kind == "reranker" else ())))
+            except InputError as exc:
+                raise InputError(exc.problem, path=source, fix=exc.fix) from None
+            raise InputError(f"{here}: {family!r} takes no option {key!r} that a shared file "
+                             "may set (it is not declared for files).", path=source,
+                             fix="delete it from the file, or build the component in Python.")
+        _check_value(what, key, value, options, here, kind, family, source, consent)
+
+
+def _check_value(what: str, key: str, value: Any, options: Mapping[str, Any], here: str,
+                 kind: str, family: str, source: str | None, consent: Consent) -> None:
+    if what == DATA:
+        if _has_nested(value):
+            raise InputError(f"{here} holds a nested component spec, which {family!r} does not "
+                             f"take in {key!r}.", path=source,
+                             fix="write a plain value there, or build the component in Python.")
+    elif what == SERVER:
+        if value is not None and not consent.allows_server(value):
+            raise InputError(f"{here} names the server {str(value)[:80]!r}, which you did not "
+                             "configure; a shared file can't choose where requests (and your "
+                             "API key) go.", path=source,
+                             fix=f"pass --allow-server {str(value)[:80]} if you trust that "
+                                 "server (or set OPENAI_BASE_URL / RANKIFY_LITE_SERVERS to it), "
+                                 "or delete the option from the file.")
+    elif what == CREDENTIAL:
+        if value is None:
+            return
+        if not (isinstance(value, str) and value.endswith("API_KEY")):
+            raise InputError(f"{here} names the environment variable {str(value)[:40]!r}, whose "
                              "value would be sent to a server; a shared file may only name "
                              "*_API_KEY variables.", path=source,
-                             fix="delete 'api_key_env' from the file (OPENAI_API_KEY is used), "
+                             fix=f"delete {key!r} from the file (OPENAI_API_KEY is used), "
                                  "or build the reranker in Python.")
-        if key in WRITE_OPTIONS and value is not None:
-            raise InputError(f"{path} sets {key}={str(value)[:80]!r}, which chooses where files "
-                             "are written; options read from a shared file can't do that.",
-                             path=source, fix=f"delete '{key}' from the file (the default "
-                             "location is used), or build the component in Python.")
+        servers = [v for k, v in options.items() if v is not None
+                   and _kind_of(kind, family, str(k)) == SERVER]
+        if not servers or not all(consent.allows_server(v) for v in servers):
+            raise InputError(f"{here} names the key {value!r} for no server you configured; a "
+                             "key is only sent to an address you chose.", path=source,
+                             fix="name the server with --allow-server URL, or delete "
+                                 f"{key!r} from the file.")
+    elif what == CODE:
+        if value and not consent.trust_remote_code:
+            raise InputError(f"{here} asks for {key}={value!r}, which runs Python code shipped "
+                             "with the model; a shared file can't enable that.", path=source,
+                             fix="rerun with --trust-remote-code if you trust that model's "
+                                 "code, or remove the option from the file.")
+    elif what == PYTHON:
+        if value is not None:
+            raise InputError(f"{here} sets {key}={str(value)[:80]!r}, which only Python may set "
+                             "(a live object, a place files are written, or free-form engine "
+                             "arguments); options read from a shared file can't.", path=source,
+                             fix=f"delete {key!r} from the file (the default is used), or "
+                                 "build the component in Python.")
+    elif what == COMPONENT:
+        for i, inner in enumerate(value if isinstance(value, list) else [value]):
+            at = f"{here}[{i}]" if isinstance(value, list) else here
+            spec = inner.get(_NESTED) if isinstance(inner, Mapping) and set(inner) == {
+                _NESTED} else None
+            if inner is None and not isinstance(value, list):
+                continue
+            if not isinstance(spec, Mapping) or not isinstance(spec.get("family"), str):
+                raise InputError(f"{at} must be a nested component spec ({{$spec: {{family: "
+                                 "..., options: ...}}}).", path=source,
+                                 fix="restore the spec written by rankify-lite, or build the "
+                                     "component in Python.")
+            inner_kind = _first_stage_kind(spec["family"], at, source)
+            check_component(inner_kind, spec["family"], spec.get("options"),
+                            f"{at}.options", source, consent)
+    elif what == RERANKER_OPTIONS:
+        if value is None:
+            return
+        family = options.get("reranker")
+        if not isinstance(family, str):
+            raise InputError(f"{here} goes with a reranker family name in 'reranker'.",
+                             path=source, fix="name the reranker family, e.g. "
+                                              "reranker: bi-encoder.")
+        check_component("reranker", family, value, here, source, consent)
+
+
+def _kind_of(kind: str, family: str, key: str) -> str | None:
+    return declared_kinds(component_class(kind, family, "", None)).get(key)
+
+
+def _has_nested(value: Any) -> bool:
+    if isinstance(value, Mapping):
+        return _NESTED in value or any(_has_nested(v) for v in value.values())
+    if isinstance(value, list):
+        return any(_has_nested(v) for v in value)
+    return False
 
 
 def _walk(value: Any, where: str):
@@ -129,24 +253,33 @@ def _confined(folder: Path, fname: Any, what: str, source: str | None) -> Path:
 
 
 def sanitize_meta(meta: dict[str, Any], folder: Path | None, *,
-                  trust_remote_code: bool = False, source: str | None = None) -> dict[str, Any]:
+                  trust_remote_code: bool = False, source: str | None = None,
+                  consent: Consent | None = None) -> dict[str, Any]:
     """A copy of ``meta`` that is safe to rebuild from, or an InputError (see the module doc).
 
-    Reranker specs get kind ``reranker``, the first stage its family's kind; a run-file first
-    stage is redirected to its copy saved in ``folder``; ``files`` entries must lie in it."""
+    Reranker specs get kind ``reranker``, the first stage its family's kind; every option a
+    component is rebuilt from must be one its class declares a shared file may set (with the
+    user's ``consent`` where the declaration asks); a run-file first stage is redirected to its
+    copy saved in ``folder``; ``files`` entries must lie in it."""
+    consent = consent_of(consent, trust_remote_code)
     meta = copy.deepcopy(meta)
     conf = meta.get("pipeline")
     if not isinstance(conf, dict):
         return meta  # rebuild's own check says what is missing
-    check_options(conf, "pipeline", source, trust_remote_code=trust_remote_code)
     for i, rconf in enumerate(conf.get("rerankers") or []):
         if isinstance(rconf, dict):
             _set_kind(rconf.get("spec"), "reranker", f"pipeline.rerankers[{i}].spec", source)
+            _check_reranker_record(rconf, f"pipeline.rerankers[{i}]", source, consent)
     spec = conf.get("first_stage")
     if isinstance(spec, dict):
         family = str(spec.get("family"))
-        _set_kind(spec, _first_stage_kind(family, "pipeline.first_stage", source),
-                  "pipeline.first_stage", source)
+        kind = _first_stage_kind(family, "pipeline.first_stage", source)
+        _set_kind(spec, kind, "pipeline.first_stage", source)
+        check_component(kind, family, spec.get("options"), "pipeline.first_stage.options",
+                        source, consent)
+    elif isinstance(conf.get("retriever"), dict):
+        _check_retriever_config(conf["retriever"], "pipeline.retriever", source, consent)
+    if isinstance(spec, dict):
         if family == "run-file":  # rebuilt from its copy in the folder, never from `path`
             spec["family"] = "given-run"
         for where, key, inner in _walk(spec.get("options"), "pipeline.first_stage.options"):
@@ -163,6 +296,42 @@ def sanitize_meta(meta: dict[str, Any], folder: Path | None, *,
         for name, fname in files.items():
             _confined(folder, fname, f"files[{name!r}]", source)
     return meta
+
+
+def _check_reranker_record(rconf: Mapping[str, Any], where: str, source: str | None,
+                           consent: Consent) -> None:
+    """A reranker record is rebuilt from its spec, or (results saved before specs) from the
+    options of its ``config()`` that the class accepts: check exactly what is rebuilt from."""
+    spec = rconf.get("spec")
+    if isinstance(spec, Mapping):
+        if isinstance(spec.get("family"), str):
+            check_component("reranker", spec["family"], spec.get("options"),
+                            f"{where}.spec.options", source, consent)
+        return
+    family = rconf.get("family")
+    if isinstance(family, str):
+        from rankify_lite.retrievers.registry import accepted_options
+
+        cls = component_class("reranker", family, where, source)
+        check_component("reranker", family, accepted_options(cls, dict(rconf)), where, source,
+                        consent)
+
+
+def _check_retriever_config(rconf: Mapping[str, Any], where: str, source: str | None,
+                            consent: Consent) -> None:
+    """A retriever saved before specs is rebuilt from its ``config()`` (a fusion: from its
+    retrievers' configs too): check what is rebuilt from."""
+    from rankify_lite.retrievers.registry import FAMILIES, accepted_options
+
+    family = rconf.get("family")
+    if family not in FAMILIES:
+        return  # shipped / given runs carry no options; rebuild names an unknown family
+    cls = component_class("retriever", str(family), where, source)
+    options = accepted_options(cls, {k: v for k, v in rconf.items() if k != "retrievers"})
+    check_component("retriever", str(family), options, where, source, consent)
+    for i, sub in enumerate(rconf.get("retrievers") or [] if family == "fusion" else []):
+        if isinstance(sub, Mapping):
+            _check_retriever_config(sub, f"{where}.retrievers[{i}]", source, consent)
 
 
 def verify_inputs(meta: Mapping[str, Any], folder: Path | None, dataset: Any, *,

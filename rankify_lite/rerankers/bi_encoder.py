@@ -13,6 +13,7 @@ from typing import Any
 
 import numpy as np
 
+from rankify_lite.file_policy import FileOptions
 from rankify_lite.rerankers.base import Reranker, RerankItem, Scored
 
 DEFAULT_MODEL = "sentence-transformers/all-MiniLM-L6-v2"
@@ -36,6 +37,11 @@ class BiEncoderReranker(Reranker):
     #: 8 queries per call: the candidates they share are embedded once, and a killed run
     #: keeps every finished batch (DL19's 43 queries are 6 checkpoints, not one)
     query_batch_size = 8
+
+    #: what a shared file may set (rankify_lite.file_policy)
+    file_options = FileOptions(data=("model", "batch_size", "max_length", "pooling", "normalize",
+                                      "query_prefix", "doc_prefix", "device", "dtype", "revision",
+                                      "query_batch_size", "backend", "calibration"))
 
     def __init__(self, model: str = DEFAULT_MODEL, *, batch_size: int = 64,
                  max_length: int | None = None, pooling: str | None = None,

@@ -34,6 +34,7 @@ from typing import Any
 import numpy as np
 
 from rankify_lite.errors import InputError
+from rankify_lite.file_policy import FileOptions
 from rankify_lite.rerankers._scoring import split_per_query
 from rankify_lite.rerankers.base import RerankItem, Scored
 from rankify_lite.rerankers.llm_base import LLMReranker
@@ -72,6 +73,10 @@ class CausalLMReranker(LLMReranker):
 
     family = "causal-lm"
     default_model = "Qwen/Qwen3-Reranker-0.6B"
+
+    #: what a shared file may set (rankify_lite.file_policy)
+    file_options = FileOptions(data=("model", "prompt", "instruction", "max_length",
+                                      "cutoff_layers"))
 
     def __init__(self, model: str | Any | None = None, *, prompt: str | Path | None = None,
                  instruction: str | None = None, max_length: int | None = None,

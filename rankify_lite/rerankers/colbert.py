@@ -27,6 +27,7 @@ from typing import Any
 import numpy as np
 
 from rankify_lite.errors import InputError
+from rankify_lite.file_policy import FileOptions
 from rankify_lite.rerankers.base import Reranker, RerankItem, Scored
 
 DEFAULT_MODEL = "answerdotai/answerai-colbert-small-v1"
@@ -40,6 +41,13 @@ class ColBERTReranker(Reranker):
 
     family = "colbert"
     query_batch_size = 8
+
+    #: what a shared file may set (rankify_lite.file_policy)
+    file_options = FileOptions(data=("model", "batch_size", "query_length", "document_length",
+                                      "query_prefix", "document_prefix",
+                                      "attend_to_expansion_tokens", "doc_cache", "device", "dtype",
+                                      "revision", "query_batch_size"),
+                                code=("trust_remote_code",))
 
     def __init__(self, model: str = DEFAULT_MODEL, *, batch_size: int = 32,
                  query_length: int | None = None, document_length: int | None = None,

@@ -26,6 +26,7 @@ from typing import Any
 import numpy as np
 
 from rankify_lite.errors import InputError, require
+from rankify_lite.file_policy import FileOptions
 from rankify_lite.models import loader
 from rankify_lite.rerankers._scoring import split_per_query
 from rankify_lite.rerankers.base import Reranker, RerankItem, Scored
@@ -70,6 +71,12 @@ class CrossEncoderReranker(Reranker):
 
     family = "cross-encoder"
     max_pairs_per_call = 4096
+
+    #: what a shared file may set (rankify_lite.file_policy)
+    file_options = FileOptions(data=("model", "batch_size", "max_tokens", "max_length", "device",
+                                      "dtype", "revision", "activation", "query_batch_size",
+                                      "backend", "calibration"),
+                                code=("trust_remote_code",))
 
     def __init__(self, model: str = DEFAULT_MODEL, *, batch_size: int = 32,
                  max_tokens: int | None = None, max_length: int | None = None,

@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from rankify_lite.errors import InputError
+from rankify_lite.file_policy import FileOptions
 from rankify_lite.rerankers.base import RerankItem, Scored
 from rankify_lite.rerankers.monot5 import RESERVED_FOR_OUTPUT, MonoT5Reranker
 from rankify_lite.rerankers.prompt_presets import describe
@@ -46,6 +47,11 @@ class DuoT5Reranker(MonoT5Reranker):
 
     family = "duot5"
     default_model = "castorini/duot5-base-msmarco"
+
+    #: what a shared file may set (rankify_lite.file_policy)
+    file_options = FileOptions(data=("model", "tokenizer", "device", "dtype", "revision",
+                                      "batch_size", "context_size", "query_batch_size", "prompt",
+                                      "aggregation"))
 
     def __init__(self, model: str | Any | None = None, *, tokenizer: Any = None,
                  device: str | None = None, dtype: Any = "float32",

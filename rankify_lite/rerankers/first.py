@@ -16,6 +16,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from rankify_lite.file_policy import FileOptions
 from rankify_lite.rerankers.llm_backend import single_token_ids
 from rankify_lite.rerankers.llm_base import WindowedLLMReranker
 from rankify_lite.types import Query
@@ -27,6 +28,9 @@ class FirstReranker(WindowedLLMReranker):
     family = "first"
     default_model = "castorini/first_mistral"
     prefill = "["
+
+    #: what a shared file may set (rankify_lite.file_policy)
+    file_options = FileOptions(data=("model",))
 
     def __init__(self, model: str | Any | None = None, **kwargs: Any) -> None:
         super().__init__(model, **kwargs)

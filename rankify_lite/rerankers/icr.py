@@ -39,6 +39,7 @@ from typing import Any
 import numpy as np
 
 from rankify_lite.errors import InputError, require
+from rankify_lite.file_policy import FileOptions
 from rankify_lite.rerankers.base import RerankItem, Scored
 from rankify_lite.rerankers.llm_backend import TransformersBackend
 from rankify_lite.rerankers.llm_base import LLMReranker, truncate_words
@@ -85,6 +86,12 @@ class ICRReranker(LLMReranker):
 
     family = "icr"
     default_model = "HuggingFaceTB/SmolLM2-135M-Instruct"
+
+    #: what a shared file may set (rankify_lite.file_policy)
+    file_options = FileOptions(data=("model", "tokenizer", "device", "dtype", "revision",
+                                      "max_context", "batch_size", "passage_words",
+                                      "reverse_order", "prompt", "clean_text", "mask_std"),
+                                python=("backend",))
 
     def __init__(self, model: str | Any | None = None, *, backend: Any = None,
                  tokenizer: Any = None, device: str | None = None, dtype: str | None = None,

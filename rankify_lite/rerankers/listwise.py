@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from rankify_lite.errors import InputError
+from rankify_lite.file_policy import FileOptions
 from rankify_lite.rerankers.llm_base import WindowedLLMReranker
 
 _ID = re.compile(r"\[\s*([A-Za-z]+|[0-9]+)\s*(?:\]|$)")
@@ -66,6 +67,9 @@ class ListwiseReranker(WindowedLLMReranker):
 
     family = "listwise"
     default_model = "castorini/rank_zephyr_7b_v1_full"
+
+    #: what a shared file may set (rankify_lite.file_policy)
+    file_options = FileOptions(data=("model", "max_new_tokens", "min_new_tokens"))
 
     def __init__(self, model: str | Any | None = None, *, max_new_tokens: int | None = None,
                  min_new_tokens: int | None = None, **kwargs: Any) -> None:

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 from rankify_lite.errors import InputError
+from rankify_lite.file_policy import FileOptions
 from rankify_lite.rerankers import listwise_prompt as lp
 from rankify_lite.rerankers.base import Reranker, RerankItem, Scored
 from rankify_lite.rerankers.llm_backend import LLMBackend, TransformersBackend, continuation_ids
@@ -75,6 +76,12 @@ class LLMReranker(Reranker):
     """Backend construction, BOS handling, invocation log and run statistics for LLM families."""
 
     default_model: ClassVar[str] = ""
+
+    #: what a shared file may set (rankify_lite.file_policy)
+    file_options = FileOptions(data=("model", "tokenizer", "device", "dtype", "revision",
+                                      "max_context", "batch_size", "query_batch_size", "bos",
+                                      "engine"),
+                                python=("backend", "log_path"))
 
     def __init__(self, model: str | Any | None = None, *, backend: LLMBackend | None = None,
                  tokenizer: Any = None, device: str | None = None, dtype: str | None = None,
@@ -185,6 +192,11 @@ class WindowedLLMReranker(LLMReranker):
 
     #: assistant turn pre-fill appended after the chat template (FIRST: "[")
     prefill: ClassVar[str] = ""
+
+    #: what a shared file may set (rankify_lite.file_policy)
+    file_options = FileOptions(data=("model", "window_size", "stride", "passage_words", "prompt",
+                                      "context_size", "top_window", "clean_text",
+                                      "query_words"))
 
     def __init__(self, model: str | Any | None = None, *, window_size: int = 20,
                  stride: int = 10, passage_words: int | None = None,

@@ -28,6 +28,7 @@ from typing import Any
 import numpy as np
 
 from rankify_lite.errors import InputError, require
+from rankify_lite.file_policy import FileOptions
 from rankify_lite.rerankers._scoring import split_per_query
 from rankify_lite.rerankers.base import Reranker, RerankItem, Scored
 from rankify_lite.rerankers.prompt_presets import describe
@@ -44,6 +45,10 @@ class MonoT5Reranker(Reranker):
 
     family = "monot5"
     default_model = "castorini/monot5-base-msmarco-10k"
+
+    #: what a shared file may set (rankify_lite.file_policy)
+    file_options = FileOptions(data=("model", "tokenizer", "device", "dtype", "revision",
+                                      "batch_size", "context_size", "query_batch_size", "prompt"))
 
     def __init__(self, model: str | Any | None = None, *, tokenizer: Any = None,
                  device: str | None = None, dtype: Any = "float32",

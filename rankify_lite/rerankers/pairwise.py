@@ -34,6 +34,7 @@ from typing import Any
 import numpy as np
 
 from rankify_lite.errors import InputError
+from rankify_lite.file_policy import FileOptions
 from rankify_lite.rerankers.base import RerankItem, Scored
 from rankify_lite.rerankers.llm_backend import single_token_ids
 from rankify_lite.rerankers.llm_base import LLMReranker, truncate_words
@@ -86,6 +87,10 @@ class PairwiseReranker(LLMReranker):
 
     family = "pairwise"
     default_model = "HuggingFaceTB/SmolLM2-135M-Instruct"
+
+    #: what a shared file may set (rankify_lite.file_policy)
+    file_options = FileOptions(data=("model", "method", "top_k", "aggregate", "passage_words",
+                                      "prompt", "clean_text"))
 
     def __init__(self, model: str | Any | None = None, *, method: str = "sliding",
                  top_k: int = 10, aggregate: str = "soft", passage_words: int = 100,

@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 
 from rankify_lite.errors import InputError
+from rankify_lite.file_policy import FileOptions
 from rankify_lite.rerankers._scoring import split_per_query
 from rankify_lite.rerankers.base import RerankItem, Scored
 from rankify_lite.rerankers.llm_backend import continuation_ids
@@ -35,6 +36,9 @@ class PointwiseReranker(LLMReranker):
 
     family = "pointwise"
     default_model = "HuggingFaceTB/SmolLM2-135M-Instruct"
+
+    #: what a shared file may set (rankify_lite.file_policy)
+    file_options = FileOptions(data=("model", "passage_words", "prompt", "clean_text"))
 
     def __init__(self, model: str | Any | None = None, *, passage_words: int = 300,
                  prompt: str | Path | None = None, clean_text: bool = True,

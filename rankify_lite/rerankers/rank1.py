@@ -25,6 +25,7 @@ from typing import Any
 import numpy as np
 
 from rankify_lite.errors import InputError
+from rankify_lite.file_policy import FileOptions
 from rankify_lite.rerankers._scoring import split_per_query
 from rankify_lite.rerankers.base import RerankItem, Scored
 from rankify_lite.rerankers.llm_backend import continuation_ids
@@ -49,6 +50,10 @@ class Rank1Reranker(LLMReranker):
 
     family = "rank1"
     default_model = "jhu-clsp/rank1-7b"
+
+    #: what a shared file may set (rankify_lite.file_policy)
+    file_options = FileOptions(data=("model", "thinking", "reasoning_token_budget",
+                                      "passage_words", "prompt", "clean_text"))
 
     def __init__(self, model: str | Any | None = None, *, thinking: bool = True,
                  reasoning_token_budget: int = 1024, passage_words: int = 300,

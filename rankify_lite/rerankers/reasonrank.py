@@ -26,6 +26,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from rankify_lite.file_policy import FileOptions
 from rankify_lite.rerankers.base import RerankItem, Scored
 from rankify_lite.rerankers.listwise import ListwiseReranker, parse_permutation
 from rankify_lite.rerankers.llm_backend import continuation_ids
@@ -40,6 +41,9 @@ class ReasonRankReranker(ListwiseReranker):
 
     family = "reasonrank"
     default_model = "liuwenhan/reasonrank-7B"
+
+    #: what a shared file may set (rankify_lite.file_policy)
+    file_options = FileOptions(data=("model", "thinking", "reasoning_token_budget"))
 
     def __init__(self, model: str | Any | None = None, *, thinking: bool = True,
                  reasoning_token_budget: int = 3072, **kwargs: Any) -> None:

@@ -50,6 +50,7 @@ from typing import Any
 import numpy as np
 
 from rankify_lite.errors import InputError
+from rankify_lite.file_policy import FileOptions
 from rankify_lite.rerankers.base import RerankItem, Scored
 from rankify_lite.rerankers.llm_backend import single_token_ids
 from rankify_lite.rerankers.llm_base import LLMReranker
@@ -129,6 +130,10 @@ class SetwiseReranker(LLMReranker):
 
     family = "setwise"
     default_model = "HuggingFaceTB/SmolLM2-135M-Instruct"
+
+    #: what a shared file may set (rankify_lite.file_policy)
+    file_options = FileOptions(data=("model", "method", "scoring", "num_child", "k",
+                                      "passage_tokens", "query_tokens", "prompt"))
 
     def __init__(self, model: str | Any | None = None, *, method: str = "heapsort",
                  scoring: str = "generation", num_child: int = 3, k: int = 10,

@@ -33,6 +33,7 @@ from pathlib import Path
 from typing import Any
 
 from rankify_lite.errors import InputError
+from rankify_lite.file_policy import FileOptions
 from rankify_lite.retrievers.base import Retriever
 from rankify_lite.retrievers.checks import require_documents
 from rankify_lite.types import Corpus, Document, Queries, Run
@@ -64,6 +65,11 @@ class BM25(Retriever):
     """
 
     name = "bm25"
+
+    #: what a shared file may set (rankify_lite.file_policy)
+    file_options = FileOptions(data=("backend", "fields", "k1", "b", "threads", "progress",
+                                      "index"),
+                                python=("index_root",))
 
     def __init__(self, backend: str = "lucene", fields: str = "flat", k1: float = 0.9,
                  b: float = 0.4, threads: int | None = None, progress: bool = True,

@@ -19,6 +19,7 @@ import numpy as np
 
 from rankify_lite.cache import cache_dir, content_key
 from rankify_lite.errors import InputError, require
+from rankify_lite.file_policy import FileOptions
 from rankify_lite.retrievers.base import Retriever
 from rankify_lite.retrievers.checks import require_documents
 from rankify_lite.types import Corpus, Queries
@@ -43,6 +44,13 @@ class Dense(Retriever):
     """
 
     name = "dense"
+
+    #: what a shared file may set (rankify_lite.file_policy)
+    file_options = FileOptions(data=("model", "index", "hnsw_m", "ef_search", "ef_construction",
+                                      "pooling", "normalize", "query_prefix", "doc_prefix",
+                                      "max_length", "batch_size", "device", "dtype", "revision",
+                                      "progress", "use_gpu_index"),
+                                python=("encoder",))
 
     def __init__(self, model: str = "sentence-transformers/all-MiniLM-L6-v2", *,
                  index: str = "flat", hnsw_m: int = 32, ef_search: int = 128,

@@ -29,6 +29,7 @@ from typing import Any
 import numpy as np
 
 from rankify_lite.errors import InputError
+from rankify_lite.file_policy import FileOptions
 from rankify_lite.retrievers.base import Retriever
 from rankify_lite.types import Corpus, Queries, Run
 
@@ -57,6 +58,12 @@ class RerankerFeedback(Retriever):
     """
 
     name = "feedback"
+
+    #: what a shared file may set (rankify_lite.file_policy)
+    file_options = FileOptions(data=("reranker", "k", "steps", "lr", "temperature",
+                                      "teacher_temperature"),
+                                component=("first_stage",),
+                                reranker_options=("reranker_options",))
 
     def __init__(self, first_stage: Any, reranker: Any, *, k: int = 20, steps: int = 5,
                  lr: float = 0.02, temperature: float = 0.05,

@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from rankify_lite.errors import InputError, require
+from rankify_lite.file_policy import FileOptions
 from rankify_lite.retrievers.base import Retriever
 from rankify_lite.types import Corpus, Queries, Run
 
@@ -103,6 +104,10 @@ class Fusion(Retriever):
     their top-``depth`` lists. Other arguments as in :func:`fuse`."""
 
     name = "fusion"
+
+    #: what a shared file may set (rankify_lite.file_policy)
+    file_options = FileOptions(data=("method", "k", "norm", "weights", "depth"),
+                                component=("retrievers",))
 
     def __init__(self, retrievers: Sequence[Retriever], method: str = "rrf", k: int = 60,
                  norm: str | None = "min-max", weights: Sequence[float] | None = None,

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 from rankify_lite.errors import InputError
+from rankify_lite.file_policy import FileOptions
 from rankify_lite.spec import Recorded
 from rankify_lite.stage_stats import FirstStageTiming
 from rankify_lite.types import Run
@@ -47,6 +48,9 @@ class ShippedRun(RunStage):
 
     family = "shipped-run"
 
+    #: what a shared file may set (rankify_lite.file_policy)
+    file_options = FileOptions(data=("name",))
+
     def __init__(self, name: str) -> None:
         if not name:
             raise InputError("a shipped run needs a name.", fix="e.g. 'run:bm25.top100'.")
@@ -65,6 +69,9 @@ class GivenRun(RunStage):
 
     family = "given-run"
 
+    #: what a shared file may set (rankify_lite.file_policy)
+    file_options = FileOptions(python=("run",))
+
     def __init__(self, run: Run) -> None:
         self.run = run
         self.name = run.name
@@ -81,6 +88,9 @@ class RunFile(RunStage):
     """A TREC run file as a first stage. ``name`` defaults to the file's stem."""
 
     family = "run-file"
+
+    #: what a shared file may set (rankify_lite.file_policy)
+    file_options = FileOptions(data=("path", "name"))
 
     def __init__(self, path: str | Path, name: str | None = None) -> None:
         self.path = Path(path)

@@ -17,6 +17,7 @@ import numpy as np
 
 from rankify_lite.cache import cache_dir, content_key
 from rankify_lite.errors import InputError
+from rankify_lite.file_policy import FileOptions
 from rankify_lite.retrievers.base import Retriever
 from rankify_lite.retrievers.checks import require_documents
 from rankify_lite.types import Corpus, Queries
@@ -44,6 +45,12 @@ class Splade(Retriever):
     """
 
     name = "splade"
+
+    #: what a shared file may set (rankify_lite.file_policy)
+    file_options = FileOptions(data=("model", "doc_max_length", "query_max_length",
+                                      "quantization", "batch_size", "device", "dtype", "revision",
+                                      "progress", "architecture"),
+                                python=("encoder",))
 
     def __init__(self, model: str = "rasyosef/splade-tiny", *, doc_max_length: int = 512,
                  query_max_length: int = 128, quantization: int = 100, batch_size: int = 32,

@@ -26,3 +26,17 @@ def small_dl19(shared_data: Path, folder: Path, n: int = 6, top: int = 10) -> Pa
              if ln.split()[0] in qids]
     (folder / "qrels" / "test.tsv").write_text("\n".join(qrels) + "\n")
     return folder
+
+
+def saved_identity_result(shared_data: Path, tmp_path: Path, depth: int = 5) -> Path:
+    """The meta.json of a result saved from a run-file first stage + identity reranker on
+    :func:`small_dl19` (data in ``tmp_path/data``, the result in ``tmp_path/result``)."""
+    from rankify_lite import Pipeline
+    from rankify_lite.rerankers import load_reranker
+    from rankify_lite.retrievers.runs import RunFile
+
+    data = small_dl19(shared_data, tmp_path / "data")
+    result = Pipeline(RunFile(data / "runs" / "run.bm25.top10.trec"), load_reranker("identity"),
+                      depth=depth, cache=False, progress=False).run(str(data))
+    result.save(tmp_path / "result")
+    return tmp_path / "result" / "meta.json"

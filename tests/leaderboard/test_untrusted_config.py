@@ -63,7 +63,7 @@ def test_unknown_options_are_refused_for_identity_too():
 
 
 def test_remote_code_needs_the_command_line_flag(tmp_path, capsys):
-    entry = {"name": "ce", "family": "identity", "options": {"trust_remote_code": True}}
+    entry = {"name": "ce", "family": "cross-encoder", "options": {"trust_remote_code": True}}
     with pytest.raises(InputError, match=r"rerankers\[0\]\.trust_remote_code"):
         parse_config(_good(rerankers=[entry]))
     path = tmp_path / "lb.yaml"
@@ -71,11 +71,15 @@ def test_remote_code_needs_the_command_line_flag(tmp_path, capsys):
     assert main(["leaderboard", str(path)]) == 2
     err = capsys.readouterr().err
     assert "--trust-remote-code" in err and str(path) in err and "Traceback" not in err
-    # with the flag the remote-code check passes (identity then refuses the unknown option)
+    # with the flag the remote-code check passes
+    assert load_config(path, trust_remote_code=True).rerankers[0].options == {
+        "trust_remote_code": True}
+    # a family without the option refuses it as unknown, flag or not
+    other = {"name": "id", "family": "identity", "options": {"trust_remote_code": True}}
     with pytest.raises(InputError, match="has no option 'trust_remote_code'"):
-        load_config(path, trust_remote_code=True)
+        parse_config(_good(rerankers=[other]), trust_remote_code=True)
     nested = {"name": "bm25", "retriever": "bm25", "options": {"x": {"trust_remote_code": 1}}}
-    with pytest.raises(InputError, match="trust_remote_code"):
+    with pytest.raises(InputError, match="has no option 'x'"):
         parse_config(_good(first_stages=[nested]))
 
 

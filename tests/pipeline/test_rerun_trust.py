@@ -11,23 +11,17 @@ from dataclasses import replace
 from pathlib import Path
 
 import pytest
-from helpers.small_data import small_dl19
+from helpers.small_data import saved_identity_result, small_dl19
 
 from rankify_lite import Pipeline, load_dataset
 from rankify_lite.cli.main import main
 from rankify_lite.errors import InputError
-from rankify_lite.rerankers import load_reranker
-from rankify_lite.retrievers.runs import RunFile
 
 
 @pytest.fixture
 def saved(shared_data, tmp_path) -> Path:
     """A result saved from a run-file first stage + identity reranker: its meta.json."""
-    data = small_dl19(shared_data, tmp_path / "data")
-    result = Pipeline(RunFile(data / "runs" / "run.bm25.top10.trec"), load_reranker("identity"),
-                      depth=5, cache=False, progress=False).run(str(data))
-    result.save(tmp_path / "result")
-    return tmp_path / "result" / "meta.json"
+    return saved_identity_result(shared_data, tmp_path, depth=5)
 
 
 def _edit(meta: Path, change) -> None:
@@ -86,7 +80,7 @@ def test_write_options_from_the_file_are_refused(saved, tmp_path, capsys):
             "options": {"model": "x", "log_path": str(victim)}, "rebuildable": True}
     _edit(saved, log)
     err = _refused(capsys, ["rerun", str(saved)])
-    assert "log_path" in err and "where files are written" in err
+    assert "log_path" in err and "only Python may set" in err
     assert victim.read_text() == "keep\n"
 
 
@@ -189,5 +183,7 @@ def test_a_file_cant_send_other_secrets_to_a_server(saved, capsys):
             "options": {"model": "x", "engine": "openai", "base_url": "http://127.0.0.1:9",
                         "api_key_env": "AWS_SECRET_ACCESS_KEY"}}
     _edit(saved, leak)
-    err = _refused(capsys, ["rerun", str(saved)])
+    err = _refused(capsys, ["rerun", str(saved)])  # the server itself first
+    assert "base_url" in err and "--allow-server http://127.0.0.1:9" in err
+    err = _refused(capsys, ["rerun", str(saved), "--allow-server", "http://127.0.0.1:9"])
     assert "AWS_SECRET_ACCESS_KEY" in err and "*_API_KEY" in err

@@ -17,15 +17,21 @@ from __future__ import annotations
 from typing import Any
 
 from rankify_lite.errors import InputError
+from rankify_lite.file_policy import FileOptions
 
-#: engine -> options it takes beyond the common ones (model, tokenizer, revision, max_context)
-ENGINE_OPTIONS: dict[str, tuple[str, ...]] = {
-    "transformers": ("device", "dtype", "batch_size"),
-    "vllm": ("dtype", "max_model_len", "tensor_parallel_size", "gpu_memory_utilization",
-             "max_logprobs", "enforce_eager", "seed", "llm", "engine_args"),
-    "openai": ("base_url", "api_key_env", "concurrency", "timeout", "max_retries", "backoff",
-               "max_backoff", "prompt_format", "top_logprobs"),
-    "llamacpp": ("gguf_file", "n_threads", "n_batch", "seed", "reuse_prefix", "llama"),
+#: engine -> options it takes beyond the common ones (model, tokenizer, revision, max_context),
+#: each with what a shared file may do with it (rankify_lite.file_policy: data, server,
+#: credential, python)
+ENGINE_OPTIONS: dict[str, FileOptions] = {
+    "transformers": FileOptions(data=("device", "dtype", "batch_size")),
+    "vllm": FileOptions(data=("dtype", "max_model_len", "tensor_parallel_size",
+                              "gpu_memory_utilization", "max_logprobs", "enforce_eager", "seed"),
+                        python=("llm", "engine_args")),
+    "openai": FileOptions(data=("concurrency", "timeout", "max_retries", "backoff",
+                                "max_backoff", "prompt_format", "top_logprobs"),
+                          server=("base_url",), credential=("api_key_env",)),
+    "llamacpp": FileOptions(data=("gguf_file", "n_threads", "n_batch", "seed", "reuse_prefix"),
+                            python=("llama",)),
 }
 #: options the LLM families always pass (with their defaults) to whichever engine
 _PASSED_ALWAYS = ("device", "dtype", "batch_size")
