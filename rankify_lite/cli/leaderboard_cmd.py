@@ -19,6 +19,9 @@ def add_parsers(sub) -> None:
     p.add_argument("--ci-only", action="store_true", help="with --check: only entries marked "
                    "ci: true")
     p.add_argument("--only", action="append", metavar="ID", help="with --check: only this id")
+    p.add_argument("--require-data", action="store_true",
+                   help="with --check: an entry whose data is not on this machine fails the "
+                        "check (default: it is reported as 'not run: data missing')")
     p.add_argument("--no-plots", action="store_true", help="skip latency.png / winloss.png")
     p.add_argument("--no-cache", action="store_true", help="don't read or write cached runs")
     p.add_argument("--refresh", action="store_true", help="recompute and overwrite the cache")
@@ -55,14 +58,26 @@ def cmd_leaderboard(args: argparse.Namespace) -> int:
             check_expected,
             failure_report,
             load_expected,
+            missing_report,
         )
 
         entries = load_expected(file)
         results = check_expected(entries, ci_only=args.ci_only, only=args.only, cache=cache)
-        report = failure_report(results)
+        report, gone = failure_report(results), missing_report(results)
+        ran = [r for r in results if r.status != "missing"]
+        if gone:
+            print(gone, file=sys.stderr if args.require_data else sys.stdout)
         if report:
             print(report, file=sys.stderr)
             status = 1
+        elif gone and (args.require_data or not ran):
+            why = "--require-data" if args.require_data else "no entry could run"
+            print(f"{file}: {len(results) - len(ran)} of {len(results)} entries not run "
+                  f"(data missing; {why}).", file=sys.stderr)
+            status = 1
+        elif gone:
+            print(f"{file}: all {len(ran)} entries run match their expected scores; "
+                  f"{len(results) - len(ran)} not run (data missing, listed above).")
         else:
             print(f"{file}: all {len(results)} entries match their expected scores.")
     return status

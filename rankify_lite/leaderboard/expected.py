@@ -83,10 +83,25 @@ class CheckResult:
     got: dict[str, float]
     drift: dict[str, float] = field(default_factory=dict)   # metric -> got - expected (drifted)
     error: str | None = None
+    missing: str | None = None   # not run: its data is not on this machine (why, and the fix)
+
+    @property
+    def status(self) -> str:
+        """"ok", "drifted", "error" or "missing" (not run: data missing)."""
+        if self.error is not None:
+            return "error"
+        if self.missing is not None:
+            return "missing"
+        return "drifted" if self.drift else "ok"
 
     @property
     def ok(self) -> bool:
-        return not self.drift and self.error is None
+        return self.status == "ok"
+
+    @property
+    def failed(self) -> bool:
+        """Drifted or broken: a missing input is neither (see :func:`missing_report`)."""
+        return self.status in ("drifted", "error")
 
 
 def parse_expected(data: Any, path: Path | None = None) -> list[ExpectedEntry]:
@@ -134,7 +149,6 @@ def check_expected(entries: list[ExpectedEntry], *, ci_only: bool = False,
                    only: list[str] | None = None, cache: bool | str | Path = True,
                    progress: bool = False, log: Any = print) -> list[CheckResult]:
     """Re-run the entries (cached pipeline) and compare with their expected scores."""
-    from rankify_lite.datasets import load_dataset
     from rankify_lite.evaluation import parse_metric
     from rankify_lite.leaderboard.lazy import LazyReranker
     from rankify_lite.pipeline import Pipeline
@@ -146,36 +160,54 @@ def check_expected(entries: list[ExpectedEntry], *, ci_only: bool = False,
         if unknown:
             raise InputError(f"no expected entry with id {unknown}.",
                              fix=f"use some of {[e.id for e in entries]}")
-    datasets: dict[str, Any] = {}
-    results = []
-    for e in chosen:
+    from rankify_lite.leaderboard.inputs import Inputs
+
+    inputs = Inputs()
+    results: dict[str, CheckResult] = {}
+    for e in chosen:  # every input first: nothing is computed before all are found
         try:
-            if e.dataset not in datasets:
-                datasets[e.dataset] = load_dataset(e.dataset)
+            gone = inputs.missing(e.dataset, e.first_stage.run)
+        except InputError as exc:
+            results[e.id] = CheckResult(e, {}, {}, f"{type(exc).__name__}: {exc}")
+            continue
+        if gone is not None:
+            results[e.id] = CheckResult(e, {}, missing=gone.line())
+    for e in chosen:
+        if e.id in results:
+            r = results[e.id]
+            say(f"ERROR  {e.id}: {r.error}" if r.error else f"NOT RUN {e.id}: data missing")
+            continue
+        try:
             rerankers = [LazyReranker(e.reranker)] if e.reranker else []  # no model on a hit
             pipe = Pipeline(e.first_stage.build(), rerankers, depth=e.depth, k=e.k,
                             metrics=list(e.scores), cache=cache, progress=progress)
-            res = pipe.run(datasets[e.dataset])
+            res = pipe.run(inputs.dataset(e.dataset))
             final = res.comparison.evaluations[-1].mean
             got = {m: float(final[parse_metric(m).name]) for m in e.scores}
         except Exception as exc:  # a broken entry is a failure, not a crash of the whole check
-            results.append(CheckResult(e, {}, {}, f"{type(exc).__name__}: {exc}"))
+            results[e.id] = CheckResult(e, {}, {}, f"{type(exc).__name__}: {exc}")
             say(f"ERROR  {e.id}: {type(exc).__name__}: {exc}")
             continue
         drift = {m: got[m] - v for m, v in e.scores.items() if abs(got[m] - v) > e.tolerance}
-        results.append(CheckResult(e, got, drift))
+        results[e.id] = CheckResult(e, got, drift)
         status = "ok    " if not drift else "DRIFT "
         shown = ", ".join(f"{m} {got[m]:.4f} (expected {v:.4f})" for m, v in e.scores.items())
         say(f"{status} {e.id}: {shown}")
-    return results
+    return [results[e.id] for e in chosen]
 
 
 def failure_report(results: list[CheckResult]) -> str:
-    """The loud message listing every drifted or broken entry, with its reproducing command."""
-    bad = [r for r in results if not r.ok]
+    """The loud message listing every drifted or broken entry, with its reproducing command
+    (entries whose data is missing are not failures: :func:`missing_report` lists them)."""
+    bad = [r for r in results if r.failed]
     if not bad:
         return ""
-    lines = [f"EXPECTED-SCORE CHECK FAILED: {len(bad)} of {len(results)} entries drifted:"]
+    ran = [r for r in results if r.status != "missing"]
+    drifted = sum(r.status == "drifted" for r in bad)
+    broken = len(bad) - drifted
+    head = (f"{len(bad)} of {len(ran)} entries drifted" if not broken else
+            f"{len(bad)} of {len(ran)} entries failed ({drifted} drifted, {broken} broken)")
+    lines = [f"EXPECTED-SCORE CHECK FAILED: {head}:"]
     for r in bad:
         lines.append(f"  - {r.entry.id}:")
         if r.error:
@@ -184,6 +216,21 @@ def failure_report(results: list[CheckResult]) -> str:
             lines.append(f"      {m}: got {r.got[m]:.4f}, expected {r.entry.scores[m]:.4f} "
                          f"(off by {d:+.4f}, tolerance {r.entry.tolerance:g})")
         lines.append(f"      reproduce: {r.entry.command()}")
+    return "\n".join(lines)
+
+
+def missing_report(results: list[CheckResult]) -> str:
+    """The entries that were not run because their data is not on this machine, each with why
+    and how to get it (one line per distinct reason)."""
+    gone = [r for r in results if r.status == "missing"]
+    if not gone:
+        return ""
+    by_reason: dict[str, list[str]] = {}
+    for r in gone:
+        by_reason.setdefault(str(r.missing), []).append(r.entry.id)
+    lines = [f"not run: data missing for {len(gone)} of {len(results)} entries:"]
+    for reason, ids in by_reason.items():
+        lines.append(f"  - {', '.join(ids)}: {reason}")
     return "\n".join(lines)
 
 

@@ -2,8 +2,9 @@
 
 The pipeline's cache key needs ``reranker.config()`` (model id, revision, prompt hash, ...),
 which normally means loading the model. :class:`LazyReranker` remembers each spec's config on
-disk, keyed by the spec, the package version and a fingerprint of the reranker sources and
-prompt files, so a leaderboard rerun whose runs are all cached loads no model at all.
+disk, keyed by the spec, the package version and a fingerprint of every source and prompt
+file the config can depend on (:func:`_sources_fingerprint`), so a leaderboard rerun whose
+runs are all cached loads no model at all.
 
 Why this class stays (decided during the spec redesign): the pipeline's cache key is the
 reranker's ``config()``, which holds values only known once the family is built (resolved
@@ -26,17 +27,30 @@ from rankify_lite.leaderboard.config import RerankerSpec
 from rankify_lite.rerankers.base import Reranker
 from rankify_lite.spec import ComponentSpec
 
+#: package folders a reranker's config cannot depend on (bundled data, reports, the CLI)
+_NOT_CONFIG = ("data", "report", "cli")
+
 
 @cache
 def _sources_fingerprint() -> str:
+    """The package version and every source and data file a reranker's ``config()`` can depend
+    on: the families and their prompts (rerankers/), tokenisation and pooling (models/), the
+    spec and cache modules, the engines: all of the package except the folders in
+    :data:`_NOT_CONFIG` (the bundled dataset, reports, the command line). A change in any of
+    them invalidates the memo, which costs one model load."""
     import rankify_lite
-    import rankify_lite.rerankers as pkg
 
-    h = hashlib.sha256(rankify_lite.__version__.encode())
-    root = Path(pkg.__file__).parent
-    for path in sorted(p for p in root.rglob("*") if p.is_file() and p.suffix != ".pyc"):
-        h.update(str(path.relative_to(root)).encode())
-        h.update(path.read_bytes())
+    return fingerprint_of(Path(rankify_lite.__file__).parent, rankify_lite.__version__)
+
+
+def fingerprint_of(root: Path, version: str) -> str:
+    """:func:`_sources_fingerprint` of the package folder ``root``."""
+    h = hashlib.sha256(version.encode())
+    for path in sorted(p for p in root.rglob("*") if p.is_file() and p.suffix != ".pyc"
+                       and "__pycache__" not in p.parts
+                       and p.relative_to(root).parts[0] not in _NOT_CONFIG):
+        h.update(str(path.relative_to(root)).encode() + b"\0")
+        h.update(hashlib.sha256(path.read_bytes()).digest())
     return h.hexdigest()[:16]
 
 

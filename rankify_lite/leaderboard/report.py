@@ -159,6 +159,8 @@ def summary_json(result: LeaderboardResult) -> dict:
                                   "baseline": d.baseline,
                                   "systems": {s.name: {"mean": s.mean,
                                                        "seconds_per_query": s.mean_seconds,
+                                                       "precomputed": s.precomputed,
+                                                       "cached": s.cached,
                                                        "depth": s.depth, "notes": list(s.notes),
                                                        "forward_passes_per_query":
                                                            s.forward_passes,

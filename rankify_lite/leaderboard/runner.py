@@ -25,6 +25,7 @@ from rankify_lite.leaderboard.config import (
     RerankerSpec,
     chain_of,
 )
+from rankify_lite.leaderboard.inputs import Inputs, refuse_missing
 from rankify_lite.leaderboard.lazy import LazyReranker
 from rankify_lite.stage_stats import StageStats
 from rankify_lite.systems import SystemId
@@ -168,8 +169,12 @@ def run_leaderboard(config: LeaderboardConfig, *, cache: bool | str | Path = Tru
     timing_root.mkdir(parents=True, exist_ok=True)
     n_cached = n_computed = 0
     results = []
+    inputs = Inputs(load_dataset)  # every dataset and shipped run found before computing
+    refuse_missing(inputs.all_missing(
+        (d.name, fs.run) for d in config.datasets for fs in config.first_stages
+        if fs.applies_to(d.name)), f"leaderboard {config.name!r}")
     for dspec in config.datasets:
-        ds = load_dataset(dspec.name)
+        ds = inputs.dataset(dspec.name)
         ds_hash = ds.content_hash()
         qids = list(ds.queries)
         runs: dict[str, Run] = {}

@@ -168,16 +168,22 @@ class Pipeline:
         precomputed = isinstance(self.first, RunStage)
         if cache is not None and not self.refresh:
             run = cache.load(stem, self.first.name, "first-stage run")
-            if run is not None:
-                stages.append(StageStats(system, "first-stage", cached=True,
-                                         precomputed=precomputed))
+            if run is not None:  # what it cost when it was computed is kept with it
+                cost = cache.cost(stem)
+                per_q = cost.get("retrieve_s_per_query")
+                stages.append(StageStats(
+                    system, "first-stage", cached=True, precomputed=precomputed,
+                    index_s=cost.get("index_s"),
+                    per_query_s={q: per_q for q in ds.queries} if per_q is not None else {}))
                 return run.with_metadata(retriever=rconf, k=self.k), key
         t0 = time.perf_counter()
         run, timing = self.first.first_stage(ds, self.k, self.executor)
         wall = time.perf_counter() - t0
         removed = int(run.metadata.get("self_hits_removed", 0)) if timing.retrieved else 0
+        cost = None
         if timing.retrieved:
             per_q = timing.retrieve_s / max(1, len(ds.queries))
+            cost = {"retrieve_s_per_query": per_q, "index_s": timing.index_s, "wall_s": wall}
             stages.append(StageStats(system, "first-stage", cached=False, wall_s=wall,
                                      index_s=timing.index_s,
                                      per_query_s={q: per_q for q in ds.queries}))
@@ -201,7 +207,7 @@ class Pipeline:
                           metadata={**run.metadata, "retriever": rconf,
                                     "self_hits_removed": removed})
         if cache is not None:
-            cache.store(stem, run)
+            cache.store(stem, run, cost={k: v for k, v in (cost or {}).items() if v is not None})
         return run, key
 
     def _rerank(self, ds: Dataset, source: Run, source_key: str, system: SystemId,

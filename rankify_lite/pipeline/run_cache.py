@@ -202,11 +202,12 @@ class RunCache:
             return "recorded in a garbled integrity file"
         return None
 
-    def store(self, stem: str, run: Run) -> None:
+    def store(self, stem: str, run: Run, cost: dict[str, Any] | None = None) -> None:
         """Write the run, then its record; refuses an empty run (nothing worth caching).
-        Releases the entry's lock either way."""
+        ``cost``: what computing it took (seconds), kept in the record so a cache hit still
+        reports it (:meth:`cost`). Releases the entry's lock either way."""
         try:
-            self._store(stem, run)
+            self._store(stem, run, cost)
         except OSError as exc:
             if exc.errno not in _READ_ONLY:
                 raise
@@ -215,7 +216,7 @@ class RunCache:
         finally:
             self.release(stem)
 
-    def _store(self, stem: str, run: Run) -> None:
+    def _store(self, stem: str, run: Run, cost: dict[str, Any] | None = None) -> None:
         if not len(run) or not any(len(rl) for rl in run.values()):
             return
         run_path, meta_path = self.paths(stem)
@@ -227,9 +228,22 @@ class RunCache:
         record = {"format": FORMAT, "metadata": dict(run.metadata),
                   "integrity": {"sha256": file_sha256(run_path), "lines": lines,
                                 "queries": len(run)}}
+        if cost:
+            record["cost"] = dict(cost)
         with atomic_write(meta_path) as fh:
             json.dump(record, fh, indent=1, default=str)
 
     def record(self, stem: str) -> dict[str, Any]:
         _, meta_path = self.paths(stem)
         return json.loads(meta_path.read_text(encoding="utf-8"))
+
+    def cost(self, stem: str) -> dict[str, float]:
+        """The recorded cost of a cached entry (numbers only; {} when none was recorded)."""
+        try:
+            cost = self.record(stem).get("cost")
+        except (OSError, ValueError, AttributeError):
+            return {}
+        if not isinstance(cost, dict):
+            return {}
+        return {str(k): float(v) for k, v in cost.items()
+                if isinstance(v, (int, float)) and not isinstance(v, bool) and v == v and v >= 0}

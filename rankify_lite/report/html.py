@@ -145,9 +145,9 @@ def _cell(s: dict[str, Any], m: str, baseline: str) -> str:
             f'data-value="{s["mean"][m]!r}"{tip}>{s["mean"][m]:.4f}{marks}</td>')
 
 
-def _seconds(v: float | None) -> str:
+def _seconds(v: float | None, precomputed: bool = False) -> str:
     if not v:
-        return "precomputed"
+        return "precomputed" if precomputed else "not timed"
     return f"{v * 1000:.1f}" if v < 0.1 else f"{v * 1000:,.0f}"
 
 
@@ -160,7 +160,7 @@ def _view_html(view: dict[str, Any]) -> str:
         rows.append(f'<tr data-system="{escape(s["name"])}"><td>{escape(s["letter"])}</td>'
                     f'<td>{swatch} {escape(s["display"])}</td>'
                     + "".join(_cell(s, m, view["baseline"]) for m in view["metrics"])
-                    + f'<td class="num">{_seconds(s["seconds"])}</td></tr>')
+                    + f'<td class="num">{_seconds(s["seconds"], s.get("precomputed", False))}</td></tr>')
     base = next((s for s in view["systems"] if s["name"] == view["baseline"]), None)
     level = (f" Binary metrics count grade >= {view['rel_level']}."
              if view.get("rel_level") is not None else "")
@@ -168,7 +168,9 @@ def _view_html(view: dict[str, Any]) -> str:
               f"the baseline ({escape(base['letter'] + ': ' + base['display']) if base else ''})."
               f" Paired {escape(str(view['test']))}, {escape(str(view['correction']))}-corrected "
               f"per metric, alpha={view['alpha']}; {view['queries_n']} queries.{level} ms/query: "
-              "mean wall time per query of the system's stages ('precomputed': a shipped run).")
+              "mean wall time per query of the system's stages, kept with cached stages "
+              "('precomputed': a shipped run, never timed here; 'not timed': no timing was "
+              "recorded).")
     notes = "".join(f"<li>{escape(n)}</li>" for n in view.get("notes", []))
     return (f'<section class="view" id="view-{i}"><h2>{escape(view["label"])}</h2>'
             f'<table class="cmp" id="table-{i}"><tr><th></th><th>system</th>{head}'

@@ -72,6 +72,16 @@ def _seconds(stages: list, name: str) -> float | None:
     return total if timed else None
 
 
+def _precomputed(stages: list, name: str) -> bool:
+    """Whether the system's first stage is a run read from a file (never timed here)."""
+    first = SystemId.from_label(name)
+    while first.is_reranked:
+        first = first.parent
+    return any(isinstance(st, dict) and str(st.get("system")) == first.label
+               and st.get("kind") == "first-stage" and st.get("precomputed") is True
+               for st in stages)
+
+
 def _winloss(per_query: dict[str, dict[str, dict[str, float]]], systems: list[str],
              baseline: str, metric: str) -> dict[str, list[int]]:
     base = per_query[baseline][metric]
@@ -172,7 +182,8 @@ def load_result(folder: Path, dataset: str | Path | None = None) -> dict[str, An
             "dagger": {m: bool(i != comp.baseline and comp.p_baseline[m][i] < comp.alpha)
                        for m in names},
             "p": {m: comp.p_baseline[m][i] for m in names},
-            "seconds": _seconds(stages, s), "parent": _parent(s, order)})
+            "seconds": _seconds(stages, s), "precomputed": _precomputed(stages, s),
+            "parent": _parent(s, order)})
     qids = [q for q in ds.queries if q in qrels]
     top: dict[str, dict[str, list]] = {}
     shown: set[str] = set()
@@ -238,7 +249,7 @@ def load_leaderboard(folder: Path) -> dict[str, Any]:
                           for m in names},
                 "dagger": {m: s != baseline and p[m] < float(sig.get("alpha", 0.05)) for m in names},
                 "p": p, "seconds": info.get("seconds_per_query"),
-                "parent": _parent(s, order)})
+                "precomputed": info.get("precomputed") is True, "parent": _parent(s, order)})
         pq = {s: per_query.get(dname, {}).get(s, {}) for s in order}
         main = names[0] if names else ""
         qids = sorted({q for s in pq.values() for v in s.values() for q in v})

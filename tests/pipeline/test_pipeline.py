@@ -3,12 +3,11 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from dataclasses import replace
 from pathlib import Path
 
 import pytest
-from helpers.slow_reranker import HashReranker
+from helpers.slow_reranker import HashReranker, wait_for_checkpoint
 
 from rankify_lite import Pipeline, load_reranker
 from rankify_lite.datasets import Dataset
@@ -116,15 +115,15 @@ from rankify_lite.types import Queries
 from helpers.slow_reranker import HashReranker
 ds = load_dataset({data!r})
 ds = replace(ds, queries=Queries({{q: ds.queries[q] for q in list(ds.queries)[:30]}}))
-result = Pipeline({first!r}, HashReranker(delay={delay}), depth=50, cache={cache!r},
+result = Pipeline({first!r}, HashReranker(hold_after={hold} or None), depth=50, cache={cache!r},
                   progress=False).run(ds)
 write_run(result.run, {out!r})
 """
 
 
-def _script(tmp_path, shared_data, name, delay):
+def _script(tmp_path, shared_data, name, hold):
     cache, out = tmp_path / f"cache-{name}", tmp_path / f"{name}.trec"
-    code = KILL_SCRIPT.format(here=str(Path(__file__).resolve().parents[1]), first=FLAT, delay=delay,
+    code = KILL_SCRIPT.format(here=str(Path(__file__).resolve().parents[1]), first=FLAT, hold=hold,
                               data=str(shared_data / "beir" / "scifact"),
                               cache=str(cache), out=str(out))
     return code, cache, out
@@ -132,24 +131,18 @@ def _script(tmp_path, shared_data, name, delay):
 
 def test_kill_9_then_rerun_gives_identical_bytes(tmp_path, shared_data):
     env = {**os.environ}
-    ref_code, _, ref_out = _script(tmp_path, shared_data, "ref", 0.0)
+    ref_code, _, ref_out = _script(tmp_path, shared_data, "ref", 0)
     subprocess.run([sys.executable, "-c", ref_code], check=True, env=env, timeout=300)
 
-    code, cache, out = _script(tmp_path, shared_data, "killed", 0.15)
+    # the killed run finishes 5 queries and then waits: killed when its checkpoint has 5 lines
+    code, cache, out = _script(tmp_path, shared_data, "killed", 5)
     proc = subprocess.Popen([sys.executable, "-c", code], env=env)
-    deadline = time.time() + 240
-    lines = 0
-    while time.time() < deadline:
-        partial = list(cache.glob("*.partial.jsonl"))
-        lines = len(partial[0].read_text().splitlines()) if partial else 0
-        if lines >= 5:
-            break
-        time.sleep(0.05)
+    lines = wait_for_checkpoint(cache, 5, proc)
     os.kill(proc.pid, signal.SIGKILL)
     proc.wait()
-    assert 5 <= lines < 30, "the run should have been killed midway"
-    assert not out.exists()
-    subprocess.run([sys.executable, "-c", code], check=True, env=env, timeout=300)
+    assert lines == 5 and not out.exists()
+    resume, _, _ = _script(tmp_path, shared_data, "killed", 0)  # the same run, nothing held
+    subprocess.run([sys.executable, "-c", resume], check=True, env=env, timeout=300)
     assert out.read_bytes() == ref_out.read_bytes()
 
 

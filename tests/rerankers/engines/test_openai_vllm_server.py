@@ -12,7 +12,6 @@ import os
 import subprocess
 import sys
 import threading
-import time
 from pathlib import Path
 
 import numpy as np
@@ -21,6 +20,7 @@ import pytest
 pytest.importorskip("httpx")
 pytest.importorskip("transformers")
 from helpers.real_server import SMOL, WINDOW
+from helpers.slow_reranker import wait_for_checkpoint
 
 from rankify_lite.rerankers.base import RerankQueryError
 from rankify_lite.rerankers.engines.http_client import ServerError
@@ -90,31 +90,40 @@ def test_server_killed_mid_run_resumes_from_the_checkpoint(vllm_server, dl19, tm
         return _remote(FirstReranker, vllm_server, query_batch_size=1, max_retries=1,
                        backoff=0.2, timeout=30, **WINDOW)
 
+    # driven by an event, not by timing: the first query runs, the second waits until the
+    # server is dead, so exactly one query is checkpointed on any machine
+    killed = threading.Event()
+    gated = reranker()
+    score = gated._rerank_batch
+    calls = []
+
+    def after_the_kill(items):
+        calls.append(len(items))
+        if len(calls) > 1:
+            assert killed.wait(timeout=600)
+        return score(items)
+
+    gated._rerank_batch = after_the_kill
     cache = tmp_path / "cache"
     errors: list[BaseException] = []
 
     def go():
         try:
-            Pipeline(first, reranker(), depth=5, cache=cache, progress=False).run(dl19)
+            Pipeline(first, gated, depth=5, cache=cache, progress=False).run(dl19)
         except BaseException as exc:  # noqa: BLE001 - checked below
             errors.append(exc)
 
     worker = threading.Thread(target=go)
     worker.start()
-    deadline = time.time() + 600
-    partial: list[Path] = []
-    while time.time() < deadline and worker.is_alive():
-        partial = [p for p in cache.rglob("*.partial.jsonl") if p.read_text().count("\n") >= 1]
-        if partial:
-            break
-        time.sleep(0.02)
-    assert partial, "no query finished before the deadline"
-    vllm_server.kill()
+    try:
+        kept = wait_for_checkpoint(cache, 1, limit_s=600)
+    finally:
+        vllm_server.kill()
+        killed.set()
     worker.join(timeout=300)
     assert errors and isinstance(errors[0], (RerankQueryError, ServerError)), errors
     assert vllm_server.url in str(errors[0])
-    kept = partial[0].read_text().count("\n")
-    assert 1 <= kept < 4
+    assert kept == 1 and next(cache.rglob("*.partial.jsonl")).read_text().count("\n") == 1
 
     vllm_server.start()
     resumed = Pipeline(first, reranker(), depth=5, cache=cache, progress=False).run(dl19)

@@ -1,0 +1,104 @@
+"""Every input of a leaderboard or an expected-scores check, found before anything is computed.
+
+A missing input is its own state, never a drifted score or a crash halfway: a dataset that is
+not on this machine, or a shipped first-stage run that this copy of the dataset lacks (the
+bundled SciFact ships no runs), is reported as "not run: data missing" with how to get it.
+A run name that the dataset's own folder does not have is a mistake in the file, not missing
+data (the dataset lists the runs it has).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from rankify_lite.errors import DatasetNotFoundError, InputError
+
+
+@dataclass(frozen=True)
+class MissingInput:
+    """One input that is not on this machine: ``what`` is "dataset" or "run"."""
+
+    dataset: str
+    what: str
+    why: str
+    fix: str
+
+    def line(self) -> str:
+        return f"{self.why} Fix: {self.fix}"
+
+
+def _split_fix(message: str) -> tuple[str, str]:
+    why, _, fix = message.partition(" Fix: ")
+    return why.strip(), (fix.strip() or "set RANKIFY_LITE_DATA to a folder holding it.")
+
+
+class Inputs:
+    """Loads each dataset once and says which inputs are missing (see the module doc)."""
+
+    def __init__(self, loader: Callable[[str], Any] | None = None) -> None:
+        if loader is None:
+            from rankify_lite.datasets import load_dataset as loader
+        self._load = loader
+        self._datasets: dict[str, Any] = {}
+
+    def dataset(self, name: str) -> Any:
+        """The loaded dataset, or a :class:`MissingInput` when it is not on this machine."""
+        if name not in self._datasets:
+            try:
+                self._datasets[name] = self._load(name)
+            except DatasetNotFoundError as exc:
+                _, fix = _split_fix(str(exc))
+                self._datasets[name] = MissingInput(
+                    name, "dataset", f"dataset {name!r} is not on this machine.",
+                    f"{fix} (../shared/data's README says where each set comes from; with "
+                    "internet, an ir_datasets id downloads it).")
+        return self._datasets[name]
+
+    def missing(self, dataset: str, run: str | None = None) -> MissingInput | None:
+        """What is missing to run ``run`` (a shipped first-stage run name, or None) on
+        ``dataset``; None when everything is here. A run name absent from a full dataset
+        folder raises (a mistake in the file)."""
+        ds = self.dataset(dataset)
+        if isinstance(ds, MissingInput) or run is None:
+            return ds if isinstance(ds, MissingInput) else None
+        runs = getattr(ds, "runs", None)
+        if runs is None:  # a group of datasets: each part is checked when it is run
+            return None
+        if run in runs:
+            return None
+        if _is_bundled(ds):
+            return MissingInput(
+                dataset, "run", f"the bundled copy of {dataset!r} ships no first-stage runs, "
+                f"so the run {run!r} is not on this machine.",
+                f"set RANKIFY_LITE_DATA to a data folder holding {dataset}/runs/run.{run}.trec "
+                "(../shared/data has it).")
+        raise InputError(f"dataset {dataset!r} ships no run named {run!r}.",
+                         fix=f"use one of: {', '.join(sorted(runs)) or '(none)'}.")
+
+    def all_missing(self, wanted: Iterable[tuple[str, str | None]]) -> list[MissingInput]:
+        """The missing inputs of every (dataset, run) pair, each reported once."""
+        out: list[MissingInput] = []
+        for dataset, run in wanted:
+            m = self.missing(dataset, run)
+            if m is not None and m not in out:
+                out.append(m)
+        return out
+
+
+def _is_bundled(ds: Any) -> bool:
+    from rankify_lite.datasets.registry import BUNDLED
+
+    source = (getattr(ds, "metadata", None) or {}).get("source")
+    return source is not None and any(Path(source) == Path(p) for p in BUNDLED.values())
+
+
+def refuse_missing(gone: list[MissingInput], what: str) -> None:
+    """One line naming every missing input of ``what`` (e.g. "this leaderboard"), or nothing."""
+    if not gone:
+        return
+    fixes = list(dict.fromkeys(m.fix for m in gone))
+    raise InputError(f"{len(gone)} input(s) of {what} are not on this machine, so nothing was "
+                     f"computed: {' '.join(m.why for m in gone)}", fix=" ".join(fixes))
