@@ -50,9 +50,10 @@ class Inputs:
             try:
                 self._datasets[name] = self._load(name)
             except DatasetNotFoundError as exc:
-                _, fix = _split_fix(str(exc))
+                why, fix = _split_fix(str(exc))
+                why = why.split(" Did you mean")[0].rstrip(". ")
                 self._datasets[name] = MissingInput(
-                    name, "dataset", f"dataset {name!r} is not on this machine.",
+                    name, "dataset", f"{why} (not on this machine).",
                     f"{fix} (../shared/data's README says where each set comes from; with "
                     "internet, an ir_datasets id downloads it).")
         return self._datasets[name]

@@ -62,7 +62,7 @@ def test_missing_data_is_not_drift(no_data, tmp_path, capsys):
     assert not failure_report(results)
     gone = missing_report(results)
     assert "not run: data missing for 2 of 3 entries" in gone
-    assert "dataset 'trec-dl/dl19-passage' is not on this machine" in gone
+    assert "unknown dataset 'trec-dl/dl19-passage' (not on this machine)" in gone
     assert "RANKIFY_LITE_DATA" in gone and "bundled copy of 'beir/scifact'" in gone
     assert main(["leaderboard", "--check", str(path), "--ci-only"]) == 0
     out = capsys.readouterr().out
