@@ -33,7 +33,7 @@ from __future__ import annotations
 import inspect
 import os
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any
@@ -81,29 +81,35 @@ class FileOptions(Mapping[str, str]):
         return f"FileOptions({dict(self._table)!r})"
 
 
-def declared_kinds(cls: type) -> dict[str, str]:
-    """option -> kind for every option ``cls`` takes, walking the classes whose ``__init__``
-    passes ``**kwargs`` on (as :func:`rankify_lite.rerankers.registry.options_of` does); an
-    option no class declared is absent (so a shared file may not set it)."""
-    out: dict[str, str] = {}
+def option_sources(cls: type) -> Iterator[type | Mapping[str, Any]]:
+    """Where the options of ``cls`` are declared, in order: each class whose ``__init__`` is
+    read (``cls``'s, then its bases' while an ``__init__`` passes ``**kwargs`` on), then, for a
+    final ``**engine_options`` (the LLM base class), every LLM engine's option table."""
     for klass in cls.__mro__:
         init = klass.__dict__.get("__init__")
         if init is None:
             continue
-        own = klass.__dict__.get("file_options") or {}
-        for name, kind in own.items():
-            out.setdefault(name, kind)
+        yield klass
         var_kw = [p for p in inspect.signature(init).parameters.values()
                   if p.kind is p.VAR_KEYWORD]
         if not var_kw:
-            break
+            return
         if var_kw[0].name == "engine_options":
             from rankify_lite.rerankers.engines import ENGINE_OPTIONS
 
-            for table in ENGINE_OPTIONS.values():
-                for name, kind in table.items():
-                    out.setdefault(name, kind)
-            break
+            yield from ENGINE_OPTIONS.values()
+            return
+
+
+def declared_kinds(cls: type) -> dict[str, str]:
+    """option -> kind for every option ``cls`` takes (see :func:`option_sources`); an option no
+    class declared is absent (so a shared file may not set it)."""
+    out: dict[str, str] = {}
+    for source in option_sources(cls):
+        table = (source.__dict__.get("file_options") or {}) if isinstance(source, type) \
+            else source
+        for name, kind in table.items():
+            out.setdefault(name, kind)
     return out
 
 
@@ -166,4 +172,4 @@ def consent_of(consent: Consent | None, trust_remote_code: bool = False,
 
 __all__ = ["CODE", "COMPONENT", "CREDENTIAL", "DATA", "PYTHON", "RERANKER_OPTIONS", "SERVER",
            "Consent", "FileOptions", "configured_servers", "consent_of", "declared_kinds",
-           "normalise_url", "undeclared"]
+           "normalise_url", "option_sources", "undeclared"]

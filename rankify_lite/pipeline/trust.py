@@ -93,9 +93,8 @@ def check_component(kind: str, family: str, options: Any, where: str,
     kinds = declared_kinds(cls)
     for key, value in options.items():
         here = f"{where}.{key}"
-        what = "ties" if key == "ties" and kind == "reranker" else kinds.get(str(key))
-        if what == "ties":
-            what = DATA  # every reranker's tie rule (rerankers/ties.py): a name
+        # every reranker's tie rule (rerankers/ties.py) is a name: plain data
+        what = DATA if key == "ties" and kind == "reranker" else kinds.get(str(key))
         if what is None:
             from rankify_lite.spec import check_options as check_known
 
@@ -107,11 +106,12 @@ def check_component(kind: str, family: str, options: Any, where: str,
             raise InputError(f"{here}: {family!r} takes no option {key!r} that a shared file "
                              "may set (it is not declared for files).", path=source,
                              fix="delete it from the file, or build the component in Python.")
-        _check_value(what, key, value, options, here, kind, family, source, consent)
+        _check_value(what, key, value, options, here, kinds, family, source, consent)
 
 
 def _check_value(what: str, key: str, value: Any, options: Mapping[str, Any], here: str,
-                 kind: str, family: str, source: str | None, consent: Consent) -> None:
+                 kinds: Mapping[str, str], family: str, source: str | None,
+                 consent: Consent) -> None:
     if what == DATA:
         if _has_nested(value):
             raise InputError(f"{here} holds a nested component spec, which {family!r} does not "
@@ -135,7 +135,7 @@ def _check_value(what: str, key: str, value: Any, options: Mapping[str, Any], he
                              fix=f"delete {key!r} from the file (OPENAI_API_KEY is used), "
                                  "or build the reranker in Python.")
         servers = [v for k, v in options.items() if v is not None
-                   and _kind_of(kind, family, str(k)) == SERVER]
+                   and kinds.get(str(k)) == SERVER]
         if not servers or not all(consent.allows_server(v) for v in servers):
             raise InputError(f"{here} names the key {value!r} for no server you configured; a "
                              "key is only sent to an address you chose.", path=source,
@@ -178,10 +178,6 @@ def _check_value(what: str, key: str, value: Any, options: Mapping[str, Any], he
                              path=source, fix="name the reranker family, e.g. "
                                               "reranker: bi-encoder.")
         check_component("reranker", family, value, here, source, consent)
-
-
-def _kind_of(kind: str, family: str, key: str) -> str | None:
-    return declared_kinds(component_class(kind, family, "", None)).get(key)
 
 
 def _has_nested(value: Any) -> bool:

@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import importlib
 import importlib.util
-import inspect
 from dataclasses import dataclass
 from typing import Any
 
@@ -76,24 +75,13 @@ def options_of(cls: type) -> tuple[str, ...]:
     """The keyword options of ``cls``: its ``__init__``'s, then, while an ``__init__`` passes
     ``**kwargs`` on, its base classes'; a final ``**engine_options`` (the LLM base class) adds
     the options of every LLM engine (each engine checks its own when it is built)."""
+    from rankify_lite.file_policy import option_sources
     from rankify_lite.spec import signature_options
 
     out: list[str] = []
-    for klass in cls.__mro__:
-        init = klass.__dict__.get("__init__")
-        if init is None:
-            continue
-        out += [o for o in signature_options(klass) if o not in out]
-        var_kw = [p for p in inspect.signature(init).parameters.values()
-                  if p.kind is p.VAR_KEYWORD]
-        if not var_kw:
-            break
-        if var_kw[0].name == "engine_options":
-            from rankify_lite.rerankers.engines import ENGINE_OPTIONS
-
-            for opts in ENGINE_OPTIONS.values():
-                out += [o for o in opts if o not in out]
-            break
+    for source in option_sources(cls):
+        names = signature_options(source) if isinstance(source, type) else tuple(source)
+        out += [o for o in names if o not in out]
     return tuple(out)
 
 
