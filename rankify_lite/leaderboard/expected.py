@@ -21,6 +21,7 @@ equivalent ``rankify-lite run`` line.
 
 from __future__ import annotations
 
+import math
 import shlex
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -104,6 +105,11 @@ class CheckResult:
         return self.status in ("drifted", "error")
 
 
+def _finite(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool) \
+        and math.isfinite(value)
+
+
 def parse_expected(data: Any, path: Path | None = None) -> list[ExpectedEntry]:
     if not isinstance(data, dict) or not isinstance(data.get("entries"), list):
         raise _error(path, "an expected-scores file needs a top-level 'entries:' list.",
@@ -121,11 +127,11 @@ def parse_expected(data: Any, path: Path | None = None) -> list[ExpectedEntry]:
         seen.add(e["id"])
         scores = e["scores"]
         if not isinstance(scores, dict) or not scores or not all(
-                isinstance(v, int | float) for v in scores.values()):
-            raise _error(path, f"{where}.scores must map metrics to numbers.",
-                         fix="scores: {ndcg@10: 0.6789}")
+                _finite(v) for v in scores.values()):
+            raise _error(path, f"{where}.scores must map metrics to finite numbers (a NaN "
+                         "would pass every comparison).", fix="scores: {ndcg@10: 0.6789}")
         tol = e.get("tolerance", 1e-4)
-        if not isinstance(tol, int | float) or tol < 0:
+        if not _finite(tol) or tol < 0:
             raise _error(path, f"{where}.tolerance must be a number >= 0.", fix="tolerance: 1e-4")
         reranker = None
         if e.get("reranker") is not None:

@@ -76,7 +76,11 @@ def test_a_broken_entry_is_a_failure_not_a_crash(shared_data, tmp_path):
 @pytest.mark.parametrize("entries, needle", [
     ([{"id": "a", "dataset": "d", "first_stage": {"run": "r"}}], "has no 'scores'"),
     ([{"id": "a", "dataset": "d", "first_stage": {"run": "r"}, "scores": {"ndcg@10": "x"}}],
-     "must map metrics to numbers"),
+     "must map metrics to finite numbers"),
+    ([{"id": "a", "dataset": "d", "first_stage": {"run": "r"}, "scores": {"ndcg@10": float("nan")}}],
+     "must map metrics to finite numbers"),
+    ([{"id": "a", "dataset": "d", "first_stage": {"run": "r"}, "scores": {"ndcg@10": 1},
+       "tolerance": float("inf")}], "tolerance must be a number"),
     ([{"id": "a", "dataset": "d", "first_stage": {"run": "r"}, "scores": {"ndcg@10": 1},
        "tolerence": 0.1}], "'tolerence' (did you mean 'tolerance'?)"),
     ([{"id": "a", "dataset": "d", "first_stage": {"run": "r"}, "scores": {"ndcg@10": 1}}] * 2,
