@@ -5,14 +5,21 @@ PyTerrier's conventions: topics have ``qid`` and ``query``; results have ``qid``
 ``docno`` and an integer ``label``. Ids are strings. Going back, a results frame is read by its
 ``score`` column (never by ``rank``), so the ranking is the one an evaluator sees; rows with a
 missing or non-finite score, or a (qid, docno) twice, are refused with the row named.
+
+Ids and numbers follow :mod:`rankify_lite.io.numbers`: a qid or docno that pandas holds as a
+number is written as an integer when it is one (a float column's ``1.0`` is qid ``'1'``, as the
+qrels file names it, not ``'1.0'``, which would match no judgment); a fractional or missing
+(NaN / None) id is refused, never turned into a document named ``'nan'``. Scores are finite
+numbers, labels whole numbers. Qrels rows judging a (qid, docno) twice: the same label is kept
+once; different labels are refused (the frame does not say which one is right).
 """
 
 from __future__ import annotations
 
-import math
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from rankify_lite.errors import InputError
+from rankify_lite.io.numbers import FINITE, WHOLE, Number, id_text
 from rankify_lite.types import Qrels, Queries, Run
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -25,6 +32,20 @@ def _require(df: pd.DataFrame, columns: tuple[str, ...], what: str) -> None:
         raise InputError(f"the {what} DataFrame lacks column(s) {', '.join(missing)} "
                          f"(it has: {', '.join(map(str, df.columns)) or 'none'}).",
                          fix=f"a PyTerrier {what} frame has the columns {', '.join(columns)}.")
+
+
+def _ids(row: int, q: Any, d: Any, what: str) -> tuple[str, str]:
+    """(qid, docno) of a frame row as text (see the module docstring)."""
+    return (id_text(q, f"{what} row {row}: qid", fix="give every row its query's id."),
+            id_text(d, f"{what} row {row} (qid {q!r}): docno",
+                    fix="give every row a document id (drop rows without one)."))
+
+
+def _cell(kind: Number, value: Any, what: str, fix: str) -> Any:
+    """A numeric cell read by the one number rule (a missing cell is None or NaN: refused)."""
+    if value is None:
+        raise InputError(f"{what} is missing.", fix=fix)
+    return kind.check(value, what, fix=fix)
 
 
 def run_to_frame(run: Run, queries: Queries | None = None) -> pd.DataFrame:
@@ -52,18 +73,14 @@ def frame_to_run(df: pd.DataFrame, name: str = "run") -> Run:
     _require(df, ("qid", "docno", "score"), "results")
     scores: dict[str, dict[str, float]] = {}
     for row, (q, d, s) in enumerate(zip(df["qid"], df["docno"], df["score"], strict=True)):
-        try:
-            value = float(s)
-        except (TypeError, ValueError):
-            value = math.nan
-        if not math.isfinite(value):
-            raise InputError(f"results row {row} (qid {q!r}, docno {d!r}) has score {s!r}.",
-                             fix="give every row a finite numeric score.")
-        per = scores.setdefault(str(q), {})
-        if str(d) in per:
+        q, d = _ids(row, q, d, "results")
+        value = _cell(FINITE, s, f"results row {row} (qid {q!r}, docno {d!r}): score",
+                      "give every row a finite numeric score.")
+        per = scores.setdefault(q, {})
+        if d in per:
             raise InputError(f"results row {row}: qid {q!r} lists docno {d!r} twice.",
                              fix="drop duplicate (qid, docno) rows, e.g. df.drop_duplicates().")
-        per[str(d)] = value
+        per[d] = value
     return Run.from_scores(scores, name=name)
 
 
@@ -78,8 +95,9 @@ def frame_to_queries(df: pd.DataFrame) -> Queries:
     """Queries from a topics (or results) frame; one text per qid."""
     _require(df, ("qid", "query"), "topics")
     texts: dict[str, str] = {}
-    for q, text in zip(df["qid"], df["query"], strict=True):
-        q, text = str(q), "" if text is None else str(text)
+    for row, (q, text) in enumerate(zip(df["qid"], df["query"], strict=True)):
+        q = id_text(q, f"topics row {row}: qid", fix="give every row its query's id.")
+        text = "" if text is None else str(text)
         if texts.setdefault(q, text) != text:
             raise InputError(f"qid {q!r} has two query texts: {texts[q]!r} and {text!r}.",
                              fix="give each qid one query text.")
@@ -102,14 +120,16 @@ def frame_to_qrels(df: pd.DataFrame) -> Qrels:
     _require(df, ("qid", "docno", column), "qrels")
     data: dict[str, dict[str, int]] = {}
     for row, (q, d, r) in enumerate(zip(df["qid"], df["docno"], df[column], strict=True)):
-        try:
-            grade = float(r)
-        except (TypeError, ValueError):
-            grade = math.nan
-        if not math.isfinite(grade) or grade != int(grade):
-            raise InputError(f"qrels row {row} (qid {q!r}, docno {d!r}) has label {r!r}.",
-                             fix="labels are whole numbers (graded relevance).")
-        data.setdefault(str(q), {})[str(d)] = int(grade)
+        q, d = _ids(row, q, d, "qrels")
+        grade = _cell(WHOLE, r, f"qrels row {row} (qid {q!r}, docno {d!r}): {column}",
+                      "labels are whole numbers (graded relevance).")
+        per = data.setdefault(q, {})
+        if per.get(d, grade) != grade:
+            raise InputError(f"qrels row {row}: qid {q!r}, docno {d!r} is judged twice, "
+                             f"{per[d]} and {grade}.",
+                             fix="keep one label per (qid, docno) (rows with the same label "
+                                 "are kept once).")
+        per[d] = grade
     return Qrels(data)
 
 

@@ -3,6 +3,9 @@
 * run:    ``qid Q0 docid rank score tag`` (6 whitespace-separated columns). Order and the rank
   column are ignored on reading, as trec_eval does: lists are sorted by score, ties by doc id
   descending. Duplicate (qid, docid) pairs are an error (trec_eval refuses them too).
+* numbers (rank, score, grade) are read by the one parser (:mod:`rankify_lite.io.numbers`):
+  plain ASCII, finite; ``1_0`` or ``'١'`` (which Python's int/float would read as 10 and 1)
+  are refused with the file and line.
 * qrels:  TREC ``qid iter docid rel`` (4 columns) or BEIR ``query-id corpus-id score`` TSV
   (3 columns), with or without a header line.
 * topics: tab-separated ``qid<TAB>text``, BEIR JSONL, or TREC SGML (``<top><num>...<title>``).
@@ -10,13 +13,18 @@
 
 from __future__ import annotations
 
-import math
 import re
 from pathlib import Path
 
 from rankify_lite.errors import InputError
 from rankify_lite.io.files import atomic_write, iter_lines, read_text
+from rankify_lite.io.numbers import FINITE, WHOLE, Number
 from rankify_lite.types import Qrels, Queries, Query, Run
+
+#: the rank column is ignored (lists are ordered by score) but must be a whole number >= 0
+#: (PyTerrier writes 0-based ranks); a grade is a whole number, negative ones included (TREC
+#: Web's -2 for spam)
+RANK = Number(whole=True, low=0)
 
 
 def read_run(path: str | Path, name: str | None = None) -> Run:
@@ -30,15 +38,9 @@ def read_run(path: str | Path, name: str | None = None) -> Run:
                 f"a TREC run line needs 6 columns (qid Q0 docid rank score tag), "
                 f"found {len(parts)}.", path=path, line=lineno,
                 fix="write 'qid Q0 docid rank score tag' on every line.")
-        qid, _, docid, _, score, _ = parts
-        try:
-            value = float(score)
-        except ValueError:
-            raise InputError(f"score {score!r} is not a number.", path=path, line=lineno,
-                             fix="the 5th column must be a numeric score.") from None
-        if not math.isfinite(value):
-            raise InputError(f"score {score!r} is not finite.", path=path, line=lineno,
-                             fix="the 5th column must be a finite number (no NaN or inf).")
+        qid, _, docid, rank, score, _ = parts
+        RANK.parse(rank, "rank (4th column)", path=path, line=lineno)  # read only to refuse
+        value = FINITE.parse(score, "score (5th column)", path=path, line=lineno)
         per = scores.setdefault(qid, {})
         if docid in per:
             raise InputError(f"document {docid!r} appears twice for query {qid!r}.",
@@ -63,30 +65,16 @@ def write_run(run: Run, path: str | Path, tag: str | None = None) -> None:
                 fh.write(f"{qid} Q0 {d} {i} {s!r} {tag}\n")
 
 
-def _grade(text: str) -> int | None:
-    """The integer grade written in ``text`` ("2", "3.0"), or None when it is not one."""
-    try:
-        return int(text)
-    except ValueError:
-        pass
-    try:
-        value = float(text)
-    except ValueError:
-        return None
-    return int(value) if math.isfinite(value) and value == int(value) else None
-
-
-def _is_number(text: str) -> bool:
-    try:
-        float(text)
-    except ValueError:
-        return False
-    return True
+def _is_header(text: str) -> bool:
+    """A qrels header's grade column ('score', 'relevance') holds no digit at all; a grade
+    written badly ('1_0', '٢') does, and is refused rather than skipped as a header."""
+    return not any(c.isdigit() for c in text) and text.lower() not in ("nan", "inf", "-inf")
 
 
 def read_qrels(path: str | Path) -> Qrels:
     """TREC 4-column or BEIR 3-column qrels. A first line is taken as a header only when it is
-    not a judgment (its grade is not a number, e.g. ``query-id corpus-id score``)."""
+    not a judgment (its grade has no digit, e.g. ``query-id corpus-id score``). A (qid, docid)
+    judged twice with the same grade is kept once; with different grades it is refused."""
     data: dict[str, dict[str, int]] = {}
     seen_line = False
     for lineno, line in iter_lines(path, "qrels file"):
@@ -102,12 +90,10 @@ def read_qrels(path: str | Path) -> Qrels:
             raise InputError(f"a qrels line needs 3 or 4 columns, found {len(parts)}.",
                              path=path, line=lineno,
                              fix="use 'qid 0 docid rel' (TREC) or 'qid<TAB>docid<TAB>rel'.")
-        grade = _grade(rel)
-        if grade is None:
-            if first and not _is_number(rel):
-                continue  # a header line such as "query-id corpus-id score"
-            raise InputError(f"relevance {rel!r} is not an integer grade.", path=path, line=lineno,
-                             fix="the last column must be an integer grade (e.g. 0, 1, 2).")
+        if first and _is_header(rel):
+            continue  # a header line such as "query-id corpus-id score"
+        grade = WHOLE.parse(rel, "relevance grade (last column)", path=path, line=lineno,
+                            fix="the last column must be an integer grade (e.g. 0, 1, 2).")
         per = data.setdefault(qid, {})
         if docid in per and per[docid] != grade:
             raise InputError(f"document {docid!r} is judged twice for query {qid!r} with "

@@ -59,7 +59,7 @@ def test_bad_results_frames_are_refused(frame, why):
 
 
 def test_bad_qrels_and_topics_are_refused():
-    with pytest.raises(InputError, match="label 1.5"):
+    with pytest.raises(InputError, match="label '1.5' is not a whole number"):
         frame_to_qrels(pd.DataFrame({"qid": ["q"], "docno": ["a"], "label": [1.5]}))
     with pytest.raises(InputError, match="two query texts"):
         frame_to_queries(pd.DataFrame({"qid": ["q", "q"], "query": ["x", "y"]}))
@@ -68,3 +68,63 @@ def test_bad_qrels_and_topics_are_refused():
             pd.DataFrame({"qid": ["other"], "query": ["x"]})))
     assert frame_to_qrels(qrels_to_frame(Qrels({"q": {"a": 0, "b": 3}}))).to_dict() == \
         {"q": {"a": 0, "b": 3}}                                   # judged 0 kept
+
+
+def test_numeric_ids_are_the_ids_the_qrels_name():
+    """pandas reads qid 1 as 1.0 once a column has a gap: integral floats are ids '1', '2';
+    the run then scores what the same run with text ids scores (not 0 against nothing)."""
+    import numpy as np
+
+    from rankify_lite.evaluation import evaluate
+
+    qrels = Qrels({"1": {"10": 1, "11": 0}, "2": {"20": 2}})
+    texts = pd.DataFrame({"qid": ["1", "1", "2"], "docno": ["10", "11", "20"],
+                          "score": [2.0, 1.0, 3.0]})
+    as_text = frame_to_run(texts)
+    for qids, docnos in (([1.0, 1.0, 2.0], [10.0, 11.0, 20.0]),
+                         (np.array([1, 1, 2], dtype="int64"), [10, 11, 20]),
+                         (np.array([1.0, 1.0, 2.0], dtype="float32"), ["10", "11", "20"])):
+        run = frame_to_run(pd.DataFrame({"qid": qids, "docno": docnos,
+                                         "score": [2.0, 1.0, 3.0]}))
+        assert run.to_dict() == as_text.to_dict()
+        assert evaluate(run, qrels, ["ndcg@10"]).mean == evaluate(as_text, qrels,
+                                                                 ["ndcg@10"]).mean
+    back = frame_to_qrels(pd.DataFrame({"qid": [1.0, 2.0], "docno": [10, 20.0],
+                                        "label": [1.0, 2]}))
+    assert back.to_dict() == {"1": {"10": 1}, "2": {"20": 2}}
+    assert frame_to_queries(pd.DataFrame({"qid": [1.0], "query": ["x"]})).texts() == {"1": "x"}
+
+
+@pytest.mark.parametrize("qid,docno,why", [
+    (1.5, "a", "qid 1.5 is not a whole number"),
+    (math.nan, "a", "qid is missing"),
+    (None, "a", "qid None is not an id"),
+    ("q", math.nan, "docno is missing"),       # a missing docno is not a document named 'nan'
+    ("q", None, "docno None is not an id"),
+    ("q", 2.25, "docno 2.25 is not a whole number"),
+    (True, "a", "qid True is not an id"),
+])
+def test_fractional_or_missing_ids_are_refused(qid, docno, why):
+    frame = pd.DataFrame({"qid": [qid], "docno": [docno], "score": [1.0], "label": [1]},
+                         dtype=object)
+    for read in (frame_to_run, frame_to_qrels):
+        with pytest.raises(InputError, match="Fix:") as err:
+            read(frame)
+        assert why in str(err.value) and "row 0" in str(err.value)
+
+
+def test_duplicate_judgements_collapse_when_equal_and_are_refused_when_not():
+    same = pd.DataFrame({"qid": ["q", "q", "q"], "docno": ["a", "a", "b"], "label": [2, 2, 0]})
+    assert frame_to_qrels(same).to_dict() == {"q": {"a": 2, "b": 0}}
+    for labels in ([2, 1], [0, 3]):
+        clash = pd.DataFrame({"qid": ["q", "q"], "docno": ["a", "a"], "label": labels})
+        with pytest.raises(InputError, match=rf"row 1: qid 'q', docno 'a' is judged twice, "
+                                             rf"{labels[0]} and {labels[1]}"):
+            frame_to_qrels(clash)
+
+
+@pytest.mark.parametrize("score", [math.inf, -math.inf, "1_0", "\u0661", True, [1.0]])
+def test_scores_follow_the_number_rule(score):
+    with pytest.raises(InputError, match="results row 0 .*score"):
+        frame_to_run(pd.DataFrame({"qid": ["q"], "docno": ["a"], "score": [score]},
+                                  dtype=object))

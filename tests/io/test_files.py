@@ -53,7 +53,7 @@ def test_headerless_qrels_keep_a_first_line_graded_3_0(tmp_path):
     assert read_qrels(header).to_dict() == {"q1": {"d1": 2}}
     half = tmp_path / "half.tsv"
     half.write_text("q1\td1\t0.5\n")
-    with pytest.raises(InputError, match="not an integer grade"):
+    with pytest.raises(InputError, match="grade .*'0.5' is not a whole number"):
         read_qrels(half)
 
 

@@ -80,7 +80,7 @@ def test_qrels_with_and_without_header_agree(tmp_path):
 def test_qrels_bad_grade_later_line(tmp_path):
     path = tmp_path / "q.tsv"
     path.write_text("q1\td1\t1\nq1\td2\tyes\n")
-    with pytest.raises(InputError, match="not an integer") as err:
+    with pytest.raises(InputError, match="grade .*'yes' is not a whole number") as err:
         read_qrels(path)
     assert f"{path}:2:" in str(err.value)
 
@@ -101,3 +101,54 @@ def test_topic_formats(tmp_path):
                     "<desc> Description:\nx\n</top>\n")
     assert read_topics(tsv)["1"].text == "hello world"
     assert read_topics(sgml)["301"].text == "International Organized Crime"
+
+
+@pytest.mark.parametrize("rank,score,match", [
+    ("1_0", "2.0", "rank .*'1_0'"),               # Python's int() reads 10
+    ("1", "1_0.5", "score .*'1_0.5'"),            # Python's float() reads 10.5
+    ("\u0661", "2.0", "rank .*'\u0661'"),         # an Arabic-Indic one
+    ("1", "\u0662.5", "score .*'\u0662.5'"),
+    ("1", "nan", "score .*'nan' is not finite"),
+    ("1", "1e999", "score .*'1e999' is not finite"),
+    ("-1", "2.0", "rank .*'-1' is out of range"),
+    ("1.5", "2.0", "rank .*'1.5' is not a whole number"),
+    ("x", "2.0", "rank .*'x' is not a whole number"),
+])
+def test_run_numbers_are_plain_ascii_and_finite(tmp_path, rank, score, match):
+    path = tmp_path / "r.trec"
+    path.write_text(f"q Q0 ok 1 3.0 t\nq Q0 d {rank} {score} t\n", encoding="utf-8")
+    with pytest.raises(InputError, match=match) as err:
+        read_run(path)
+    assert f"{path}:2:" in str(err.value) and "Fix:" in str(err.value)
+
+
+def test_run_ranks_from_zero_and_written_as_floats_are_read(tmp_path):
+    path = tmp_path / "r.trec"
+    path.write_text("q Q0 a 0 1.5e0 t\nq Q0 b 1.0 -.5 t\nq Q0 c 2 +3 t\n")
+    assert read_run(path).to_dict() == {"q": {"c": 3.0, "a": 1.5, "b": -0.5}}
+
+
+@pytest.mark.parametrize("grade,match", [
+    ("1_0", "'1_0' is not a whole number"), ("\u0662", "'\u0662' is not a whole number"),
+    ("nan", "'nan' is not finite"), ("inf", "'inf' is not finite"),
+    ("2.5", "'2.5' is not a whole number"), ("1e99", "out of range"),
+])
+def test_qrels_grades_follow_the_number_rule_on_any_line(tmp_path, grade, match):
+    """A bad grade on the first line is refused too, not skipped as if it were a header."""
+    for lines in ([f"q1 0 d1 {grade}", "q1 0 d2 1"], ["q1 0 d2 1", f"q1 0 d1 {grade}"]):
+        path = tmp_path / "q.txt"
+        path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+        with pytest.raises(InputError, match=match) as err:
+            read_qrels(path)
+        assert f"{path}:{1 + lines.index(next(x for x in lines if grade in x))}:" in \
+            str(err.value)
+
+
+def test_qrels_negative_grades_and_repeated_equal_judgements(tmp_path):
+    path = tmp_path / "q.txt"
+    path.write_text("q1 0 spam -2\nq1 0 d1 2\nq1 0 d1 2.0\n")
+    assert read_qrels(path).to_dict() == {"q1": {"spam": -2, "d1": 2}}
+    path.write_text("q1 0 d1 2\nq1 0 d1 1\n")
+    with pytest.raises(InputError, match="judged twice .* different grades") as err:
+        read_qrels(path)
+    assert f"{path}:2:" in str(err.value)

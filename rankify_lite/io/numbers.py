@@ -1,0 +1,179 @@
+"""The one parser for numbers that come from files and flags.
+
+A number is read by the rule its field declares (:class:`Number`: whole or not, and its range),
+the same way wherever it comes from: a TREC column, a YAML field, a command-line flag, a
+DataFrame cell. The rule:
+
+* text is plain ASCII decimal: ``12``, ``-3``, ``0.5``, ``.5``, ``1e-4``. Python's ``int`` and
+  ``float`` also accept ``1_0`` (read as 10), non-ASCII digits (``'١'``), surrounding spaces and
+  ``nan`` / ``inf``; trec_eval and every other tool read those differently, so they are refused;
+* a number is finite (a NaN passes every comparison, so a check on it cannot fail);
+* it lies in the field's declared range (probabilities in (0, 1), counts >= 1, ...); whole
+  numbers are also bounded above (by ``MAX_INT`` unless the field says otherwise), so a huge
+  value is refused where it is read, not by a C library deep inside a run;
+* a whole-number field takes an integral float (``3.0`` -> 3), never a fractional one; a bool
+  (YAML ``true``) is not a number.
+
+Ids that arrive as numbers (a pandas column of floats) follow :func:`id_text`: integral floats
+are written as integers (``1.0`` -> ``'1'``), fractional and missing ones (NaN) are refused.
+Every refusal is an :class:`~rankify_lite.errors.InputError` naming the field.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import numbers
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from rankify_lite.errors import InputError
+
+#: the largest whole number a field takes unless it declares its own bound (a C ``int``)
+MAX_INT = 2**31 - 1
+_INT = re.compile(r"[+-]?[0-9]+")
+_FLOAT = re.compile(r"[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
+_NON_FINITE = re.compile(r"[+-]?(?:nan|inf|infinity)", re.I)
+
+
+def _show(value: Any) -> str:
+    text = value if isinstance(value, str) else str(value)
+    return repr(text[:40] + ("..." if len(text) > 40 else ""))
+
+
+@dataclass(frozen=True, slots=True)
+class Number:
+    """What a numeric field accepts: ``whole`` numbers or not, in ``[low, high]`` (an end is
+    excluded when ``low_open`` / ``high_open``; None: unbounded, except MAX_INT for whole
+    numbers)."""
+
+    whole: bool = False
+    low: float | None = None
+    high: float | None = None
+    low_open: bool = False
+    high_open: bool = False
+
+    def describe(self) -> str:
+        """The rule in words: 'a whole number >= 1', 'a number in (0, 1)'."""
+        kind = "a whole number" if self.whole else "a number"
+        low, high = self.low, self.upper
+        if low is not None and high is not None:
+            return (f"{kind} in {'(' if self.low_open else '['}{_num(low)}, "
+                    f"{_num(high)}{')' if self.high_open else ']'}")
+        if low is not None:
+            return f"{kind} {'>' if self.low_open else '>='} {_num(low)}"
+        if high is not None:
+            return f"{kind} {'<' if self.high_open else '<='} {_num(high)}"
+        return kind  # finite, as every number
+
+    @property
+    def upper(self) -> float | None:
+        return self.high if self.high is not None or not self.whole else MAX_INT
+
+    def parse(self, text: str, what: str, *, path: str | Path | None = None,
+              line: int | None = None, fix: str | None = None) -> Any:
+        """The number written in ``text`` (an int for whole fields), or an InputError naming
+        ``what`` (and ``path:line`` when given)."""
+        fix = fix or f"write {what} as {self.describe()}, in plain ASCII digits."
+        if not isinstance(text, str):
+            raise InputError(f"{what} must be {self.describe()}, got {_show(text)}.",
+                             path=path, line=line, fix=fix)
+        if _NON_FINITE.fullmatch(text):
+            raise InputError(f"{what} {_show(text)} is not finite.", path=path, line=line,
+                             fix=fix)
+        if _INT.fullmatch(text):
+            value: float = int(text)
+        elif _FLOAT.fullmatch(text):
+            value = float(text)
+        else:
+            raise InputError(f"{what} {_show(text)} is not {self.describe()}.", path=path,
+                             line=line, fix=fix)
+        return self._ranged(value, what, path, line, fix, text)
+
+    def check(self, value: Any, what: str, *, path: str | Path | None = None,
+              fix: str | None = None) -> Any:
+        """``value`` from a parsed file (YAML, JSON, a frame cell): a number, or text read by
+        :meth:`parse`; a bool, list or mapping is refused."""
+        if isinstance(value, str):
+            return self.parse(value.strip(), what, path=path, fix=fix)
+        fix = fix or f"write {what} as {self.describe()}."
+        if isinstance(value, bool) or not isinstance(value, numbers.Real):
+            raise InputError(f"{what} must be {self.describe()}, got {type(value).__name__} "
+                             f"{_show(value)}.", path=path, fix=fix)
+        return self._ranged(value, what, path, None, fix, value)
+
+    def argtype(self, option: str) -> Callable[[str], Any]:
+        """An argparse ``type=`` for ``option``: the refusal is argparse's one-line error."""
+        def convert(text: str) -> Any:
+            try:
+                return self.parse(text, option)
+            except InputError as exc:
+                raise argparse.ArgumentTypeError(str(exc)) from None
+
+        convert.__name__ = self.describe()
+        return convert
+
+    def _ranged(self, value: Any, what: str, path: Any, line: int | None, fix: str,
+                shown: Any) -> Any:
+        given = _show(shown)
+        if isinstance(value, float) and not math.isfinite(value):
+            raise InputError(f"{what} {given} is not finite.", path=path, line=line,
+                             fix=fix)
+        if self.whole:
+            if value != int(value):
+                raise InputError(f"{what} {given} is not a whole number.", path=path,
+                                 line=line, fix=fix)
+            value = int(value)
+        else:
+            try:
+                value = float(value)
+            except OverflowError:  # an int beyond any float
+                raise InputError(f"{what} {given} is out of range: it must be "
+                                 f"{self.describe()}.", path=path, line=line, fix=fix) from None
+        low, high = self.low, self.upper
+        if (low is not None and (value < low or (self.low_open and value == low))) or (
+                high is not None and (value > high or (self.high_open and value == high))):
+            raise InputError(f"{what} {given} is out of range: it must be "
+                             f"{self.describe()}.", path=path, line=line, fix=fix)
+        return value
+
+
+def _num(x: float) -> str:
+    return str(int(x)) if float(x).is_integer() and abs(x) < 1e15 else f"{x:g}"
+
+
+#: the declared kinds used across the package
+FINITE = Number()
+PROBABILITY = Number(low=0, high=1, low_open=True, high_open=True)
+NON_NEGATIVE = Number(low=0)
+POSITIVE = Number(low=0, low_open=True)
+WHOLE = Number(whole=True, low=-MAX_INT)
+COUNT = Number(whole=True, low=1)
+COUNT_OR_ZERO = Number(whole=True, low=0)
+#: a metric cut-off (nDCG@k): ranx's kernels take a C int; nothing ranks 10^7 documents a query
+CUTOFF = Number(whole=True, low=1, high=10**7)
+
+
+def id_text(value: Any, what: str, fix: str | None = None) -> str:
+    """An id as text: strings as they are, whole numbers (ints, integral floats: a pandas
+    column with a missing value turns 1 into 1.0) as digits; a fractional, missing (NaN/None)
+    or bool id is refused: ``'1.0'`` or ``'nan'`` would name nothing and match no judgment."""
+    if isinstance(value, str):
+        return value
+    fix = fix or f"give every row a {what} (text or a whole number)."
+    if value is None or isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise InputError(f"{what} {value!r} is not an id.", fix=fix)
+    if isinstance(value, numbers.Integral):
+        return str(int(value))
+    if not math.isfinite(value):
+        raise InputError(f"{what} is missing ({value!r}).", fix=fix)
+    if value != int(value):
+        raise InputError(f"{what} {value!r} is not a whole number, so not an id.", fix=fix)
+    return str(int(value))
+
+
+__all__ = ["COUNT", "COUNT_OR_ZERO", "CUTOFF", "FINITE", "MAX_INT", "NON_NEGATIVE", "POSITIVE",
+           "PROBABILITY", "WHOLE", "Number", "id_text"]

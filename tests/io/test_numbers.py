@@ -1,0 +1,102 @@
+"""The one number rule (rankify_lite.io.numbers): plain ASCII, finite, in the declared range."""
+
+from __future__ import annotations
+
+import argparse
+import math
+import re
+
+import numpy as np
+import pytest
+
+from rankify_lite.errors import InputError
+from rankify_lite.io.numbers import (
+    COUNT,
+    CUTOFF,
+    FINITE,
+    MAX_INT,
+    PROBABILITY,
+    WHOLE,
+    Number,
+    id_text,
+)
+
+
+@pytest.mark.parametrize("text,value", [
+    ("0", 0.0), ("-3", -3.0), ("+2", 2.0), ("0.5", 0.5), (".5", 0.5), ("5.", 5.0),
+    ("1e-4", 1e-4), ("2E3", 2000.0), ("-1.5e+2", -150.0),
+])
+def test_plain_decimals_are_read(text, value):
+    assert FINITE.parse(text, "x") == value and isinstance(FINITE.parse(text, "x"), float)
+
+
+@pytest.mark.parametrize("text,why", [
+    ("1_0", "is not a number"),                 # int()/float() read 10
+    ("\u0661", "is not a number"),              # Arabic-Indic one: int() reads 1
+    ("\uff11", "is not a number"),              # fullwidth one
+    (" 1", "is not a number"), ("1 ", "is not a number"), ("", "is not a number"),
+    ("0x10", "is not a number"), ("1/2", "is not a number"), ("abc", "is not a number"),
+    ("nan", "is not finite"), ("NaN", "is not finite"), ("-inf", "is not finite"),
+    ("Infinity", "is not finite"), ("1e999", "is not finite"),
+])
+def test_what_python_would_read_loosely_is_refused(text, why):
+    with pytest.raises(InputError, match=why) as err:
+        FINITE.parse(text, "score", path="f.trec", line=7)
+    assert str(err.value).startswith("f.trec:7: score ") and "Fix:" in str(err.value)
+
+
+def test_whole_numbers_take_integral_floats_only():
+    assert COUNT.parse("3", "k") == 3 and isinstance(COUNT.parse("3.0", "k"), int)
+    assert COUNT.parse("1e3", "k") == 1000
+    for text in ("2.5", "1e-1"):
+        with pytest.raises(InputError, match="not a whole number"):
+            COUNT.parse(text, "k")
+    assert COUNT.check(4.0, "k") == 4 and COUNT.check(np.int64(7), "k") == 7
+
+
+@pytest.mark.parametrize("kind,inside,outside", [
+    (PROBABILITY, ["0.05", "1e-9", "0.999"], ["0", "1", "-0.5", "2"]),
+    (COUNT, ["1", str(MAX_INT)], ["0", "-1", str(MAX_INT + 1), "99999999999999999999"]),
+    (CUTOFF, ["1", "10000000"], ["0", "10000001"]),
+    (WHOLE, ["-2", "0", "3"], ["99999999999999999999"]),
+    (Number(low=0, high=1), ["0", "1"], ["-1e-9", "1.0001"]),
+])
+def test_declared_ranges(kind, inside, outside):
+    for text in inside:
+        kind.parse(text, "v")
+    for text in outside:
+        with pytest.raises(InputError,
+                           match="out of range: it must be " + re.escape(kind.describe())):
+            kind.parse(text, "v")
+
+
+@pytest.mark.parametrize("value", [True, False, None, [1], {"a": 1}, math.nan, math.inf,
+                                   np.float64("nan"), "abc", ".nan", 10**400])
+def test_values_from_files_are_checked_by_the_same_rule(value):
+    with pytest.raises(InputError, match="alpha") as err:
+        PROBABILITY.check(value, "alpha", path="lb.yaml")
+    assert str(err.value).startswith("lb.yaml: alpha")
+
+
+def test_text_values_from_files_are_parsed():
+    # PyYAML reads 1e-4 (no dot) as text: it is still a number
+    assert PROBABILITY.check("1e-4", "alpha") == 1e-4
+    assert PROBABILITY.check(np.float32(0.5), "alpha") == 0.5
+
+
+def test_argtype_gives_argparse_one_message():
+    parser = argparse.ArgumentParser(prog="p", exit_on_error=False)
+    parser.add_argument("--alpha", type=PROBABILITY.argtype("--alpha"))
+    assert parser.parse_args(["--alpha", "0.01"]).alpha == 0.01
+    for bad in ("nan", "2", "-0.5", "1_0"):
+        with pytest.raises(argparse.ArgumentError, match=r"--alpha '.*'.*in \(0, 1\)"):
+            parser.parse_args(["--alpha", bad])
+
+
+def test_ids_as_numbers():
+    assert [id_text(v, "qid") for v in ("a", "1.0", 1, 1.0, np.int64(2), np.float32(3))] == \
+        ["a", "1.0", "1", "1", "2", "3"]
+    for value, why in ((1.5, "not a whole number"), (math.nan, "missing"), (None, "not an id"),
+                       (False, "not an id"), (np.float64("nan"), "missing")):
+        with pytest.raises(InputError, match=why):
+            id_text(value, "qid")
