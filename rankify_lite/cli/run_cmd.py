@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import json
 from typing import Any
 
 from rankify_lite.cli.output import print_json
@@ -63,8 +62,8 @@ def add_parsers(sub) -> None:
 
     add_consent_flags(r, "meta.json")
     r.add_argument("--allow-changed-data", action="store_true",
-                   help="rerun although the dataset or first-stage run differs from the one "
-                        "recorded (the new metadata says so)")
+                   help="rerun although the dataset, the first-stage run or a saved run file "
+                        "differs from the one recorded (the new metadata says so)")
     r.set_defaults(func=cmd_rerun)
 
 
@@ -123,36 +122,23 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 def cmd_rerun(args: argparse.Namespace) -> int:
-    from rankify_lite.errors import InputError
-    from rankify_lite.io.files import read_text
-    from rankify_lite.pipeline.rebuild import pipeline_from_meta
-
-    text = read_text(args.meta, "result metadata")
-    try:
-        meta = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise InputError(f"result metadata is not valid JSON ({exc.msg}).", path=args.meta,
-                         line=exc.lineno, fix="pass the meta.json written by 'rankify-lite run "
-                                              "--output DIR' (unedited).") from None
-    if not isinstance(meta, dict):
-        raise InputError("result metadata is not a JSON object.", path=args.meta,
-                         fix="pass the meta.json written by 'rankify-lite run --output DIR'.")
-    from pathlib import Path
-
     from rankify_lite.cli.consent import consent_from
     from rankify_lite.datasets import load_dataset
-    from rankify_lite.pipeline.rebuild import dataset_of_meta
+    from rankify_lite.pipeline.rebuild import dataset_of_meta, pipeline_from_meta
+    from rankify_lite.pipeline.saved import open_saved
     from rankify_lite.pipeline.trust import sanitize_meta, verify_inputs
 
-    folder = Path(args.meta).parent
     consent = consent_from(args)
     # everything that can be checked offline comes first: what the file may ask for, then its
     # data; only then are components built (an engine may contact its server when built)
-    sanitize_meta(meta, folder, consent=consent, source=args.meta)
+    saved = open_saved(args.meta, allow_changed=args.allow_changed_data,
+                       flag="--allow-changed-data")
+    meta, folder = dict(saved.meta), saved.folder
+    source = str(saved.meta_path)
+    sanitize_meta(meta, folder, consent=consent, source=source)
     ds = load_dataset(dataset_of_meta(meta))
-    record = verify_inputs(meta, folder, ds, allow_changed_data=args.allow_changed_data,
-                           source=args.meta)
-    pipeline, _ = pipeline_from_meta(meta, folder=folder, source=args.meta, consent=consent)
+    record = verify_inputs(saved, ds, allow_changed_data=args.allow_changed_data, source=source)
+    pipeline, _ = pipeline_from_meta(meta, folder=folder, source=source, consent=consent)
     result = pipeline.run(ds)
     result.metadata["rerun"] = {**record, "trust_remote_code": consent.trust_remote_code,
                                 "allowed_servers": list(consent.servers)}

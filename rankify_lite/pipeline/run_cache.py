@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import contextlib
 import errno
-import hashlib
 import json
 import os
 import shutil
@@ -32,18 +31,11 @@ from typing import Any
 from rankify_lite.errors import InputError
 from rankify_lite.io.files import atomic_write
 from rankify_lite.io.trec import read_run, write_run
+from rankify_lite.pipeline.saved import file_sha256
 from rankify_lite.types import Run
 
 _READ_ONLY = (errno.EROFS, errno.EACCES, errno.EPERM)
 FORMAT = 3  # 3: reranked runs order tied scores as trec_eval does (#23)
-
-
-def file_sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
 
 
 def _remove(path: Path) -> None:

@@ -21,7 +21,6 @@ colleague, a paper's repository). Before anything is built or read:
 from __future__ import annotations
 
 import copy
-import hashlib
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -39,21 +38,13 @@ from rankify_lite.file_policy import (
     consent_of,
     declared_kinds,
 )
+from rankify_lite.pipeline.saved import (  # noqa: F401 - saved_file_hashes: result.py's import
+    SavedResult,
+    confined,
+    saved_file_hashes,
+)
 
 _NESTED = "$spec"
-
-
-def file_sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
-
-
-def saved_file_hashes(folder: Path, files: Mapping[str, str]) -> dict[str, str]:
-    """sha256 of each run file saved in ``folder`` (what ``rerun`` verifies them against)."""
-    return {name: file_sha256(folder / fname) for name, fname in files.items()}
 
 
 def component_class(kind: str, family: str, where: str, source: str | None) -> type:
@@ -233,21 +224,6 @@ def _set_kind(spec: Any, kind: str, where: str, source: str | None) -> None:
                       source)
 
 
-def _confined(folder: Path, fname: Any, what: str, source: str | None) -> Path:
-    """``folder / fname`` when it is a file inside ``folder`` (no absolute path, no ``..``, no
-    symlink out); otherwise an InputError."""
-    if not isinstance(fname, str) or not fname:
-        raise InputError(f"{what}: the file name {fname!r} is not a name.", path=source,
-                         fix="restore the 'files' entry written by rankify-lite.")
-    root = folder.resolve()
-    target = (folder / fname).resolve()
-    if Path(fname).is_absolute() or not target.is_relative_to(root):
-        raise InputError(f"{what}: {fname!r} is outside the result folder {folder}; a saved "
-                         "result reads run files only from its own folder.", path=source,
-                         fix="copy the run file into the result folder and name it there.")
-    return target
-
-
 def sanitize_meta(meta: dict[str, Any], folder: Path | None, *,
                   trust_remote_code: bool = False, source: str | None = None,
                   consent: Consent | None = None) -> dict[str, Any]:
@@ -286,11 +262,11 @@ def sanitize_meta(meta: dict[str, Any], folder: Path | None, *,
                                      "confines it.", path=source,
                                      fix="rerun the meta.json inside its result folder.")
                 inner.setdefault("options", {})["path"] = str(
-                    _confined(folder, path, where, source))
+                    confined(folder, path, where, source))
     files = meta.get("files")
     if isinstance(files, dict) and folder is not None:
         for name, fname in files.items():
-            _confined(folder, fname, f"files[{name!r}]", source)
+            confined(folder, fname, f"files[{name!r}]", source)
     return meta
 
 
@@ -330,11 +306,14 @@ def _check_retriever_config(rconf: Mapping[str, Any], where: str, source: str | 
             _check_retriever_config(sub, f"{where}.retrievers[{i}]", source, consent)
 
 
-def verify_inputs(meta: Mapping[str, Any], folder: Path | None, dataset: Any, *,
-                  allow_changed_data: bool = False, source: str | None = None) -> dict[str, Any]:
-    """Compare what ``meta`` recorded with what a rerun would read (the dataset's content hash,
-    the first-stage run's); returns the record the new metadata keeps (``rerun``). A mismatch
-    is an InputError unless ``allow_changed_data``, which the record then says."""
+def verify_inputs(result: SavedResult, dataset: Any, *, allow_changed_data: bool = False,
+                  source: str | None = None) -> dict[str, Any]:
+    """Compare what a saved result recorded with what a rerun would read (the dataset's content
+    hash, the first-stage run's; its files' sha256 were checked by
+    :func:`~rankify_lite.pipeline.saved.open_saved`); returns the record the new metadata keeps
+    (``rerun``). A mismatch is an InputError unless ``allow_changed_data``, which the record
+    then says."""
+    meta, folder = result.meta, result.folder
     record: dict[str, Any] = {"from": source, "changed": [],
                               "allow_changed_data": allow_changed_data}
     saved = meta.get("dataset") if isinstance(meta.get("dataset"), Mapping) else {}
@@ -348,11 +327,14 @@ def verify_inputs(meta: Mapping[str, Any], folder: Path | None, dataset: Any, *,
         _refuse(allow_changed_data, f"the dataset {dataset.name!r} is not the one this result "
                 f"was computed on (content hash {str(recorded)[:12]} recorded, {now[:12]} now"
                 f"{counts}).", source)
-    first = _first_stage_check(meta, folder, dataset) if hasattr(dataset, "load_run") else None
+    first = (_first_stage_check(meta, folder, dataset, result)
+             if hasattr(dataset, "load_run") else None)
     if first is not None:
         record["changed"].append(first)
         _refuse(allow_changed_data, f"the first-stage run {first['name']!r} is not the one this "
                 f"result was computed from ({first['why']}).", source)
+    record["changed"] += [{"what": "run-file", "name": f.system, "why": f.why()}
+                          for f in result.changed if first is None or f.system != first["name"]]
     return record
 
 
@@ -363,8 +345,8 @@ def _refuse(allowed: bool, problem: str, source: str | None) -> None:
                          "metadata records it).")
 
 
-def _first_stage_check(meta: Mapping[str, Any], folder: Path | None,
-                       dataset: Any) -> dict[str, Any] | None:
+def _first_stage_check(meta: Mapping[str, Any], folder: Path | None, dataset: Any,
+                       result: SavedResult) -> dict[str, Any] | None:
     """What differs about the first-stage run, or None when it matches (or can't be checked:
     a retriever recomputes its run)."""
     from rankify_lite.io.trec import read_run
@@ -379,12 +361,11 @@ def _first_stage_check(meta: Mapping[str, Any], folder: Path | None,
     if folder is None or not fname or not (folder / fname).is_file():
         return None
     path = folder / fname
-    hashes = meta.get("file_sha256") if isinstance(meta.get("file_sha256"), dict) else {}
+    saved = result.file(name)
     if family in ("given-run", "run-file"):
-        if name in hashes:
-            if file_sha256(path) != hashes[name]:
-                return {"what": "first-stage", "name": name, "why": f"{fname} was changed "
-                        "after it was saved: its sha256 does not match the record"}
+        if saved is not None and result.verified:
+            if saved.changed:
+                return {"what": "first-stage", "name": name, "why": f"{fname}: {saved.why()}"}
             return None
         if rconf.get("content_hash") not in (None, read_run(path, name=name).content_hash()):
             return {"what": "first-stage", "name": name, "why": f"{fname} does not hold the "

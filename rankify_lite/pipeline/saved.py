@@ -1,0 +1,181 @@
+"""The one reader of saved results (``rankify-lite run --output``, ``PipelineResult.save``).
+
+A saved result is a folder: ``meta.json`` plus one TREC file per system, named in
+``meta.json["files"]``, with the sha256 of each file as saved in ``meta.json["file_sha256"]``.
+:func:`open_saved` reads ``meta.json`` (a JSON object, or one line naming the file), keeps each
+run file inside the folder (no absolute path, no ``..``, no symlink out) and checks each file
+present against its recorded sha256. A changed file is refused in one line (the file, the
+recorded and the actual hash prefix, the fix); with ``allow_changed`` it is read anyway and
+:attr:`SavedResult.changed` says which, for the reader to show (``report --allow-changed`` marks
+each in the page; ``rerun --allow-changed-data`` records each in its new metadata).
+
+Results saved before hashes were recorded (no ``file_sha256`` at all) cannot be checked:
+:attr:`SavedResult.verified` is False and readers say so. A ``file_sha256`` that lacks a listed
+file counts as changed (its record was removed).
+
+Used by ``report`` (every run file) and ``rerun`` (the first-stage copy it rebuilds from);
+``compare`` and the interop layers read TREC files and frames, not saved folders.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from rankify_lite.errors import InputError
+from rankify_lite.systems import SystemId
+from rankify_lite.types import Run
+
+META = "meta.json"
+HASH_PREFIX = 12
+
+
+def file_sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def saved_file_hashes(folder: Path, files: Mapping[str, str]) -> dict[str, str]:
+    """sha256 of each run file saved in ``folder`` (what :func:`open_saved` checks)."""
+    return {name: file_sha256(folder / fname) for name, fname in files.items()}
+
+
+def confined(folder: Path, fname: Any, what: str, source: str | None) -> Path:
+    """``folder / fname`` when it is a file inside ``folder`` (no absolute path, no ``..``, no
+    symlink out); otherwise an InputError."""
+    if not isinstance(fname, str) or not fname:
+        raise InputError(f"{what}: the file name {fname!r} is not a name.", path=source,
+                         fix="restore the 'files' entry written by rankify-lite.")
+    root = folder.resolve()
+    target = (folder / fname).resolve()
+    if Path(fname).is_absolute() or not target.is_relative_to(root):
+        raise InputError(f"{what}: {fname!r} is outside the result folder {folder}; a saved "
+                         "result reads run files only from its own folder.", path=source,
+                         fix="copy the run file into the result folder and name it there.")
+    return target
+
+
+@dataclass(frozen=True)
+class SavedFile:
+    """One run file of a saved result: where it is, what sha256 was recorded and what it is now
+    (``actual`` None: the file is missing)."""
+
+    system: str
+    name: str
+    path: Path
+    recorded: str | None
+    actual: str | None
+
+    @property
+    def changed(self) -> bool:
+        return self.actual is not None and self.recorded != self.actual
+
+    @property
+    def what(self) -> str:
+        """How a message names it: the first-stage run, or the run of a reranked system."""
+        first = not SystemId.from_label(self.system).is_reranked
+        return (f"the first-stage run {self.system!r} ({self.name})" if first
+                else f"the run file {self.name} of system {self.system!r}")
+
+    def why(self) -> str:
+        """Why it counts as changed, with both hash prefixes."""
+        recorded = self.recorded[:HASH_PREFIX] if self.recorded else "none"
+        return (f"it was changed after it was saved: sha256 {recorded} recorded, "
+                f"{(self.actual or '')[:HASH_PREFIX]} now")
+
+
+@dataclass(frozen=True)
+class SavedResult:
+    """A saved result folder, its ``meta.json`` and its run files (checked by
+    :func:`open_saved`)."""
+
+    folder: Path
+    meta_path: Path
+    meta: Mapping[str, Any]
+    files: tuple[SavedFile, ...]
+    verified: bool                       # False: meta.json records no sha256 at all
+
+    @property
+    def changed(self) -> tuple[SavedFile, ...]:
+        """The run files that differ from what was saved (only with ``allow_changed``)."""
+        return tuple(f for f in self.files if f.changed)
+
+    def file(self, system: str) -> SavedFile | None:
+        return next((f for f in self.files if f.system == system), None)
+
+    def read_run(self, system: str) -> Run:
+        """The run of ``system`` from its file; a missing file is one line naming it."""
+        from rankify_lite.io.trec import read_run
+
+        f = self.file(system)
+        if f is None or f.actual is None:
+            name = f.name if f is not None else None
+            raise InputError(f"files[{system!r}]: the run file {name!r} is not in the result "
+                             "folder.", path=self.meta_path,
+                             fix="keep the run files beside meta.json (copy the whole folder).")
+        return read_run(f.path, name=system)
+
+
+def _read_meta(path: Path) -> dict[str, Any]:
+    fix = "point at a folder written by rankify-lite run --output (meta.json unedited)."
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise InputError("result metadata not found.", path=path, fix=fix) from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise InputError(f"cannot read the result metadata ({exc}).", path=path, fix=fix) from None
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise InputError(f"result metadata is not valid JSON ({exc.msg}).", path=path,
+                         line=exc.lineno, fix=fix) from None
+    if not isinstance(data, dict):
+        raise InputError("result metadata is not a JSON object.", path=path, fix=fix)
+    return data
+
+
+def open_saved(where: str | Path, *, allow_changed: bool = False,
+               flag: str = "--allow-changed") -> SavedResult:
+    """The saved result in folder ``where`` (or of the ``meta.json`` file ``where``), its run
+    files confined to the folder and checked against their recorded sha256. A changed file is
+    an InputError naming ``flag`` (the caller's way to read it anyway) unless
+    ``allow_changed``."""
+    where = Path(where)
+    meta_path = where / META if where.is_dir() else where
+    folder = meta_path.parent
+    meta = _read_meta(meta_path)
+    listed = meta.get("files", {})
+    if not isinstance(listed, dict):
+        raise InputError("files must be an object of system name -> run file name, not "
+                         f"{type(listed).__name__}.", path=meta_path,
+                         fix="restore the 'files' entry written by rankify-lite.")
+    hashes = meta.get("file_sha256")
+    if hashes is not None and not (isinstance(hashes, dict)
+                                   and all(isinstance(v, str) for v in hashes.values())):
+        raise InputError("file_sha256 must be an object of system name -> sha256 hex digest.",
+                         path=meta_path, fix="restore the 'file_sha256' entry written by "
+                                             "rankify-lite (or rerun to write a new result).")
+    files = []
+    for system, fname in listed.items():
+        path = confined(folder, fname, f"files[{system!r}]", str(meta_path))
+        actual = file_sha256(path) if path.is_file() else None
+        recorded = hashes.get(system) if hashes is not None else actual
+        files.append(SavedFile(str(system), fname, path, recorded, actual))
+    saved = SavedResult(folder, meta_path, meta, tuple(files), hashes is not None)
+    if saved.changed and not allow_changed:
+        f = saved.changed[0]
+        more = f" ({len(saved.changed) - 1} more changed)" if len(saved.changed) > 1 else ""
+        raise InputError(f"{f.what}: {f.why()}{more}.", path=meta_path,
+                         fix=f"rerun to save a new result, or pass {flag} to read it anyway "
+                             "(each changed file is then marked).")
+    return saved
+
+
+__all__ = ["SavedFile", "SavedResult", "file_sha256", "open_saved", "saved_file_hashes"]
