@@ -118,14 +118,14 @@ class RetrieverTransformer(_Base):
         return f"RetrieverTransformer({self.component.name}, k={self.k})"
 
     def transform(self, inp):
-        from rankify_lite.cache import content_key
+        from rankify_lite.pipeline.keys import stage_key
 
         if not len(inp):
             return _empty_results()
         queries = frame_to_queries(inp)
         store = _cache(self.cache)
-        stem = "pt-first-" + content_key(self.corpus.content_hash(), queries.content_hash(),
-                                         self.config())
+        stem = "pt-first-" + stage_key("pt-first", self.corpus.content_hash(),
+                                       queries.content_hash(), self.config())
         self.notes, self.cached = [], False
         run = None
         if store is not None and not self.refresh:
@@ -160,17 +160,17 @@ class RerankerTransformer(_Base):
         return f"RerankerTransformer({self.component.family}, depth={self.depth})"
 
     def transform(self, inp):
-        from rankify_lite.cache import content_key
         from rankify_lite.pipeline.checkpoint import JsonlCheckpoint
+        from rankify_lite.pipeline.keys import reranker_parts, stage_key
 
         if not len(inp):
             return _empty_results()
         queries = frame_to_queries(inp)
         candidates = frame_to_run(inp, name="pyterrier-input")
         corpus = self.corpus if self.corpus is not None else _corpus_from_frame(inp)
-        per_call = self.component.queries_per_call(self.depth)
-        stem = "pt-rerank-" + content_key(queries.content_hash(), candidates.content_hash(),
-                                          corpus.content_hash(), self.config(), per_call)
+        stem = "pt-rerank-" + stage_key("pt-rerank", queries.content_hash(),
+                                        candidates.content_hash(), corpus.content_hash(),
+                                        *reranker_parts(self.component, self.depth))
         store = _cache(self.cache)
         self.notes, self.cached = [], False
         name = f"{self.component.family}"

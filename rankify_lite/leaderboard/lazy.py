@@ -56,8 +56,13 @@ def fingerprint_of(root: Path, version: str) -> str:
 
 class LazyReranker(Reranker):
     def __init__(self, spec: RerankerSpec) -> None:
+        from rankify_lite.rerankers.ties import DEFAULT, check_rule
+
         self.board_spec = spec
         self.given_name = spec.name  # the board entry's name is the stage name
+        # what the batch driver applies outside the model, read from the wrapper: the entry's
+        # tie rule (dropped before #38: computed by the default rule, keyed by the asked one)
+        self.ties = check_rule(spec.options.get("ties", DEFAULT))
         self._real: Reranker | None = None
         key = content_key(spec.family, spec.model, spec.options, _sources_fingerprint())
         self._memo = cache_dir("leaderboard") / f"reranker-config-{key}.json"
@@ -95,7 +100,7 @@ class LazyReranker(Reranker):
     def _rerank_batch(self, items):
         remembered = self.config()
         actual = json.loads(json.dumps(self.real.config(), default=str))
-        if actual != remembered:  # e.g. a model folder changed in place
+        if actual != remembered or self.real.ties != self.ties:  # e.g. a model folder changed
             self._memo.unlink(missing_ok=True)
             raise RankifyError(f"reranker {self.board_spec.name!r}: its configuration changed since it "
                                "was remembered; run the leaderboard again.")

@@ -10,7 +10,8 @@ Stage outputs are cached by content, keyed by what each stage reads: the first-s
 hash of the corpus and queries (not the qrels: editing judgments only re-scores), the
 retriever's full config, ``k`` and the self-hit rule; each reranked stage by its input's key, the
 reranker's config (model id, revision, prompt hash), its depth and the queries per call. So a
-cascade prefix shared by several systems has one key and is computed once. Cached runs are
+cascade prefix shared by several systems has one key and is computed once (keys.py makes every
+key, with one version). Cached runs are
 verified against a recorded sha256 before they are served (see run_cache.py). Reranking
 checkpoints every finished query, so a killed run continues where it stopped.
 """
@@ -23,7 +24,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from rankify_lite.cache import cache_dir, content_key
+from rankify_lite.cache import cache_dir
 from rankify_lite.cascade import Chain, Stage, as_chain
 from rankify_lite.datasets import Dataset, DatasetGroup, load_dataset
 from rankify_lite.errors import InputError
@@ -32,6 +33,7 @@ from rankify_lite.executors.base import LocalExecutor, rerank
 from rankify_lite.pipeline.checkpoint import JsonlCheckpoint
 from rankify_lite.pipeline.environment import environment
 from rankify_lite.pipeline.group import GroupResult, run_group
+from rankify_lite.pipeline.keys import rerank_key, stage_key
 from rankify_lite.pipeline.naming import stage_names
 from rankify_lite.pipeline.result import PipelineResult
 from rankify_lite.pipeline.run_cache import RunCache
@@ -162,7 +164,7 @@ class Pipeline:
     def _first_stage(self, ds: Dataset, cache: RunCache | None, notes: list[str],
                      stages: list[StageStats]) -> tuple[Run, str]:
         rconf = self.first.config()
-        key = content_key(ds.input_hash(), rconf, self.k, ds.rules.self_hits)
+        key = stage_key("first", ds.input_hash(), rconf, self.k, ds.rules.self_hits)
         stem = f"first-{key}"
         system = SystemId(self.first.name)
         precomputed = isinstance(self.first, RunStage)
@@ -214,9 +216,8 @@ class Pipeline:
                 reranker: Reranker, depth: int, cache: RunCache | None, notes: list[str],
                 stages: list[StageStats]) -> tuple[Run, str]:
         """One reranking stage on ``source`` (the first stage or the stage before it)."""
-        rconf = reranker.config()
         per_call = reranker.queries_per_call(depth)
-        key = content_key(source_key, rconf, depth, per_call)
+        key = rerank_key(source_key, reranker, depth)
         name = system.label
         stem = f"rerank-{key}"
         if cache is not None and not self.refresh:
@@ -273,8 +274,7 @@ class Pipeline:
             run, key, system = first, first_key, SystemId(first.name)
             for st, (name, depth) in zip(chain.stages, sid.stages, strict=True):
                 system = system.then(name, depth)
-                memo = (content_key(key, st.reranker.config(), depth,
-                                    st.reranker.queries_per_call(depth)), name)
+                memo = (rerank_key(key, st.reranker, depth), name)
                 if memo not in done:
                     done[memo] = self._rerank(ds, run, key, system, st.reranker, depth, cache,
                                               notes, stages)
