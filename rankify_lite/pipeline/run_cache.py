@@ -11,7 +11,10 @@ Two identical runs started together on one cache don't both compute: :meth:`RunC
 an entry that is not there takes a lock for it (``<stem>.lock``, holding the pid and host),
 which :meth:`RunCache.store` (or the end of the process) releases. A second run finding the
 lock held by a live process waits for it, then serves the first run's result; a lock left by a
-process that is gone (a kill -9) is broken, with a note.
+process that is gone (a kill -9) is broken, with a note. A lock this host cannot check (held on
+another host: a shared cache on NFS, a cluster job that died) is waited for at most
+``RANKIFY_LITE_LOCK_TIMEOUT`` seconds (default 30 minutes): the wait says once, on stderr, who
+holds the lock, since when and which file to delete to break it, and giving up is one line.
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ import json
 import os
 import shutil
 import socket
+import sys
 import time
 import weakref
 from dataclasses import dataclass, field
@@ -36,6 +40,31 @@ from rankify_lite.types import Run
 
 _READ_ONLY = (errno.EROFS, errno.EACCES, errno.EPERM)
 FORMAT = 3  # 3: reranked runs order tied scores as trec_eval does (#23)
+#: seconds a run waits for a lock another process holds before giving up
+LOCK_TIMEOUT_ENV = "RANKIFY_LITE_LOCK_TIMEOUT"
+DEFAULT_LOCK_TIMEOUT_S = 30 * 60.0
+
+
+def lock_timeout() -> float:
+    """``$RANKIFY_LITE_LOCK_TIMEOUT`` (seconds, a positive ASCII number), else the default."""
+    from rankify_lite.io.numbers import POSITIVE
+
+    raw = os.environ.get(LOCK_TIMEOUT_ENV, "").strip()
+    if not raw:
+        return DEFAULT_LOCK_TIMEOUT_S
+    return float(POSITIVE.parse(raw, LOCK_TIMEOUT_ENV, fix=f"e.g. {LOCK_TIMEOUT_ENV}=600 "
+                                f"(seconds; default {DEFAULT_LOCK_TIMEOUT_S:.0f})."))
+
+
+def _since(holder: dict[str, Any], path: Path) -> str:
+    """When the lock was taken (its record, else the file's time), as UTC text."""
+    when = holder.get("since")
+    if not isinstance(when, (int, float)) or isinstance(when, bool):
+        try:
+            when = os.stat(path).st_mtime
+        except OSError:
+            return "an unknown time"
+    return time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime(when))
 
 
 def _remove(path: Path) -> None:
@@ -77,9 +106,13 @@ class RunCache:
     notes: list[str] = field(default_factory=list)
     #: seconds between looks at a lock another process holds
     poll_s: float = 0.2
+    #: seconds to wait for it before giving up (None: ``$RANKIFY_LITE_LOCK_TIMEOUT``, 30 min)
+    lock_timeout_s: float | None = None
     _held: set[Path] = field(default_factory=set, repr=False)
 
     def __post_init__(self) -> None:
+        if self.lock_timeout_s is None:  # a bad setting is refused before any work
+            self.lock_timeout_s = lock_timeout()
         weakref.finalize(self, _release, self._held)  # a failed stage never blocks others
 
     def _lock_path(self, stem: str) -> Path:
@@ -90,10 +123,12 @@ class RunCache:
         path = self._lock_path(stem)
         me = {"pid": os.getpid(), "host": socket.gethostname()}
         waited = False
+        timeout = float(self.lock_timeout_s or DEFAULT_LOCK_TIMEOUT_S)
+        deadline = time.monotonic() + timeout
         while True:
             try:  # the lock appears complete or not at all: written aside, then linked in place
                 tmp = self.root / f".{stem}.lock.{os.getpid()}"
-                tmp.write_text(json.dumps(me), encoding="utf-8")
+                tmp.write_text(json.dumps({**me, "since": time.time()}), encoding="utf-8")
                 try:
                     os.link(tmp, path)
                 finally:
@@ -112,10 +147,18 @@ class RunCache:
                         if os.stat(path).st_ino == inode:
                             path.unlink()
                     continue
+                held = (f"process {pid} on {host}, which holds the lock {path} since "
+                        f"{_since(holder, path)}")
                 if not waited:
-                    self.notes.append(f"{what}: waited for process {pid} on {host}, which was "
-                                      f"computing the same entry (delete {path} to stop "
-                                      "waiting)")
+                    self.notes.append(f"{what}: waited for {held} (computing the same entry)")
+                    print(f"rankify-lite: {what}: waiting for {held}, computing the same entry; "
+                          f"if that process is gone, delete {path} (giving up after "
+                          f"{timeout:g} s, {LOCK_TIMEOUT_ENV})", file=sys.stderr, flush=True)
+                elif time.monotonic() >= deadline:
+                    raise InputError(
+                        f"{what}: gave up after {timeout:g} s waiting for {held}.",
+                        fix=f"if that process is gone (another host, a job that died), delete "
+                            f"{path}; or wait longer with {LOCK_TIMEOUT_ENV}=SECONDS.") from None
                 waited = True
                 time.sleep(self.poll_s)
                 continue

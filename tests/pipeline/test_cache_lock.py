@@ -89,3 +89,92 @@ def test_an_abandoned_entry_does_not_block_this_process(tmp_path):
 
     gc.collect()
     assert not (tmp_path / "y.lock").exists()
+
+
+# -- a lock this host cannot check: said once, bounded, one line (issue #38, item 7) -----------
+
+def _foreign_lock(path: Path, since: object = 1_700_000_000.0) -> None:
+    path.write_text(json.dumps({"pid": 4242, "host": "node-17.cluster", "since": since}))
+
+
+def test_a_lock_held_on_another_host_is_named_once_and_given_up_on(tmp_path, capsys):
+    import pytest
+
+    from rankify_lite.errors import InputError
+
+    _foreign_lock(tmp_path / "x.lock")
+    cache = RunCache(tmp_path, poll_s=0.02, lock_timeout_s=0.3)
+    started = time.monotonic()
+    with pytest.raises(InputError) as err:
+        cache.load("x", "r", "reranked run r")
+    assert time.monotonic() - started < 5
+    message = str(err.value)
+    assert "\n" not in message and "gave up after 0.3 s" in message
+    for part in ("process 4242", "node-17.cluster", "2023-11-14 22:13:20 UTC",
+                 f"delete {tmp_path / 'x.lock'}", "RANKIFY_LITE_LOCK_TIMEOUT"):
+        assert part in message, part
+    waiting = [ln for ln in capsys.readouterr().err.splitlines() if "waiting for" in ln]
+    assert len(waiting) == 1 and f"delete {tmp_path / 'x.lock'}" in waiting[0]
+    assert "node-17.cluster" in waiting[0] and "giving up after 0.3 s" in waiting[0]
+    assert (tmp_path / "x.lock").exists()  # not ours to break
+
+
+def test_a_live_local_holder_is_bounded_too_and_since_falls_back_to_the_files_time(tmp_path):
+    import socket
+
+    import pytest
+
+    from rankify_lite.errors import InputError
+
+    holder = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    try:
+        lock = tmp_path / "y.lock"
+        lock.write_text(json.dumps({"pid": holder.pid, "host": socket.gethostname(),
+                                    "since": "yesterday"}))
+        os.utime(lock, (1_600_000_000, 1_600_000_000))
+        with pytest.raises(InputError, match="since 2020-09-13 12:26:40 UTC"):
+            RunCache(tmp_path, poll_s=0.02, lock_timeout_s=0.1).load("y", "r", "run")
+    finally:
+        holder.kill()
+        holder.wait()
+
+
+def test_the_timeout_comes_from_the_environment_and_a_bad_one_is_refused_up_front(
+        tmp_path, monkeypatch):
+    import pytest
+
+    from rankify_lite.errors import InputError
+
+    monkeypatch.setenv("RANKIFY_LITE_LOCK_TIMEOUT", "0.2")
+    assert RunCache(tmp_path).lock_timeout_s == 0.2
+    monkeypatch.delenv("RANKIFY_LITE_LOCK_TIMEOUT")
+    assert RunCache(tmp_path).lock_timeout_s == 30 * 60
+    for bad in ("abc", "-1", "0", "nan", "inf", "\uff11\uff10", "1_0", "1e999"):
+        monkeypatch.setenv("RANKIFY_LITE_LOCK_TIMEOUT", bad)
+        with pytest.raises(InputError, match="RANKIFY_LITE_LOCK_TIMEOUT") as err:
+            RunCache(tmp_path)
+        assert "\n" not in str(err.value)
+
+
+def test_the_cli_gives_up_in_one_line(tmp_path, monkeypatch, capsys):
+    from helpers.tie_reranker import register_once, tie_dataset
+
+    from rankify_lite.cli.main import main as cli
+
+    register_once()
+    data = tie_dataset(tmp_path / "data")
+    home = tmp_path / "home"
+    monkeypatch.setenv("RANKIFY_LITE_CACHE", str(home))
+    args = ["run", "--dataset", str(data), "--retriever", "run:first", "--reranker",
+            "bucket-test", "--depth", "4"]
+    assert cli(args) == 0
+    for entry in (home / "runs").glob("rerank-*.trec"):  # the entry now held elsewhere
+        entry.unlink()
+        entry.with_suffix(".json").unlink()
+        _foreign_lock(entry.with_suffix(".lock"))
+    capsys.readouterr()
+    monkeypatch.setenv("RANKIFY_LITE_LOCK_TIMEOUT", "0.3")
+    assert cli(args) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 2 and "waiting for process 4242" in err[0]
+    assert err[1].startswith("rankify-lite: error: ") and "gave up after 0.3 s" in err[1]
