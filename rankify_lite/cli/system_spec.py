@@ -56,10 +56,35 @@ def parse_options(pairs: list[str] | None, flag: str = "--option") -> dict[str, 
     return out
 
 
+def split_stages(text: str) -> list[str]:
+    """``text`` cut at each ``>>`` outside quotes (shell rules: '...' and "..." quote, a
+    backslash escapes outside single quotes), so a quoted value may hold ``>>``; an unclosed
+    quote is one line."""
+    parts, start, quote, opened, i = [], 0, None, 0, 0
+    while i < len(text):
+        ch = text[i]
+        if ch == "\\" and quote != "'":
+            i += 2
+            continue
+        if quote is None and ch in "'\"":
+            quote, opened = ch, i
+        elif ch == quote:
+            quote = None
+        elif quote is None and text.startswith(">>", i):
+            parts.append(text[start:i])
+            start = i = i + 2
+            continue
+        i += 1
+    if quote is not None:
+        raise InputError(f"--reranker {text!r}: the quote {quote} opened at character "
+                         f"{opened + 1} is never closed.", fix="close the quotes.")
+    return [*parts, text[start:]]
+
+
 def parse_system(text: str) -> list[StageArg]:
     """The stages of one ``--reranker`` value (see the module docstring)."""
     stages = []
-    for part in text.split(">>"):
+    for part in split_stages(text):
         try:
             tokens = shlex.split(part)
         except ValueError as exc:

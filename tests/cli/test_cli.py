@@ -116,6 +116,30 @@ def test_reranker_values_parse_into_stages():
             parse_system(bad)
 
 
+def test_stages_are_split_at_unquoted_separators_only(capsys):
+    """'>>' inside quotes is part of a value, not a stage boundary (issue #38, item 7): no
+    shlex error; a name holding it is refused by the name rule in one line."""
+    from rankify_lite.cli.system_spec import parse_system, split_stages
+    from rankify_lite.errors import InputError
+
+    assert split_stages("a >> b>>c") == ["a ", " b", "c"]
+    assert split_stages("x p='q>>r' >> y") == ["x p='q>>r' ", " y"]
+    assert split_stages('x p="q>>r" >> y') == ['x p="q>>r" ', " y"]
+    assert split_stages("x p=\\'q >> y") == ["x p=\\'q ", " y"]  # an escaped quote
+    assert split_stages("x p='a\\' >> y") == ["x p='a\\' ", " y"]  # no escape in '...'
+    (st,) = parse_system("identity prompt='a >> b'")
+    assert st.options == {"prompt": "a >> b"}
+    (a, b) = parse_system('identity v="1>>2" >> identity name=\'n 2\'')
+    assert a.options == {"v": "1>>2"} and b.name == "n 2"
+    with pytest.raises(InputError, match="opened at character 15 is never closed"):
+        parse_system("identity name='a>>b")
+    for bad in ("identity name='a>>b'", 'identity name="x >> y" >> identity'):
+        assert main(["run", "--reranker", bad, "--no-cache"]) == 2  # the name rule refuses it
+        err = capsys.readouterr().err.strip().splitlines()
+        assert len(err) == 1 and "'>>'" in err[0] and "name" in err[0], err
+        assert "quotation" not in err[0] and "quote" not in err[0]
+
+
 def test_retriever_options_reach_the_first_stage(capsys):
     """--retriever-option configures the first stage (here BM25's k1/b on bundled SciFact);
     an unknown option is one clear line before anything is indexed."""
