@@ -26,21 +26,28 @@ def _finite(obj: Any) -> Any:
     return obj
 
 
-def report_html(folder: str | Path, dataset: str | Path | None = None) -> str:
-    """The HTML page of a result or leaderboard folder."""
+def report_html(folder: str | Path, dataset: str | Path | None = None, *,
+                allow_changed: bool = False) -> str:
+    """The HTML page of a result or leaderboard folder. A run file changed since the result
+    was saved is refused, unless ``allow_changed`` (then the page marks it)."""
     from rankify_lite.report.html import render_html
     from rankify_lite.report.load import load_folder
 
-    return render_html(_finite(load_folder(folder, dataset)))
+    return render_html(_finite(load_folder(folder, dataset, allow_changed=allow_changed)))
 
 
-def build_report(folder: str | Path, output: str | Path,
-                 dataset: str | Path | None = None) -> Path:
-    """Write the report of ``folder`` to ``output`` (atomically); returns its path."""
+def build_report(folder: str | Path, output: str | Path, dataset: str | Path | None = None, *,
+                 allow_changed: bool = False, overwrite: bool = False) -> Path:
+    """Write the report of ``folder`` to ``output`` (atomically); returns its path.
+
+    ``output`` is checked first (:mod:`rankify_lite.report.output`): never a file of
+    ``folder`` (inside it only an ``.html`` file), and an existing file only when it is a
+    report rankify-lite wrote, unless ``overwrite``."""
     from rankify_lite.io.files import atomic_write
+    from rankify_lite.report.output import check_output
 
-    page = report_html(folder, dataset)
-    output = Path(output)
+    output = check_output(folder, output, overwrite)
+    page = report_html(folder, dataset, allow_changed=allow_changed)
     output.parent.mkdir(parents=True, exist_ok=True)
     with atomic_write(output) as fh:
         fh.write(page)

@@ -82,7 +82,7 @@ def test_errors_name_the_file_and_the_fix(dl19_result, tmp_path):
     assert load_folder(copy, dataset="trec-dl/dl19-passage")["views"][0]["queries_n"] == 43
     meta["files"] = {"x": "../../etc/passwd"}
     (copy / "meta.json").write_text(json.dumps(meta))
-    with pytest.raises(InputError, match="not a file inside the result folder"):
+    with pytest.raises(InputError, match="outside the result folder"):
         load_folder(copy, dataset="trec-dl/dl19-passage")
 
 

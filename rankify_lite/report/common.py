@@ -1,0 +1,75 @@
+"""What the result and the leaderboard readers share: system letters, parents, win/loss counts
+and the metrics a folder declares (checked by :class:`~rankify_lite.report.fields.Fields`)."""
+
+from __future__ import annotations
+
+import json
+import string
+from pathlib import Path
+from typing import Any
+
+from rankify_lite.errors import InputError
+from rankify_lite.report.fields import Fields
+from rankify_lite.systems import SystemId
+
+
+def read_json(path: Path) -> dict[str, Any]:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise InputError(f"cannot read it as JSON ({exc}).", path=path,
+                         fix="point at a folder written by rankify-lite run --output or "
+                             "rankify-lite leaderboard.") from None
+    if not isinstance(data, dict):
+        raise InputError("expected a JSON object.", path=path, fix="use the file rankify-lite wrote.")
+    return data
+
+
+def letter(i: int) -> str:
+    return string.ascii_lowercase[i % 26]
+
+
+def parent(name: str, names: list[str]) -> str | None:
+    sid = SystemId.from_label(name)
+    if not sid.is_reranked:
+        return None
+    label = sid.parent.label
+    return label if label in names else None
+
+
+def winloss(per_query: dict[str, dict[str, dict[str, float]]], systems: list[str],
+            baseline: str, metric: str) -> dict[str, list[int]]:
+    base = per_query[baseline][metric]
+    out = {}
+    for s in systems:
+        mine = per_query[s][metric]
+        w = sum(1 for q, v in mine.items() if v > base.get(q, 0.0) + 1e-9)
+        l_ = sum(1 for q, v in mine.items() if v < base.get(q, 0.0) - 1e-9)
+        out[s] = [w, len(mine) - w - l_, l_]
+    return out
+
+
+def declared_metrics(f: Fields, sources: list[tuple[str, dict[str, Any]]],
+                     default: list[str] | None = None) -> list[str]:
+    """The metrics of the first source that declares ``metrics`` (each name checked)."""
+    for where, src in sources:
+        if src.get("metrics") is not None:
+            return f.metrics(src["metrics"], f"{where}metrics")
+    if default is None:
+        raise f.refuse("metrics", "are not declared (no metrics list).")
+    return default
+
+
+def significance_settings(f: Fields, sig: dict[str, Any], where: str) -> dict[str, Any]:
+    """The test, correction and alpha a folder records (each checked; defaults when absent)."""
+    from rankify_lite.evaluation.significance import CORRECTIONS, TESTS
+    from rankify_lite.io.numbers import PROBABILITY
+
+    return {"test": f.choice(sig.get("test"), f"{where}test", TESTS, "t-test"),
+            "correction": f.choice(sig.get("correction"), f"{where}correction", CORRECTIONS,
+                                   "holm"),
+            "alpha": f.number(sig.get("alpha"), f"{where}alpha", PROBABILITY, 0.05)}
+
+
+__all__ = ["declared_metrics", "letter", "parent", "read_json", "significance_settings",
+           "winloss"]
