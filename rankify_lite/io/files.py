@@ -1,7 +1,14 @@
-"""Opening (possibly compressed) text files and writing them atomically."""
+"""Opening (possibly compressed) text files and writing them atomically.
+
+Every input file's lines are read by :func:`iter_lines` (JSONL corpora and queries, TREC runs,
+qrels and topics): compression by magic bytes (gzip, bzip2, xz), UTF-8 checked per line, and no
+line longer than :data:`MAX_LINE_BYTES` once decompressed, so a small archive whose one line
+expands without limit is refused with its line number instead of filling the memory.
+"""
 
 from __future__ import annotations
 
+import bz2
 import contextlib
 import gzip
 import io
@@ -14,6 +21,10 @@ from typing import IO
 
 _GZIP_MAGIC = b"\x1f\x8b"
 _XZ_MAGIC = b"\xfd7zXZ\x00"
+_BZ2_BLOCK = b"1AY&SY"  # after "BZh" and the block size digit: pi's digits, bzip2's block magic
+#: the longest line (bytes, after decompression) an input file may hold; no corpus passage,
+#: run or qrels line comes near it
+MAX_LINE_BYTES = 64 << 20
 BOM = "\ufeff"
 
 
@@ -31,27 +42,39 @@ def check_readable(path: str | Path, what: str = "file") -> Path:
 
 
 def open_binary(path: str | Path, what: str = "file") -> IO[bytes]:
-    """Open for reading as bytes, decompressing gzip and xz by their magic bytes (not by the
-    file name: a gzip file named ``.trec`` and a plain file named ``.gz`` both read correctly)."""
+    """Open for reading as bytes, decompressing gzip, bzip2 and xz by their magic bytes (not by
+    the file name: a gzip file named ``.trec`` and a plain file named ``.gz`` both read
+    correctly)."""
     path = check_readable(path, what)
     with open(path, "rb") as fh:
-        head = fh.read(6)
+        head = fh.read(10)
     if head.startswith(_GZIP_MAGIC):
         return gzip.open(path, "rb")
     if head.startswith(_XZ_MAGIC):
         return lzma.open(path, "rb")
+    if head[:3] == b"BZh" and head[3:4].isdigit() and head[4:10] in (_BZ2_BLOCK, b"\x17rE8P\x90"):
+        return bz2.open(path, "rb")  # the second: an empty stream's end-of-stream magic
     return open(path, "rb")
 
 
 def iter_lines(path: str | Path, what: str = "file") -> Iterator[tuple[int, str]]:
-    """(line number, text) for every line; bad bytes, a truncated or corrupt archive raise an
-    InputError naming the file and the line."""
+    """(line number, text) for every line; bad bytes, a line longer than
+    :data:`MAX_LINE_BYTES`, a truncated or corrupt archive raise an InputError naming the file
+    and the line."""
     from rankify_lite.errors import InputError
 
     lineno = 0
+    limit = MAX_LINE_BYTES
     try:
         with open_binary(path, what) as fh:
-            for lineno, raw in enumerate(fh, 1):
+            while raw := fh.readline(limit + 1):  # never more than one bounded line in memory
+                lineno += 1
+                if len(raw) > limit and not raw.endswith(b"\n"):
+                    raise InputError(
+                        f"{what} line {lineno} is longer than {_size(limit)} (after "
+                        "decompression); no input line should be.", path=path, line=lineno,
+                        fix="check the file (a compressed file that expands without limit?); "
+                            "split records one per line.")
                 try:
                     text = raw.decode("utf-8")
                 except UnicodeDecodeError as exc:
@@ -64,6 +87,10 @@ def iter_lines(path: str | Path, what: str = "file") -> Iterator[tuple[int, str]
     except (EOFError, OSError, lzma.LZMAError) as exc:
         raise InputError(f"{what} could not be read after line {lineno}: {exc}.", path=path,
                          fix="the compressed file is truncated or corrupt; recreate it.") from None
+
+
+def _size(n: int) -> str:
+    return f"{n >> 20} MiB" if n >= 1 << 20 and not n % (1 << 20) else f"{n} bytes"
 
 
 def read_text(path: str | Path, what: str = "file") -> str:
