@@ -12,6 +12,13 @@ from rankify_lite.cli.output import print_json
 DEFAULT_STUDENT = "sentence-transformers/all-MiniLM-L6-v2"
 
 
+def _number(flag: str, field: str | None = None) -> Any:
+    """The argparse type of ``flag``: the rule its DistillConfig field declares (one line)."""
+    from rankify_lite.distill.config import NUMBERS
+
+    return NUMBERS[field or flag[2:].replace("-", "_")].argtype(flag)
+
+
 def add_parsers(sub) -> None:
     from rankify_lite.distill.config import (
         LABEL_TRANSFORMS,
@@ -50,45 +57,47 @@ def add_parsers(sub) -> None:
                         "bi-encoder and splade: margin-mse, distill-kl")
     p.add_argument("--negatives", choices=list(NEGATIVES), default=d.negatives,
                    help="hard: positives from the teacher's top --positives, negatives below")
-    p.add_argument("--positives", type=int, default=d.positives)
-    p.add_argument("--ways", type=int, default=d.ways, help="negatives per distill-kl example")
-    p.add_argument("--temperature", type=float, default=None,
+    p.add_argument("--positives", type=_number("--positives"), default=d.positives)
+    p.add_argument("--ways", type=_number("--ways"), default=d.ways, help="negatives per distill-kl example")
+    p.add_argument("--temperature", type=_number("--temperature"), default=None,
                    help="distill-kl: softmax temperature of student scores and teacher labels "
                         "(default: the loss's; ~0.05 for cosine bi-encoders)")
-    p.add_argument("--validation-queries", type=float, default=0.2,
+    p.add_argument("--validation-queries", type=_number("--validation-queries"), default=0.2,
                    help="share of the training queries held out for validation (default 0.2; "
                         "0: none)")
     p.add_argument("--validation-metric", choices=list(VALIDATION_METRICS), default="loss",
                    help="picks the kept checkpoint; ndcg@10 reads the dataset's qrels of the "
                         "held-out training queries")
-    p.add_argument("--validation-depth", type=int, default=None)
-    p.add_argument("--eval-steps", type=int, default=d.eval_steps)
-    p.add_argument("--validation-examples", type=int, default=d.validation_examples,
+    p.add_argument("--validation-depth", type=_number("--validation-depth"), default=None)
+    p.add_argument("--eval-steps", type=_number("--eval-steps"), default=d.eval_steps)
+    p.add_argument("--validation-examples", type=_number("--validation-examples"),
+                   default=d.validation_examples,
                    help="examples per validation query for the validation loss")
     p.add_argument("--bf16", action="store_true",
                    help="train under bfloat16 autocast (about 2x faster on CPUs with "
                         "avx512_bf16/AMX; weights stay float32)")
-    p.add_argument("--patience", type=int, default=None,
+    p.add_argument("--patience", type=_number("--patience"), default=None,
                    help="stop after this many evaluations without improvement")
-    p.add_argument("--depth", type=int, default=d.depth, help="teacher candidates per query")
+    p.add_argument("--depth", type=_number("--depth"), default=d.depth, help="teacher candidates per query")
     p.add_argument("--labels", choices=["auto", *LABEL_TRANSFORMS], default=d.labels,
                    help="teacher scores -> labels (reciprocal-rank for order-only teachers "
                         "such as listwise LLM rerankers)")
-    p.add_argument("--label-scale", type=float, default=d.label_scale,
+    p.add_argument("--label-scale", type=_number("--label-scale"), default=d.label_scale,
                    help="default: 1, or for bi-encoders the student's own score spread")
-    p.add_argument("--pairs-per-query", type=int, default=d.pairs_per_query)
-    p.add_argument("--list-size", type=int, default=d.list_size)
-    p.add_argument("--lists-per-query", type=int, default=d.lists_per_query)
-    p.add_argument("--epochs", type=float, default=d.epochs)
-    p.add_argument("--max-steps", type=int, default=None)
-    p.add_argument("--batch-size", type=int, default=d.batch_size)
-    p.add_argument("--mini-batch-size", type=int, default=None)
-    p.add_argument("--lr", type=float, default=d.learning_rate, dest="learning_rate")
-    p.add_argument("--warmup-ratio", type=float, default=d.warmup_ratio)
-    p.add_argument("--weight-decay", type=float, default=d.weight_decay)
-    p.add_argument("--max-length", type=int, default=d.max_length)
-    p.add_argument("--seed", type=int, default=d.seed)
-    p.add_argument("--save-steps", type=int, default=d.save_steps)
+    p.add_argument("--pairs-per-query", type=_number("--pairs-per-query"), default=d.pairs_per_query)
+    p.add_argument("--list-size", type=_number("--list-size"), default=d.list_size)
+    p.add_argument("--lists-per-query", type=_number("--lists-per-query"), default=d.lists_per_query)
+    p.add_argument("--epochs", type=_number("--epochs"), default=d.epochs)
+    p.add_argument("--max-steps", type=_number("--max-steps"), default=None)
+    p.add_argument("--batch-size", type=_number("--batch-size"), default=d.batch_size)
+    p.add_argument("--mini-batch-size", type=_number("--mini-batch-size"), default=None)
+    p.add_argument("--lr", type=_number("--lr", "learning_rate"), default=d.learning_rate,
+                   dest="learning_rate")
+    p.add_argument("--warmup-ratio", type=_number("--warmup-ratio"), default=d.warmup_ratio)
+    p.add_argument("--weight-decay", type=_number("--weight-decay"), default=d.weight_decay)
+    p.add_argument("--max-length", type=_number("--max-length"), default=d.max_length)
+    p.add_argument("--seed", type=_number("--seed"), default=d.seed)
+    p.add_argument("--save-steps", type=_number("--save-steps"), default=d.save_steps)
     p.add_argument("--resume", action="store_true",
                    help="continue an interrupted training from its last checkpoint")
     p.add_argument("--overwrite", action="store_true", help="replace a student already in --output")
@@ -112,13 +121,17 @@ def _teacher(args: argparse.Namespace, ds: Any):
                          fix=f"use run:NAME (shipped: {', '.join(sorted(ds.runs)) or 'none'}) "
                              "or the path of a TREC run.")
     if not args.teacher_reranker:
-        return source.restrict(ds.queries)
+        from rankify_lite.distill.data import teacher_for
+
+        return teacher_for(source, ds.queries)
     from rankify_lite.cli.run_cmd import _options
     from rankify_lite.pipeline import Pipeline
     from rankify_lite.rerankers import load_reranker
 
+    reserved = {"model": "--teacher-model M", "name": "nothing (the teacher is not named)",
+                "depth": "--depth D"}
     reranker = load_reranker(args.teacher_reranker, model=args.teacher_model,
-                             **_options(args.teacher_option))
+                             **_options(args.teacher_option, "--teacher-option", reserved))
     result = Pipeline(source, reranker, depth=args.depth, k=args.depth).run(ds)
     return result.run
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import math
 import random
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
 from rankify_lite.distill.config import DistillConfig
@@ -51,12 +51,34 @@ def teacher_labels(scores: Sequence[float], transform: str, scale: float = 1.0) 
     return [scale * v for v in out]
 
 
+def _some(ids: Iterable[str], n: int = 3) -> str:
+    """The first ``n`` of ``ids`` and how many there are: "['1', '2', '3'] (43 in all)"."""
+    ids = list(ids)
+    return f"{ids[:n]} ({len(ids)} in all)" if len(ids) > n else f"{ids}"
+
+
+def teacher_for(teacher: Run, queries: Queries) -> Run:
+    """``teacher`` restricted to the training ``queries``. A run that shares no query id with
+    them (another dataset or split, ids written another way) is refused naming a few ids of
+    each side, not reported as a run with no queries."""
+    shared = [q for q in teacher if q in queries]
+    if len(teacher) and not shared:
+        raise InputError(f"the teacher run {teacher.name!r} shares no query id with the "
+                         f"training queries: the run has {_some(teacher)}, the queries "
+                         f"{_some(queries)}.",
+                         fix="use the teacher run made for these queries (the same dataset "
+                             "and split), with ids written the same way.")
+    return teacher.restrict(shared)
+
+
 def check_teacher(teacher: Run, queries: Queries, corpus: Corpus) -> None:
     """Every teacher query must have a text and every candidate a document."""
     if not len(teacher):
         raise InputError(f"the teacher run {teacher.name!r} has no queries.",
                          fix="pass a run with candidates for the training queries.")
     missing_q = [q for q in teacher if q not in queries]
+    if len(missing_q) == len(teacher):
+        teacher_for(teacher, queries)  # shares none: both sides named
     if missing_q:
         raise InputError(f"{len(missing_q)} queries of the teacher run {teacher.name!r} are not in "
                          f"the queries, e.g. {missing_q[:3]}.",

@@ -109,3 +109,29 @@ def test_config_round_trips_with_resolved_labels():
     with pytest.raises(InputError, match="unknown distillation settings: lr"):
         DistillConfig.from_dict({"lr": 1})
     assert math.isclose(DistillConfig.from_dict(d).learning_rate, 1e-4)
+
+
+def test_a_teacher_sharing_no_query_names_ids_of_both_sides():
+    """Issue #38, item 7: not 'has no queries' but a few ids from each side, through the
+    restriction the command line applies and through build_examples alike."""
+    from rankify_lite.distill.data import teacher_for
+
+    queries, corpus, teacher = synthetic_task(n_queries=5, docs_per_query=4)
+    other = Run({f"Q-{q}": rl for q, rl in teacher.items()}, name="other-split")
+    for call in (lambda: teacher_for(other, queries),
+                 lambda: build_examples(other, queries, corpus,
+                                        DistillConfig(label_scale=1.0))):
+        with pytest.raises(InputError) as err:
+            call()
+        message = str(err.value)
+        assert "shares no query id" in message and "has no queries" not in message
+        assert "['Q-q0', 'Q-q1', 'Q-q2'] (5 in all)" in message
+        assert "['q0', 'q1', 'q2'] (5 in all)" in message and "\n" not in message
+    few = Run({"x": teacher["q0"]}, name="one")
+    with pytest.raises(InputError, match=r"the run has \['x'\], the queries \['q0'"):
+        teacher_for(few, queries)
+    # sharing some: restricted to them; an empty run is still 'has no queries'
+    half = Run({**{q: teacher[q] for q in ("q1", "q3")}, "zz": teacher["q0"]}, name="half")
+    assert list(teacher_for(half, queries)) == ["q1", "q3"]
+    with pytest.raises(InputError, match="has no queries"):
+        build_examples(Run({}, name="empty"), queries, corpus, DistillConfig(label_scale=1.0))

@@ -81,6 +81,18 @@ def test_bad_teacher_is_one_clear_line(folder, encoder, tmp_path, capsys):
     assert "neither run:NAME nor a run file" in err and "shipped: count" in err
 
 
+def test_a_teacher_file_of_other_queries_names_both_sides(folder, encoder, tmp_path, capsys):
+    _, _, teacher = synthetic_task(n_queries=3, docs_per_query=6)
+    path = tmp_path / "other.trec"
+    write_run(type(teacher)({f"dl-{q}": rl for q, rl in teacher.items()}, name="other"), path)
+    code = main(["distill", "--dataset", str(folder), "--teacher", str(path),
+                 "--student", encoder, "--output", str(tmp_path / "s"), *FAST])
+    assert code == 2
+    (line,) = capsys.readouterr().err.strip().splitlines()
+    assert "shares no query id" in line and "['dl-q0', 'dl-q1', 'dl-q2']" in line
+    assert "['q0', 'q1', 'q2']" in line and not (tmp_path / "s").exists()
+
+
 def test_bi_encoder_student_with_held_out_validation(folder, encoder, tmp_path, capsys):
     out = tmp_path / "bi"
     fast = [a for a in FAST if a not in ("--validation-queries", "0")]
