@@ -12,10 +12,10 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 from pathlib import Path
 
 import pytest
+from helpers.browser import open_page
 
 from rankify_lite import read_run
 from rankify_lite.report import build_report
@@ -23,52 +23,11 @@ from rankify_lite.report import build_report
 REPO = Path(__file__).resolve().parents[2]
 
 
-def _chromium() -> str:
-    path = os.environ.get("RANKIFY_LITE_CHROMIUM") or shutil.which("chromium") \
-        or shutil.which("chromium-browser")
-    if not path:
-        pytest.skip("no chromium on PATH (Debian: apt-get install -y chromium)")
-    return path
-
-
-@pytest.fixture(scope="module")
-def browser():
-    exe = _chromium()
-    sync_api = pytest.importorskip("playwright.sync_api", reason="pip install playwright")
-    with sync_api.sync_playwright() as p:
-        try:
-            b = p.chromium.launch(executable_path=exe, args=["--no-sandbox"])
-        except Exception as exc:  # noqa: BLE001 - a browser that can't start here is a skip
-            pytest.skip(f"chromium at {exe} did not start: {exc}")
-        yield b
-        b.close()
-
-
-def _open(browser, html: Path, hash_: str = ""):
-    page = browser.new_page(viewport={"width": 1280, "height": 900})
-    problems: list[str] = []
-    requests: list[str] = []
-    page.on("console", lambda m: problems.append(m.text) if m.type in ("error", "warning") else None)
-    page.on("pageerror", lambda e: problems.append(str(e)))
-
-    def block(route):
-        requests.append(route.request.url)
-        if route.request.url.startswith("file://"):
-            route.continue_()
-        else:
-            route.abort()
-
-    page.route("**/*", block)
-    page.goto(html.as_uri() + hash_)
-    page.wait_for_selector(".qview .qtext")
-    return page, problems, requests
-
-
 def test_result_report_in_chromium(browser, dl19_result, dl19, tmp_path):
     folder, _ = dl19_result
     meta = json.loads((folder / "meta.json").read_text())
     html = build_report(folder, tmp_path / "report.html")
-    page, problems, requests = _open(browser, html)
+    page, problems, requests = open_page(browser, html)
     assert problems == []
     assert requests == [html.as_uri()]                   # nothing but the file itself
     # the table holds the saved result's numbers
@@ -111,7 +70,7 @@ def test_result_report_in_chromium(browser, dl19_result, dl19, tmp_path):
         page.locator("#qview-0").scroll_into_view_if_needed()
         page.screenshot(path=str(out / "report.png"), full_page=True)
     # a link with #q= opens on that query
-    page2, problems2, _ = _open(browser, html, f"#q=0:{qids[3]}")
+    page2, problems2, _ = open_page(browser, html, f"#q=0:{qids[3]}")
     assert page2.get_attribute("#qview-0", "data-qid") == qids[3] and problems2 == []
 
 
@@ -121,7 +80,7 @@ def test_leaderboard_report_in_chromium(browser, tmp_path):
         pytest.skip("no committed leaderboard folder")
     summary = json.loads((lb / "results.json").read_text())
     html = build_report(lb, tmp_path / "lb.html")
-    page, problems, requests = _open(browser, html)
+    page, problems, requests = open_page(browser, html)
     assert problems == [] and requests == [html.as_uri()]
     for i, d in enumerate(summary["datasets"].values()):
         for system, info in d["systems"].items():
