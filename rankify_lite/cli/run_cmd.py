@@ -89,6 +89,17 @@ def _print_result(result, args: argparse.Namespace) -> None:
               "scored 0 (trec_eval -c)")
 
 
+def _check_output(pipeline, args: argparse.Namespace) -> None:
+    """--output must be new, empty or a saved result (with --overwrite): checked before the
+    pipeline computes anything, so a refused folder costs no work."""
+    if args.output:
+        from rankify_lite.pipeline.result import check_result_folder
+        from rankify_lite.systems import file_names
+
+        check_result_folder(args.output, file_names(pipeline.output_systems).values(),
+                            args.overwrite)
+
+
 def _finish(result, args: argparse.Namespace) -> int:
     _print_result(result, args)
     if args.output:
@@ -118,6 +129,7 @@ def cmd_run(args: argparse.Namespace) -> int:
                                          num_workers=args.ray_workers, num_gpus=args.ray_gpus)
     pipeline = Pipeline(retriever, rerankers, depth=args.depth, k=args.k, test=args.test,
                         cache=not args.no_cache, refresh=args.refresh, **kwargs)
+    _check_output(pipeline, args)
     return _finish(pipeline.run(args.dataset), args)
 
 
@@ -139,6 +151,7 @@ def cmd_rerun(args: argparse.Namespace) -> int:
     ds = load_dataset(dataset_of_meta(meta))
     record = verify_inputs(saved, ds, allow_changed_data=args.allow_changed_data, source=source)
     pipeline, _ = pipeline_from_meta(meta, folder=folder, source=source, consent=consent)
+    _check_output(pipeline, args)
     result = pipeline.run(ds)
     result.metadata["rerun"] = {**record, "trust_remote_code": consent.trust_remote_code,
                                 "allowed_servers": list(consent.servers)}

@@ -101,8 +101,18 @@ def parse_system(text: str) -> list[StageArg]:
                              f"{depth!r}.", fix="e.g. depth=20")
         model, name = opts.pop("model", None), opts.pop("name", None)
         stages.append(StageArg(family, None if model is None else str(model),
-                               None if name is None else str(name), depth, opts))
+                               _stage_name(name, text), depth, opts))
     return stages
+
+
+def _stage_name(name: Any, text: str) -> str | None:
+    """A stage's ``name=`` (JSON values read back as text), checked as every stage name is."""
+    if name is None:
+        return None
+    from rankify_lite.names import check_name
+
+    value = name if isinstance(name, str) else json.dumps(name)
+    return check_name(value, f"--reranker {text!r}: name", example="name=ce12")
 
 
 def build_systems(values: list[str] | None, model: str | None,

@@ -36,6 +36,8 @@ from typing import Any
 
 from rankify_lite.errors import InputError
 from rankify_lite.file_policy import Consent, consent_of
+from rankify_lite.io.files import inside
+from rankify_lite.names import check_name
 from rankify_lite.systems import SystemId
 
 _TOP_KEYS = {"name", "title", "metrics", "depth", "k", "test", "correction", "alpha", "baseline",
@@ -141,7 +143,7 @@ class LeaderboardConfig:
     def output_dir(self) -> Path:
         """Outputs go beside the config: ``leaderboards/main.yaml`` -> ``leaderboards/main/``."""
         base = self.path.parent if self.path is not None else Path.cwd()
-        return base / self.name
+        return inside(base, self.name, "the leaderboard's output folder")
 
 
 def _error(path: Path | None, problem: str, fix: str) -> InputError:
@@ -219,7 +221,8 @@ def parse_first_stage(entry: Any, where: str, path: Path | None,
         _untrusted("first-stage", "shipped-run", options, f"{where}.options", path,
                    consent_of(consent, trust_remote_code))
     default = entry.get("retriever") or entry.get("run")
-    return FirstStageSpec(str(entry.get("name") or default), entry.get("retriever"),
+    return FirstStageSpec(check_name(entry.get("name") or default, f"{where}.name", path=path,
+                                     example="name: bm25"), entry.get("retriever"),
                           entry.get("run"), dict(options),
                           _names(entry.get("datasets"), f"{where}.datasets", path))
 
@@ -255,7 +258,8 @@ def parse_reranker(entry: Any, where: str, path: Path | None,
     if after is not None and not isinstance(after, str):
         raise _error(path, f"{where}.after must be the name of another reranker entry, got "
                      f"{after!r}.", fix="e.g. after: ce")
-    return RerankerSpec(str(entry.get("name") or entry["family"]), entry["family"],
+    return RerankerSpec(check_name(entry.get("name") or entry["family"], f"{where}.name",
+                                   path=path, example="name: ce-l12"), entry["family"],
                         entry.get("model"), dict(options), depth,
                         _names(entry.get("datasets"), f"{where}.datasets", path),
                         _names(entry.get("first_stages"), f"{where}.first_stages", path), after)
@@ -380,7 +384,9 @@ def parse_config(data: Any, path: Path | None = None,
     test = data.get("test", "t-test")
     if test not in ("t-test", "randomization"):
         raise _error(path, f"test {test!r} is unknown.", fix="test: t-test or randomization")
-    name = str(data.get("name") or (path.stem if path else "leaderboard"))
+    name = check_name(data.get("name") or (path.stem if path else "leaderboard"),
+                      "the leaderboard name" if data.get("name") else "the file's stem (the "
+                      "leaderboard name)", path=path, folder=True, example="name: main")
     return LeaderboardConfig(name=name, title=str(data.get("title") or f"Leaderboard: {name}"),
                              path=path, datasets=tuple(datasets), first_stages=first,
                              rerankers=rerankers, metrics=tuple(metrics), depth=depth,

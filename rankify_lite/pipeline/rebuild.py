@@ -34,14 +34,58 @@ def reranker_from_config(config: dict[str, Any]):
     return load_reranker(config["family"], **accepted_options(cls, config))
 
 
-def systems_from_meta(conf: dict[str, Any]) -> list[Any]:
-    """The pipeline's systems: each recorded reranker rebuilt once under its recorded stage
-    name, then every system's chain of ``(stage name, depth)`` (results saved before cascades:
-    one system per reranker, at the pipeline's depth)."""
+def _records(conf: dict[str, Any]) -> list[dict[str, Any]]:
     records = conf.get("rerankers") or []
     if not isinstance(records, list) or not all(isinstance(c, dict) for c in records):
         raise InputError("metadata's pipeline.rerankers is not a list of reranker records.",
                          fix="pass the meta.json written by 'rankify-lite run --output DIR'.")
+    return records
+
+
+def _stages_of(system: Any) -> list[Any]:
+    stages = system.get("stages") if isinstance(system, dict) else None
+    if not isinstance(stages, list) or not stages:
+        raise InputError(f"metadata's pipeline.systems holds a garbled entry {system!r:.80}.",
+                         fix="pass the meta.json written by 'rankify-lite run --output DIR'.")
+    return stages
+
+
+def _unknown_stage(system: Any, name: Any) -> InputError:
+    return InputError(f"metadata's system {system.get('label')!r} names a stage {name!r} that "
+                      "pipeline.rerankers does not record.",
+                      fix="pass the meta.json written by 'rankify-lite run --output DIR' "
+                          "(unedited).")
+
+
+def check_systems(conf: dict[str, Any]) -> None:
+    """The systems' structure, checked before any reranker is built (building one may contact
+    its server): every entry has stages, and each stage names a recorded reranker (when every
+    record names its stage, as results since stage names do)."""
+    records = _records(conf)
+    systems = conf.get("systems")
+    if systems is None:
+        return
+    names = [c.get("name") for c in records]
+    for system in systems if isinstance(systems, list) else [None]:
+        for st in _stages_of(system):
+            name = st.get("name") if isinstance(st, dict) else None
+            if all(isinstance(n, str) and n for n in names) and name not in names:
+                raise _unknown_stage(system, name)
+            depth = st.get("depth") if isinstance(st, dict) else None
+            if depth is not None and (isinstance(depth, bool) or not isinstance(depth, int)
+                                      or depth < 1):
+                raise InputError(f"metadata's system {system.get('label')!r}: stage {name!r} "
+                                 f"has depth {depth!r:.40}, not a positive whole number.",
+                                 fix="pass the meta.json written by 'rankify-lite run "
+                                     "--output DIR' (unedited).")
+
+
+def systems_from_meta(conf: dict[str, Any]) -> list[Any]:
+    """The pipeline's systems: each recorded reranker rebuilt once under its recorded stage
+    name, then every system's chain of ``(stage name, depth)`` (results saved before cascades:
+    one system per reranker, at the pipeline's depth)."""
+    records = _records(conf)
+    check_systems(conf)  # offline, before anything is built
     built = {}
     for c in records:
         reranker = reranker_from_config(c)
@@ -54,19 +98,12 @@ def systems_from_meta(conf: dict[str, Any]) -> list[Any]:
         return list(built.values())
     out = []
     for system in systems if isinstance(systems, list) else [None]:
-        stages = system.get("stages") if isinstance(system, dict) else None
-        if not isinstance(stages, list) or not stages:
-            raise InputError(f"metadata's pipeline.systems holds a garbled entry {system!r:.80}.",
-                             fix="pass the meta.json written by 'rankify-lite run --output DIR'.")
         chain = None
-        for st in stages:
+        for st in _stages_of(system):
             name = st.get("name") if isinstance(st, dict) else None
             depth = st.get("depth") if isinstance(st, dict) else None
             if name not in built:
-                raise InputError(f"metadata's system {system.get('label')!r} names a stage "
-                                 f"{name!r} that pipeline.rerankers does not record.",
-                                 fix="pass the meta.json written by 'rankify-lite run "
-                                     "--output DIR' (unedited).")
+                raise _unknown_stage(system, name)
             stage = built[name] % depth
             chain = stage if chain is None else chain >> stage
         out.append(chain)
@@ -131,6 +168,7 @@ def pipeline_from_meta(meta: dict[str, Any], folder: str | Path | None = None, *
         raise InputError(f"metadata lacks {exc} or is garbled; not a rankify-lite result file.",
                          fix="pass the meta.json written by 'rankify-lite run --output DIR'.") from None
     files = meta.get("files") if isinstance(meta.get("files"), dict) else {}
+    check_systems(conf)  # every offline check before the first component is built
     first = first_stage_from_meta(conf, Path(folder) if folder is not None else None, files)
     rerankers = systems_from_meta(conf)
     recorded = meta.get("environment", {}).get("packages", {})

@@ -272,3 +272,85 @@ def test_a_pyterrier_transformer_from_a_shared_result_needs_consent(capture, sav
     with pytest.raises(RerankBatchError, match="capture server"):
         stage.transform(frame)
     assert capture.requests and set(capture.keys_seen()) == {f"Bearer {SECRET}"}
+
+
+# -- rerun: every offline check before a component that may contact a server (#38, item 7) ------
+
+def _consented(saved: Path, capture) -> list[str]:
+    """``saved`` pointing at the capture server, and the flag that consents to it."""
+    from helpers.tiny import SMOLLM2, cached_or_skip
+
+    _point_at(saved, capture.url, tokenizer=cached_or_skip(SMOLLM2))
+    return ["--allow-server", capture.url]
+
+
+def _edit(saved: Path, change) -> None:
+    meta = json.loads(saved.read_text())
+    change(meta)
+    saved.write_text(json.dumps(meta))
+
+
+def test_building_the_consented_reranker_is_what_contacts_the_server(capture, saved):
+    """The control for the tests below: once built, the reranker asks its server (/models)."""
+    flags = _consented(saved, capture)
+    pipeline_from_meta(json.loads(saved.read_text()), saved.parent, source=str(saved),
+                       consent=Consent(servers=(flags[1],)))
+    assert capture.requests
+
+
+def _missing_dataset(saved: Path, tmp_path: Path) -> None:
+    def change(meta):
+        meta["dataset"]["name"] = meta["dataset"]["source"] = str(tmp_path / "gone")
+    _edit(saved, change)
+
+
+def _changed_run_file(saved: Path, tmp_path: Path) -> None:
+    run = next(saved.parent.glob("*.trec"))
+    run.write_text(run.read_text() + "q-extra Q0 d1 1 1.0 x\n")
+
+
+def _code_elsewhere(saved: Path, tmp_path: Path) -> None:
+    def change(meta):
+        meta["pipeline"]["rerankers"].append({
+            "family": "cross-encoder", "name": "ce", "spec": {
+                "kind": "reranker", "family": "cross-encoder", "rebuildable": True,
+                "options": {"model": "org/ce", "trust_remote_code": True}}})
+        meta["pipeline"]["systems"].append({"label": "x>>ce", "stages": [{"name": "ce",
+                                                                           "depth": 2}]})
+    _edit(saved, change)
+
+
+def _garbled_system(saved: Path, tmp_path: Path) -> None:
+    def change(meta):
+        meta["pipeline"]["systems"].append({"label": "x>>nobody",
+                                            "stages": [{"name": "nobody", "depth": 2}]})
+    _edit(saved, change)
+
+
+def _bad_depth(saved: Path, tmp_path: Path) -> None:
+    def change(meta):
+        meta["pipeline"]["systems"][0]["stages"][0]["depth"] = -3
+    _edit(saved, change)
+
+
+@pytest.mark.parametrize("fault, words", [
+    (_missing_dataset, "gone"), (_changed_run_file, "sha256"),
+    (_code_elsewhere, "trust-remote-code"), (_garbled_system, "nobody"),
+    (_bad_depth, "depth -3")])
+def test_rerun_checks_everything_offline_before_contacting_a_server(capture, saved, tmp_path,
+                                                                    capsys, fault, words):
+    flags = _consented(saved, capture)
+    fault(saved, tmp_path)
+    assert main(["rerun", str(saved), *flags, "--output", str(tmp_path / "again")]) == 2
+    assert words in _one_line_error(capsys)
+    assert capture.requests == []
+
+
+@pytest.mark.parametrize("fault", [_garbled_system, _bad_depth])
+def test_pipeline_from_meta_checks_the_systems_before_building(capture, saved, tmp_path, fault):
+    flags = _consented(saved, capture)
+    fault(saved, tmp_path)
+    with pytest.raises(InputError):
+        pipeline_from_meta(json.loads(saved.read_text()), saved.parent, source=str(saved),
+                           consent=Consent(servers=(flags[1],)))
+    assert capture.requests == []
