@@ -6,6 +6,7 @@ import argparse
 import sys
 
 from rankify_lite.cli.output import print_json, print_table
+from rankify_lite.io.numbers import PROBABILITY, REL_LEVEL
 
 
 def _qrels_and_level(args: argparse.Namespace):
@@ -34,7 +35,7 @@ def _common(p: argparse.ArgumentParser) -> None:
     p.add_argument("-m", "--metric", action="append", dest="metrics",
                    help="metric, repeatable: ndcg@10, recall@100, map@1000, mrr@10, p@10; "
                         "suffix -l2 for a relevance level (default: ndcg@10 recall@100)")
-    p.add_argument("--rel-level", type=int, default=None,
+    p.add_argument("--rel-level", type=REL_LEVEL.argtype("--rel-level"), default=None,
                    help="grade counted relevant by binary metrics (trec_eval -l); "
                         "default 1, or the dataset's (2 for TREC DL)")
     p.add_argument("--no-complete", action="store_true",
@@ -55,7 +56,8 @@ def add_parsers(sub) -> None:
     c.add_argument("--baseline", default="0", help="baseline run: index or file name (default 0)")
     c.add_argument("--test", choices=["t-test", "randomization"], default="t-test")
     c.add_argument("--correction", choices=["holm", "bonferroni", "none"], default="holm")
-    c.add_argument("--alpha", type=float, default=0.05)
+    c.add_argument("--alpha", type=PROBABILITY.argtype("--alpha"), default=0.05,
+                   help="significance level, in (0, 1) (default 0.05)")
     c.add_argument("--format", choices=["text", "markdown", "latex"], default="text")
     c.set_defaults(func=cmd_compare)
 

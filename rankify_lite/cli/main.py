@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Sequence
+from typing import NoReturn
 
 from rankify_lite.cli import (
     datasets_cmd,
@@ -21,10 +22,25 @@ COMMAND_MODULES = [run_cmd, eval_cmd, datasets_cmd, rerankers_cmd, leaderboard_c
                    report_cmd]
 
 
+class OneLineParser(argparse.ArgumentParser):
+    """argparse, refusing a bad command line in the project's one-line form (no usage block):
+    ``rankify-lite compare: error: --alpha 'nan' is not finite. Fix: ...``. Sub-parsers are
+    of the same class (argparse makes them so)."""
+
+    def error(self, message: str) -> NoReturn:
+        import re
+
+        # a value refused by an io.numbers argtype names its option itself
+        message = re.sub(r"^argument (\S+?)(?:/\S+)?: (?=\1 )", "", message)
+        if "Fix:" not in message:
+            message += f". Fix: see '{self.prog} --help'."
+        self.exit(2, f"{self.prog}: error: {message}\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
     from rankify_lite import __version__
 
-    parser = argparse.ArgumentParser(
+    parser = OneLineParser(
         prog="rankify-lite",
         description="Retrieve, rerank and evaluate for IR research.")
     parser.add_argument("--version", action="version", version=f"rankify-lite {__version__}")

@@ -6,12 +6,26 @@ import argparse
 from typing import Any
 
 from rankify_lite.cli.output import print_json
+from rankify_lite.io.numbers import COUNT, NON_NEGATIVE
+
+#: what ``--option`` may not set: each is declared by its own flag or stage key
+STAGE_KEYS = {"model": "--model M, or model=M in the --reranker value",
+              "name": "name=N in the --reranker value",
+              "depth": "--depth D, or depth=D in the --reranker value"}
 
 
-def _options(pairs: list[str] | None) -> dict[str, Any]:
+def _options(pairs: list[str] | None, flag: str = "--option",
+             reserved: dict[str, str] | None = None) -> dict[str, Any]:
+    """``KEY=VALUE`` pairs of ``flag``; a key in ``reserved`` (key -> where it is set) is
+    refused in one line (it would reach the family twice: "got multiple values")."""
     from rankify_lite.cli.system_spec import parse_options
+    from rankify_lite.errors import InputError
 
-    return parse_options(pairs)
+    options = parse_options(pairs, flag)
+    for key in sorted(set(options) & set(reserved or {})):
+        raise InputError(f"{flag} {key}=...: {key} is not a family option, it has its own "
+                         "flag.", fix=f"use {(reserved or {})[key]}.")
+    return options
 
 
 def add_parsers(sub) -> None:
@@ -33,8 +47,10 @@ def add_parsers(sub) -> None:
     p.add_argument("--model", help="reranker model id or local folder (stages without model=)")
     p.add_argument("--option", action="append", metavar="KEY=VALUE",
                    help="reranker option, repeatable (JSON values), e.g. batch_size=32")
-    p.add_argument("--depth", type=int, default=100, help="candidates reranked (default 100)")
-    p.add_argument("-k", type=int, default=None, help="first-stage depth (default max(depth,1000))")
+    p.add_argument("--depth", type=COUNT.argtype("--depth"), default=100,
+                   help="candidates reranked (default 100)")
+    p.add_argument("-k", type=COUNT.argtype("-k"), default=None,
+                   help="first-stage depth (default max(depth,1000))")
     p.add_argument("-m", "--metric", action="append", dest="metrics",
                    help="metrics (default ndcg@10 recall@100 recall@1000)")
     p.add_argument("--test", choices=["t-test", "randomization"], default="t-test")
@@ -47,9 +63,10 @@ def add_parsers(sub) -> None:
     p.add_argument("--ray", nargs="?", const="local", metavar="ADDRESS",
                    help="rerank and encode on Ray workers: alone, a local Ray on this machine; "
                         "'auto' or HOST:6379 joins a cluster started with 'ray start --head'")
-    p.add_argument("--ray-workers", type=int, help="Ray workers (default: one per CPU, or per "
-                   "--ray-gpus GPUs)")
-    p.add_argument("--ray-gpus", type=float, default=0, help="GPUs per Ray worker (default 0)")
+    p.add_argument("--ray-workers", type=COUNT.argtype("--ray-workers"),
+                   help="Ray workers (default: one per CPU, or per --ray-gpus GPUs)")
+    p.add_argument("--ray-gpus", type=NON_NEGATIVE.argtype("--ray-gpus"), default=0,
+                   help="GPUs per Ray worker (default 0)")
     p.set_defaults(func=cmd_run)
 
     r = sub.add_parser("rerun", help="reproduce a saved result from its meta.json")
@@ -120,7 +137,8 @@ def cmd_run(args: argparse.Namespace) -> int:
         opts = {"model": args.retriever_model} if args.retriever_model else {}
         opts.update(_options(args.retriever_option))
         retriever = build_retriever(args.retriever, **opts)
-    rerankers = build_systems(args.reranker, args.model, _options(args.option))
+    rerankers = build_systems(args.reranker, args.model,
+                              _options(args.option, reserved=STAGE_KEYS))
     kwargs = {"metrics": args.metrics} if args.metrics else {}
     if args.ray:
         from rankify_lite.executors import RayExecutor

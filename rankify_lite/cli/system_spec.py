@@ -95,10 +95,10 @@ def parse_system(text: str) -> list[StageArg]:
         family, *pairs = tokens
         opts = parse_options(pairs, "--reranker")
         depth = opts.pop("depth", None)
-        if depth is not None and (isinstance(depth, bool) or not isinstance(depth, int)
-                                  or depth < 1):
-            raise InputError(f"--reranker {text!r}: depth must be a positive integer, got "
-                             f"{depth!r}.", fix="e.g. depth=20")
+        if depth is not None:
+            from rankify_lite.io.numbers import COUNT
+
+            depth = COUNT.check(depth, f"--reranker {text!r}: depth", fix="e.g. depth=20")
         model, name = opts.pop("model", None), opts.pop("name", None)
         stages.append(StageArg(family, None if model is None else str(model),
                                _stage_name(name, text), depth, opts))

@@ -8,6 +8,7 @@ from dataclasses import asdict, dataclass, replace
 from typing import Any
 
 from rankify_lite.errors import InputError
+from rankify_lite.io.numbers import COUNT, NON_NEGATIVE, POSITIVE, SEED, Number
 
 
 @dataclass(frozen=True)
@@ -73,6 +74,30 @@ VALIDATION_METRICS = ("loss", "ndcg@10")
 #: (LambdaLoss reads labels as gains 2^l - 1, so they must be >= 0); reciprocal-rank: 1 / rank
 #: (for teachers whose scores are only an order, e.g. listwise LLM rerankers).
 LABEL_TRANSFORMS = ("raw", "zscore", "minmax", "reciprocal-rank")
+
+
+_SHARE = Number(low=0, high=1, high_open=True)
+#: the rule of every numeric setting (None, where a setting allows it, is not checked)
+NUMBERS: dict[str, Number] = {
+    "depth": COUNT, "label_scale": POSITIVE, "positives": COUNT, "ways": COUNT,
+    "temperature": POSITIVE, "pairs_per_query": COUNT, "list_size": Number(whole=True, low=2),
+    "lists_per_query": COUNT, "epochs": POSITIVE, "max_steps": COUNT, "batch_size": COUNT,
+    "mini_batch_size": COUNT, "learning_rate": POSITIVE, "warmup_ratio": _SHARE,
+    "weight_decay": NON_NEGATIVE, "max_length": Number(whole=True, low=8), "seed": SEED,
+    "save_steps": COUNT, "save_total_limit": COUNT, "validation_queries": _SHARE,
+    "validation_depth": COUNT, "eval_steps": COUNT, "patience": COUNT,
+    "validation_examples": COUNT, "splade_document_weight": NON_NEGATIVE,
+    "splade_query_weight": NON_NEGATIVE,
+}
+NUMBER_FIXES = {
+    "label_scale": "pass a scale > 0, or leave it unset for the kind's default.",
+    "temperature": "e.g. temperature=0.05 for a cosine bi-encoder.",
+    "validation_queries": "e.g. 0.2 (a fifth held out), or 0 for none.",
+    "list_size": "a listwise example needs at least two documents, e.g. 16.",
+    "max_length": "pass e.g. max_length=256.",
+    "max_steps": "pass max_steps >= 1, or leave it unset to train for `epochs`.",
+    "warmup_ratio": "e.g. 0.1.",
+}
 
 
 @dataclass(frozen=True)
@@ -165,47 +190,19 @@ class DistillConfig:
         if self.validation_metric not in VALIDATION_METRICS:
             raise InputError(f"unknown validation metric {self.validation_metric!r}.",
                              fix=f"use one of: {', '.join(VALIDATION_METRICS)}.")
-        if not 0 <= self.validation_queries < 1:
-            raise InputError(f"validation_queries must be in [0, 1), got "
-                             f"{self.validation_queries}.", fix="e.g. 0.2 (a fifth held out).")
-        if self.label_scale is not None and self.label_scale <= 0:
-            raise InputError(f"label_scale must be > 0, got {self.label_scale}.",
-                             fix="leave it unset (None) for the kind's default.")
+        for name, kind in NUMBERS.items():  # every number by its declared rule
+            value = getattr(self, name)
+            if value is not None:
+                object.__setattr__(self, name, kind.check(value, name, fix=NUMBER_FIXES.get(
+                    name, f"pass {name} as {kind.describe()} (or leave it out).")))
         if self.temperature is not None:
             if self.spec.examples != "ways":
                 raise InputError(f"temperature is a setting of the distill-kl loss, not of "
                                  f"{self.loss!r}.", fix="leave temperature unset, or use "
                                                        "loss='distill-kl'.")
-            if not 0 < self.temperature < float("inf"):
-                raise InputError(f"temperature must be > 0, got {self.temperature}.",
-                                 fix="e.g. temperature=0.05 for a cosine bi-encoder.")
         if self.labels != "auto" and self.labels not in LABEL_TRANSFORMS:
             raise InputError(f"unknown label transform {self.labels!r}.",
                              fix=f"use auto or one of: {', '.join(LABEL_TRANSFORMS)}.")
-        positive = {"depth": self.depth, "pairs_per_query": self.pairs_per_query,
-                    "lists_per_query": self.lists_per_query, "batch_size": self.batch_size,
-                    "positives": self.positives, "ways": self.ways, "eval_steps": self.eval_steps,
-                    "validation_depth": self.validation_depth or 1,
-                    "save_steps": self.save_steps, "save_total_limit": self.save_total_limit,
-                    "validation_examples": self.validation_examples}
-        for name, value in positive.items():
-            if int(value) < 1:
-                raise InputError(f"{name} must be >= 1, got {value}.", fix=f"pass a positive {name}.")
-        if self.list_size < 2:
-            raise InputError(f"list_size must be >= 2, got {self.list_size}.",
-                             fix="a listwise example needs at least two documents, e.g. 16.")
-        if self.max_length < 8:
-            raise InputError(f"max_length must be >= 8, got {self.max_length}.",
-                             fix="pass e.g. max_length=256.")
-        if self.max_steps is not None and self.max_steps < 1:
-            raise InputError(f"max_steps must be >= 1 or None, got {self.max_steps}.",
-                             fix="leave it unset to train for `epochs`.")
-        if self.epochs <= 0 or self.learning_rate <= 0:
-            raise InputError("epochs and learning_rate must be > 0.",
-                             fix="e.g. epochs=1, learning_rate=3e-5.")
-        if not 0 <= self.warmup_ratio < 1:
-            raise InputError(f"warmup_ratio must be in [0, 1), got {self.warmup_ratio}.",
-                             fix="e.g. 0.1.")
 
     @property
     def spec(self) -> LossSpec:

@@ -18,6 +18,7 @@ import numpy as np
 from rankify_lite.errors import InputError
 from rankify_lite.evaluation.metrics import DEFAULT_METRICS, Evaluation, evaluate, parse_metric
 from rankify_lite.evaluation.significance import correct, paired_test
+from rankify_lite.io.numbers import COUNT, PROBABILITY, SEED
 from rankify_lite.types import Qrels, Run
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -146,6 +147,9 @@ def compare(runs: Sequence[Run] | Mapping[str, Run], qrels: Qrels,
             rel_level: int = 1, complete: bool = True, n_resamples: int = 10_000,
             seed: int = 0) -> Comparison:
     """Evaluate ``runs`` on ``qrels`` and test every difference; see the module docstring."""
+    alpha = PROBABILITY.check(alpha, "alpha", fix="a significance level, e.g. alpha=0.05.")
+    n_resamples = COUNT.check(n_resamples, "n_resamples", fix="e.g. n_resamples=10000.")
+    seed = SEED.check(seed, "seed", fix="e.g. seed=0.")
     named = _named(runs)
     if len(named) < 1:
         raise InputError("compare() needs at least one run.", fix="pass a list of Runs.")

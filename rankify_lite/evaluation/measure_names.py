@@ -27,7 +27,7 @@ FAMILIES = {"ndcg": "ndcg", "ap": "map", "map": "map", "r": "recall", "recall": 
 #: our family -> the ir_measures name written by ir_measures_name()
 NAMES = {"ndcg": "nDCG", "map": "AP", "recall": "R", "mrr": "RR", "precision": "P"}
 _NEEDS_CUTOFF = {"recall", "precision"}
-_SHAPE = re.compile(r"^\s*([A-Za-z_]+)\s*\(([^()]*)\)\s*(?:@\s*(\d+))?\s*$")
+_SHAPE = re.compile(r"^\s*([A-Za-z_]+)\s*\(([^()]*)\)\s*(?:@\s*([0-9]+))?\s*$")
 _PARAM = re.compile(r"^\s*([a-z_]+)\s*=\s*(.+?)\s*$")
 SUPPORTED = "nDCG@k, AP[@k], R@k, RR[@k], P@k, with (rel=N) on AP, R, RR and P"
 
@@ -39,17 +39,16 @@ def is_ir_measures_name(text: str) -> bool:
 
 def parse_ir_measures(text: str):
     """The :class:`~rankify_lite.evaluation.metrics.Metric` of an ir_measures name."""
-    from rankify_lite.evaluation.metrics import Metric, parse_metric
+    from rankify_lite.evaluation.metrics import Metric, cutoff, parse_metric
+    from rankify_lite.io.numbers import REL_LEVEL
 
     m = _SHAPE.match(text)
     if not m or m.group(1).lower() not in FAMILIES:
         raise InputError(f"unknown ir_measures measure {text!r}.",
                          fix=f"use one of: {SUPPORTED} (or our names: ndcg@10, recall@100-l2).")
     family = FAMILIES[m.group(1).lower()]
-    k = int(m.group(3)) if m.group(3) else 0
-    if m.group(3) is not None and k == 0:
-        raise InputError(f"measure {text!r} has cut-off 0.",
-                         fix="use a cut-off >= 1, e.g. @10.")
+    example = f"{NAMES[family]}@10"
+    k = cutoff(m.group(3), text, example) if m.group(3) is not None else 0
     level: int | None = None
     params = [p for p in m.group(2).split(",") if p.strip()]
     for raw in params:
@@ -59,18 +58,15 @@ def parse_ir_measures(text: str):
                              fix="write parameters as name=value, e.g. R(rel=2)@100.")
         key, value = pm.group(1), pm.group(2).strip().strip("'\"")
         if key == "rel" and family != "ndcg":
-            if not value.isdigit():
-                raise InputError(f"measure {text!r}: rel={value!r} is not a whole number >= 0.",
-                                 fix="write e.g. rel=2.")
-            level = int(value)
+            level = REL_LEVEL.parse(value, f"measure {text!r}: rel", fix="write e.g. rel=2.")
         elif key == "cutoff":
-            if not value.isdigit() or int(value) < 1:
+            if not value.isascii() or not value.isdigit():
                 raise InputError(f"measure {text!r}: cutoff={value!r} is not a whole number >= 1.",
                                  fix="write e.g. cutoff=10 (or @10).")
             if k and k != int(value):
                 raise InputError(f"measure {text!r} gives two different cut-offs.",
                                  fix="give the cut-off once, e.g. @10.")
-            k = int(value)
+            k = cutoff(value, text, example)
         elif key == "judged_only" and value.lower() in ("false", "0"):
             continue
         elif key == "dcg" and family == "ndcg" and value == "log2":

@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from rankify_lite.errors import InputError
+from rankify_lite.io.numbers import CUTOFF, REL_LEVEL
 from rankify_lite.types import Qrels, Run
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -35,7 +36,7 @@ _FAMILIES = {
     "precision": ("precision", "P"), "p": ("precision", "P"),
 }
 _GRADED = {"ndcg"}
-_PATTERN = re.compile(r"^([a-z_]+)(?:[@_.](\d+))?(?:-l(\d+))?$")
+_PATTERN = re.compile(r"^([a-z_]+)(?:[@_.]([0-9]+))?(?:-l([0-9]+))?$")
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,12 +76,20 @@ def parse_metric(text: str | Metric) -> Metric:
                  "or ir_measures names: nDCG@10, R(rel=2)@1000, AP(rel=2), RR@10, P@10")
         raise InputError(f"unknown metric {text!r}.", fix=f"use one of: {names}.")
     family = _FAMILIES[m.group(1)][0]
-    if m.group(2) is not None and int(m.group(2)) == 0:
+    k = 0 if m.group(2) is None else cutoff(m.group(2), text, f"{family}@10")
+    level = None if m.group(3) is None else REL_LEVEL.parse(m.group(3), f"metric {text!r}: level")
+    return Metric(family, k, level)
+
+
+def cutoff(digits: str, text: str, example: str) -> int:
+    """The cut-off ``digits`` of metric ``text`` (the one bound for every metric name): a
+    whole number in [1, 10^7]; 0 (``ndcg@0``) and huge ones are refused with the fix."""
+    if digits.strip("0") == "":
         raise InputError(f"metric {text!r} has cut-off 0.",
-                         fix=f"use a cut-off >= 1 (e.g. {family}@10), or no cut-off "
-                             f"({family}) for the whole list.")
-    k = int(m.group(2)) if m.group(2) else 0  # no cut-off: the whole list
-    return Metric(family, k, int(m.group(3)) if m.group(3) else None)
+                         fix=f"use a cut-off >= 1 (e.g. {example}), or no cut-off for the "
+                             "whole list.")
+    return CUTOFF.parse(digits, f"metric {text!r}: cut-off",
+                        fix=f"use a cut-off in [1, {CUTOFF.high:,}], e.g. {example}.")
 
 
 DEFAULT_METRICS = ("ndcg@10", "recall@100")
@@ -88,11 +97,9 @@ DEFAULT_METRICS = ("ndcg@10", "recall@100")
 
 def check_rel_level(level: object) -> int:
     """``level`` if it is a whole number >= 0 (trec_eval ``-l``), else an InputError."""
-    if isinstance(level, bool) or not isinstance(level, (int, np.integer)) or level < 0:
-        raise InputError(f"relevance level must be a whole number >= 0, got {level!r}.",
-                         fix="binary metrics count grades >= the level: 1 by default, "
-                             "2 for TREC DL (trec_eval -l 2).")
-    return int(level)
+    return REL_LEVEL.check(level, "relevance level", fix=(
+        "binary metrics count grades >= the level: 1 by default, 2 for TREC DL "
+        "(trec_eval -l 2)."))
 
 
 @dataclass(frozen=True)

@@ -47,7 +47,7 @@ def _show(value: Any) -> str:
 @dataclass(frozen=True, slots=True)
 class Number:
     """What a numeric field accepts: ``whole`` numbers or not, in ``[low, high]`` (an end is
-    excluded when ``low_open`` / ``high_open``; None: unbounded, except MAX_INT for whole
+    excluded when ``low_open`` / ``high_open``; None: unbounded, except +-MAX_INT for whole
     numbers)."""
 
     whole: bool = False
@@ -59,7 +59,7 @@ class Number:
     def describe(self) -> str:
         """The rule in words: 'a whole number >= 1', 'a number in (0, 1)'."""
         kind = "a whole number" if self.whole else "a number"
-        low, high = self.low, self.upper
+        low, high = self.low, self.high
         if low is not None and high is not None:
             return (f"{kind} in {'(' if self.low_open else '['}{_num(low)}, "
                     f"{_num(high)}{')' if self.high_open else ']'}")
@@ -69,9 +69,19 @@ class Number:
             return f"{kind} {'<' if self.high_open else '<='} {_num(high)}"
         return kind  # finite, as every number
 
-    @property
-    def upper(self) -> float | None:
-        return self.high if self.high is not None or not self.whole else MAX_INT
+    def _bounds(self) -> str:
+        """:meth:`describe` with the implicit bounds of whole numbers spelled out."""
+        if not self.whole or self.high is not None:
+            return self.describe()
+        return self.describe() + (f", at most {MAX_INT}" if self.low is not None
+                                  else f" between -{MAX_INT} and {MAX_INT}")
+
+    def _limits(self) -> tuple[float | None, float | None]:
+        """(low, high), with a whole number's implicit bounds (+-MAX_INT)."""
+        if not self.whole:
+            return self.low, self.high
+        return (-MAX_INT if self.low is None else self.low,
+                MAX_INT if self.high is None else self.high)
 
     def parse(self, text: str, what: str, *, path: str | Path | None = None,
               line: int | None = None, fix: str | None = None) -> Any:
@@ -133,11 +143,11 @@ class Number:
             except OverflowError:  # an int beyond any float
                 raise InputError(f"{what} {given} is out of range: it must be "
                                  f"{self.describe()}.", path=path, line=line, fix=fix) from None
-        low, high = self.low, self.upper
+        low, high = self._limits()
         if (low is not None and (value < low or (self.low_open and value == low))) or (
                 high is not None and (value > high or (self.high_open and value == high))):
             raise InputError(f"{what} {given} is out of range: it must be "
-                             f"{self.describe()}.", path=path, line=line, fix=fix)
+                             f"{self._bounds()}.", path=path, line=line, fix=fix)
         return value
 
 
@@ -150,9 +160,13 @@ FINITE = Number()
 PROBABILITY = Number(low=0, high=1, low_open=True, high_open=True)
 NON_NEGATIVE = Number(low=0)
 POSITIVE = Number(low=0, low_open=True)
-WHOLE = Number(whole=True, low=-MAX_INT)
+WHOLE = Number(whole=True)
 COUNT = Number(whole=True, low=1)
 COUNT_OR_ZERO = Number(whole=True, low=0)
+#: a random seed (numpy's and Python's generators take 32-bit seeds everywhere)
+SEED = Number(whole=True, low=0, high=2**32 - 1)
+#: a relevance level (trec_eval -l): grades >= it count as relevant
+REL_LEVEL = Number(whole=True, low=0)
 #: a metric cut-off (nDCG@k): ranx's kernels take a C int; nothing ranks 10^7 documents a query
 CUTOFF = Number(whole=True, low=1, high=10**7)
 
@@ -176,4 +190,4 @@ def id_text(value: Any, what: str, fix: str | None = None) -> str:
 
 
 __all__ = ["COUNT", "COUNT_OR_ZERO", "CUTOFF", "FINITE", "MAX_INT", "NON_NEGATIVE", "POSITIVE",
-           "PROBABILITY", "WHOLE", "Number", "id_text"]
+           "PROBABILITY", "REL_LEVEL", "SEED", "WHOLE", "Number", "id_text"]

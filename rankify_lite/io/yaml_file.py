@@ -25,7 +25,29 @@ def _loader() -> type:
                 raise _AliasRefused(str(event.anchor), event.start_mark.line + 1)
             return super().compose_node(parent, index)
 
+    _plain_numbers(NoAliasLoader)
     return NoAliasLoader
+
+
+#: YAML 1.1 reads 1_0 as 10, 0x10 as 16, 0o7 as 7, 1:30 (sexagesimal) as 90 and 1e3 as text;
+#: numbers are plain ASCII decimals (rankify_lite.io.numbers), so only those resolve as numbers
+#: (and YAML's .nan / .inf, which the number rule then refuses by name); the rest stays text.
+_INT = r"^[-+]?(?:0|[1-9][0-9]*)$"   # 012 (YAML 1.1: octal 10) stays text, read as 12
+_FLOAT = (r"^(?:[-+]?(?:(?:0|[1-9][0-9]*)(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][-+]?[0-9]+)?"
+          r"|[-+]?\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN))$")
+
+
+def _plain_numbers(loader: type) -> None:
+    import re
+
+    numeric = ("tag:yaml.org,2002:int", "tag:yaml.org,2002:float")
+    loader.yaml_implicit_resolvers = {  # type: ignore[attr-defined]
+        first: [(tag, rx) for tag, rx in resolvers if tag not in numeric]
+        for first, resolvers in loader.yaml_implicit_resolvers.items()}  # type: ignore[attr-defined]
+    loader.add_implicit_resolver("tag:yaml.org,2002:int", re.compile(_INT),  # type: ignore[attr-defined]
+                                 list("-+0123456789"))
+    loader.add_implicit_resolver("tag:yaml.org,2002:float", re.compile(_FLOAT),  # type: ignore[attr-defined]
+                                 list("-+0123456789."))
 
 
 def load_yaml_file(path: str | Path, what: str = "YAML file") -> Any:

@@ -37,6 +37,7 @@ from typing import Any
 from rankify_lite.errors import InputError
 from rankify_lite.file_policy import Consent, consent_of
 from rankify_lite.io.files import inside
+from rankify_lite.io.numbers import COUNT, PROBABILITY, Number
 from rankify_lite.names import check_name
 from rankify_lite.systems import SystemId
 
@@ -185,6 +186,16 @@ def _text(entry: dict, key: str, where: str, path: Path | None) -> str | None:
     return value
 
 
+def _number(entry: dict, key: str, kind: Number, where: str, path: Path | None,
+            example: str) -> Any:
+    """``entry[key]`` read by the one number rule (rankify_lite.io.numbers), None if absent."""
+    value = entry.get(key)
+    if value is None:
+        return None
+    name = key if where == "the config" else f"{where}.{key}"
+    return kind.check(value, name, path=path, fix=f"{key}: {example}")
+
+
 def _untrusted(kind: str, family: str, options: dict, where: str, path: Path | None,
                consent: Consent) -> None:
     """The options a shared file gives a component must be on its class's allow-list
@@ -250,10 +261,7 @@ def parse_reranker(entry: Any, where: str, path: Path | None,
                path, consent_of(consent, trust_remote_code))
     if check_family:
         _check_reranker_options(entry["family"], options, where, path)
-    depth = entry.get("depth")
-    if depth is not None and (not isinstance(depth, int) or depth < 1):
-        raise _error(path, f"{where}.depth must be a positive integer, got {depth!r}.",
-                     fix="e.g. depth: 20")
+    depth = _number(entry, "depth", COUNT, where, path, "20")
     after = entry.get("after")
     if after is not None and not isinstance(after, str):
         raise _error(path, f"{where}.after must be the name of another reranker entry, got "
@@ -368,13 +376,9 @@ def parse_config(data: Any, path: Path | None = None,
         except (InputError, ValueError) as exc:
             raise _error(path, f"metrics: {m!r} is not a metric ({exc}).",
                          fix="e.g. metrics: [ndcg@10, recall@100, map@1000]") from None
-    depth = data.get("depth", 100)
-    if not isinstance(depth, int) or depth < 1:
-        raise _error(path, f"depth must be a positive integer, got {depth!r}.", fix="depth: 100")
-    k = data.get("k")
-    if k is not None and (isinstance(k, bool) or not isinstance(k, int) or k < 1):
-        raise _error(path, f"k (the first-stage depth) must be a positive integer, got {k!r}.",
-                     fix="k: 1000, or leave it out for max(depth, 1000)")
+    depth = _number(data, "depth", COUNT, "the config", path, "100") or 100
+    k = _number(data, "k", COUNT, "the config", path, "1000, or leave it out for max(depth, 1000)")
+    alpha = _number(data, "alpha", PROBABILITY, "the config", path, "0.05")
     baseline = data.get("baseline")
     if baseline is not None:
         valid = fs_names | {system_of(f, r, rerankers).label for f in fs_names for r in rerankers}
@@ -390,9 +394,9 @@ def parse_config(data: Any, path: Path | None = None,
     return LeaderboardConfig(name=name, title=str(data.get("title") or f"Leaderboard: {name}"),
                              path=path, datasets=tuple(datasets), first_stages=first,
                              rerankers=rerankers, metrics=tuple(metrics), depth=depth,
-                             k=data.get("k"), test=test,
+                             k=k, test=test,
                              correction=str(data.get("correction", "holm")),
-                             alpha=float(data.get("alpha", 0.05)), baseline=baseline,
+                             alpha=0.05 if alpha is None else alpha, baseline=baseline,
                              note=str(data.get("note") or ""))
 
 

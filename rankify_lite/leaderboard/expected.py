@@ -21,13 +21,13 @@ equivalent ``rankify-lite run`` line.
 
 from __future__ import annotations
 
-import math
 import shlex
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from rankify_lite.errors import InputError
+from rankify_lite.io.numbers import COUNT, NON_NEGATIVE, Number
 from rankify_lite.leaderboard.config import (
     FirstStageSpec,
     RerankerSpec,
@@ -105,9 +105,15 @@ class CheckResult:
         return self.status in ("drifted", "error")
 
 
-def _finite(value: Any) -> bool:
-    return isinstance(value, int | float) and not isinstance(value, bool) \
-        and math.isfinite(value)
+#: every metric we compute lies in [0, 1]
+SCORE = Number(low=0, high=1)
+
+
+def _flag(value: Any, where: str, path: Path | None) -> bool:
+    """A yes/no field: a YAML bool (``bool("no")`` would be True)."""
+    if not isinstance(value, bool):
+        raise _error(path, f"{where} must be true or false, got {value!r}.", fix="ci: true")
+    return value
 
 
 def parse_expected(data: Any, path: Path | None = None) -> list[ExpectedEntry]:
@@ -126,13 +132,17 @@ def parse_expected(data: Any, path: Path | None = None) -> list[ExpectedEntry]:
             raise _error(path, f"{where}: id {e['id']!r} is used twice.", fix="make ids unique")
         seen.add(e["id"])
         scores = e["scores"]
-        if not isinstance(scores, dict) or not scores or not all(
-                _finite(v) for v in scores.values()):
-            raise _error(path, f"{where}.scores must map metrics to finite numbers (a NaN "
-                         "would pass every comparison).", fix="scores: {ndcg@10: 0.6789}")
-        tol = e.get("tolerance", 1e-4)
-        if not _finite(tol) or tol < 0:
-            raise _error(path, f"{where}.tolerance must be a number >= 0.", fix="tolerance: 1e-4")
+        if not isinstance(scores, dict) or not scores:
+            raise _error(path, f"{where}.scores must map metrics to expected scores.",
+                         fix="scores: {ndcg@10: 0.6789}")
+        # a NaN would pass every comparison: the check could not fail
+        scores = {str(m): SCORE.check(v, f"{where}.scores.{m}", path=path,
+                                      fix="scores: {ndcg@10: 0.6789} (finite, in [0, 1])")
+                  for m, v in scores.items()}
+        tol = NON_NEGATIVE.check(e.get("tolerance", 1e-4), f"{where}.tolerance", path=path,
+                                 fix="tolerance: 1e-4")
+        k = None if e.get("k") is None else COUNT.check(e["k"], f"{where}.k", path=path,
+                                                          fix="k: 1000")
         reranker = None
         if e.get("reranker") is not None:
             reranker = parse_reranker({"name": e["reranker"].get("family", "?"), **e["reranker"]}
@@ -141,8 +151,8 @@ def parse_expected(data: Any, path: Path | None = None) -> list[ExpectedEntry]:
         entries.append(ExpectedEntry(
             id=str(e["id"]), dataset=str(e["dataset"]),
             first_stage=parse_first_stage(e["first_stage"], f"{where}.first_stage", path),
-            reranker=reranker, k=e.get("k"), scores={str(k): float(v) for k, v in scores.items()},
-            tolerance=float(tol), ci=bool(e.get("ci", False)), note=str(e.get("note") or "")))
+            reranker=reranker, k=k, scores=scores, tolerance=tol,
+            ci=_flag(e.get("ci", False), f"{where}.ci", path), note=str(e.get("note") or "")))
     return entries
 
 

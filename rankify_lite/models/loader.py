@@ -138,7 +138,7 @@ FIX_WEIGHTS = ("download the model again (delete it from the Hugging Face cache 
 def from_pretrained(cls: Any, model: str, revision: str | None = None, **kwargs: Any) -> Any:
     """``cls.from_pretrained`` trying the local cache first (no network round trips when the
     model is cached), then the hub; a missing model becomes an InputError with the fix."""
-    from rankify_lite.models.weights_check import check_weights
+    from rankify_lite.models.weights_check import check_weights, unpickling_error
 
     if os.path.isdir(model) and not (Path(model) / "config.json").is_file():
         raise InputError(f"folder {model!r} holds no config.json, so it is not a Hugging Face "
@@ -153,6 +153,8 @@ def from_pretrained(cls: Any, model: str, revision: str | None = None, **kwargs:
                 check_weights(cached.parent)
             raise InputError(f"cannot load model {model!r}: incomplete or corrupt weights "
                              f"({first}).", fix=FIX_WEIGHTS) from first
+        if type(first).__name__ == "UnpicklingError":  # torch.load(weights_only=True) refused it
+            raise unpickling_error(model, first) from None
         if not isinstance(first, OSError):
             raise
         if os.path.isdir(model) or _offline():

@@ -1,4 +1,5 @@
-"""Weight files that were cut short (an interrupted copy or download) named before loading.
+"""Weight files that were cut short (an interrupted copy or download) named before loading,
+and pickled weight files that are not plain tensors named when torch refuses them.
 
 A ``.safetensors`` file is an 8-byte little-endian header length, a JSON header and the tensor
 bytes; the header's ``data_offsets`` say how long the data must be. Reading the header alone
@@ -51,3 +52,21 @@ def check_weights(folder: str | Path) -> None:
         problem = safetensors_problem(path)
         if problem is not None:
             raise InputError(f"incomplete or corrupt weights: {problem}.", path=path, fix=FIX)
+
+
+PICKLE_FIX = ("use the model's .safetensors weights (or save it again with save_pretrained, "
+              "which writes them); a pickle that is not plain tensors is refused because "
+              "loading it could run code.")
+
+
+def unpickling_error(model: str, exc: BaseException) -> InputError:
+    """One line for torch.load(weights_only=True) refusing a pickled weights file (its message
+    is a page long): which file, and that it is not plain tensors."""
+    folder = Path(model)
+    files = sorted(p for ext in ("*.bin", "*.pt", "*.pth", "*.ckpt")
+                   for p in folder.rglob(ext)) if folder.is_dir() else []
+    cause = next((ln.strip() for ln in str(exc).splitlines()
+                  if ln.strip() and not ln.startswith(("Weights only", "Please", "Check"))), "")
+    named = files[0] if len(files) == 1 else folder
+    what = f"the weights file holds a pickle that is not plain tensors ({cause or 'refused'})"
+    return InputError(f"cannot load model {model!r}: {what}.", path=named, fix=PICKLE_FIX)

@@ -185,7 +185,8 @@ def drive(reranker: Reranker, queries: Queries, candidates: Run, corpus: Corpus,
         by_qid = {it.query.id: s for it, s in zip(batch.items, out.scored, strict=True)}
         for qid in batch.qids:
             try:
-                ranked = finish(candidates[qid], by_qid.get(qid, ()), depth, reranker.ties)
+                ranked = finish(candidates[qid], by_qid.get(qid, ()), depth, reranker.ties,
+                                qid)
             except RankifyError as exc:
                 raise RerankBatchError(batch, str(exc)) from exc
             results[qid] = ranked
@@ -209,7 +210,7 @@ def drive(reranker: Reranker, queries: Queries, candidates: Run, corpus: Corpus,
 
 
 def finish(original: RankedList, scored: Scored, depth: int,
-           ties: str = "trec_eval") -> RankedList:
+           ties: str = "trec_eval", qid: str | None = None) -> RankedList:
     """Strictly decreasing scores: model order on top (ties ordered by ``ties``, see
     :mod:`rankify_lite.rerankers.ties`), untouched tail below."""
     from rankify_lite.rerankers.ties import order as tie_order
@@ -219,7 +220,7 @@ def finish(original: RankedList, scored: Scored, depth: int,
     if set(got) != set(head):
         raise RankifyError(f"reranker returned {len(got)} documents for {len(head)} "
                            "candidates; every candidate must get exactly one score.")
-    order = tie_order(head, got, ties)
+    order = tie_order(head, got, ties, qid)  # refuses a non-finite score, naming qid
     n = len(original)
     # Keep the model's scores where they already strictly decrease (more informative),
     # otherwise fall back to rank-based scores n, n-1, ... for the whole list.

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from rankify_lite.errors import InputError
+from rankify_lite.io.numbers import COUNT
 
 PROMPTS_DIR = Path(__file__).resolve().parent / "prompts"
 
@@ -69,6 +70,12 @@ def load_prompt(name_or_path: str | Path, required: tuple[str, ...] = ()) -> Pro
     if missing:
         raise InputError(f"prompt template lacks {missing}.", path=path,
                          fix=f"add the keys {missing}.")
-    return PromptTemplate(name=str(data["name"]), version=int(data["version"]), fields=data,
+    if not isinstance(data["name"], str) or not data["name"].strip():
+        raise InputError(f"prompt template name {data['name']!r} is not text.", path=path,
+                         fix="name: my_template")
+    version = COUNT.check(data["version"], "prompt template version", path=path,
+                          fix="version: 1 (a whole number, raised whenever the template "
+                              "changes what it asks)")
+    return PromptTemplate(name=data["name"], version=version, fields=data,
                           sha256=hashlib.sha256(raw.encode("utf-8")).hexdigest(),
                           path=str(path))

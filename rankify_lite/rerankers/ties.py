@@ -11,10 +11,11 @@ issue #23). The rule is part of the reranker's config (it changes the run) and o
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from rankify_lite.errors import InputError
+from rankify_lite.errors import InputError, RankifyError
 
 TREC_EVAL = "trec_eval"
 FIRST_STAGE = "first-stage"
@@ -30,9 +31,17 @@ def check_rule(rule: Any) -> str:
     return rule
 
 
-def order(head: Sequence[str], scores: Mapping[str, float], rule: str = DEFAULT) -> list[str]:
+def order(head: Sequence[str], scores: Mapping[str, float], rule: str = DEFAULT,
+          query: str | None = None) -> list[str]:
     """``head`` (the candidates in first-stage order) best first by ``scores``, ties by
-    ``rule``."""
+    ``rule``. Every score must be finite: a NaN compares false with everything, so sorting
+    would leave it (and the documents around it) wherever it happened to be, silently; the
+    refusal names ``query`` and the first such document."""
+    bad = next((d for d in head if not math.isfinite(scores[d])), None)
+    if bad is not None:
+        where = f"query {query!r}, " if query is not None else ""
+        raise RankifyError(f"the model scored {where}document {bad!r} {scores[bad]!r}, not a "
+                           "finite number; a ranking cannot be made from it")
     if rule == FIRST_STAGE:
         position = {d: i for i, d in enumerate(head)}
         return sorted(head, key=lambda d: (-scores[d], position[d]))

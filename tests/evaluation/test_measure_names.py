@@ -36,8 +36,25 @@ def test_ir_measures_names_parse_to_our_metrics(name, ours):
 
 
 @pytest.mark.parametrize("name,why", [
+    ("ndcg@99999999999999999999", "out of range"), ("nDCG@10000001", "out of range"),
+    ("R(cutoff=99999999999999999999)", "out of range"), ("recall_10000001", "out of range"),
+    ("ndcg@\u0661\u0660", "unknown metric"), ("R()@\u0661\u0660", "unknown ir_measures"),
+    ("R(cutoff=\u0661\u0660)", "not a whole number"), ("P(rel=\u0662)@10", "not a whole number"),
+    ("P(rel=99999999999999999999)@10", "out of range"), ("map-l99999999999999999999", "range"),
+    ("ndcg@000", "cut-off 0"), ("RR@00", "cut-off 0"),
+])
+def test_cutoffs_and_levels_are_bounded_ascii_whole_numbers(name, why):
+    """A huge cut-off used to reach ranx's kernel ('Int value is too large')."""
+    with pytest.raises(InputError) as err:
+        parse_metric(name)
+    assert why in str(err.value) and "Fix:" in str(err.value)
+    assert parse_metric("ndcg@10000000").k == 10**7 and parse_metric("R(cutoff=7)").k == 7
+
+
+@pytest.mark.parametrize("name,why", [
     ("nDCG(judged_only=True)@10", "judged_only=True"), ("nDCG(dcg='exp-log2')@10", "exp-log2"),
-    ("nDCG(rel=2)@10", "rel=2"), ("R(rel=2)", "needs a cut-off"), ("P(rel=x)@10", "rel='x'"),
+    ("nDCG(rel=2)@10", "rel=2"), ("R(rel=2)", "needs a cut-off"),
+    ("P(rel=x)@10", "rel 'x' is not a whole number"),
     ("ERR@10", "unknown metric"), ("ERR(rel=2)@10", "unknown ir_measures"), ("R(rel=2)@0", "cut-off 0"),
     ("R(cutoff=10)@100", "two different cut-offs"), ("AP(rel)", "cannot read"),
 ])

@@ -55,7 +55,7 @@ def test_defaults_and_depth_per_reranker():
     ({"metrics": ["ndcg@ten"]}, "metrics: 'ndcg@ten'"),
     ({"baseline": "nope"}, "baseline 'nope'"),
     ({"datasets": []}, "missing or empty 'datasets'"),
-    ({"depth": 0}, "depth must be a positive integer"),
+    ({"depth": 0}, "depth '0' is out of range"),
     ({"rerankers": [{"name": "x", "family": "identity", "datasets": ["beir/nfcorpus"]}]},
      "not in 'datasets'"),
     ({"first_stages": [{"name": "b", "run": "x"}, {"name": "b", "run": "y"}],

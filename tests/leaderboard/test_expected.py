@@ -76,17 +76,37 @@ def test_a_broken_entry_is_a_failure_not_a_crash(shared_data, tmp_path):
 @pytest.mark.parametrize("entries, needle", [
     ([{"id": "a", "dataset": "d", "first_stage": {"run": "r"}}], "has no 'scores'"),
     ([{"id": "a", "dataset": "d", "first_stage": {"run": "r"}, "scores": {"ndcg@10": "x"}}],
-     "must map metrics to finite numbers"),
+     "entries[0].scores.ndcg@10 'x' is not a number"),
     ([{"id": "a", "dataset": "d", "first_stage": {"run": "r"}, "scores": {"ndcg@10": float("nan")}}],
-     "must map metrics to finite numbers"),
+     "entries[0].scores.ndcg@10 'nan' is not finite"),
     ([{"id": "a", "dataset": "d", "first_stage": {"run": "r"}, "scores": {"ndcg@10": 1},
-       "tolerance": float("inf")}], "tolerance must be a number"),
+       "tolerance": float("inf")}], "entries[0].tolerance 'inf' is not finite"),
+    ([{"id": "a", "dataset": "d", "first_stage": {"run": "r"}, "scores": {"ndcg@10": 1},
+       "tolerance": float("nan")}], "entries[0].tolerance 'nan' is not finite"),
+    ([{"id": "a", "dataset": "d", "first_stage": {"run": "r"}, "scores": {"ndcg@10": 1},
+       "tolerance": -0.1}], "entries[0].tolerance '-0.1' is out of range"),
+    ([{"id": "a", "dataset": "d", "first_stage": {"run": "r"}, "scores": {"ndcg@10": 1},
+       "tolerance": True}], "entries[0].tolerance must be a number"),
+    ([{"id": "a", "dataset": "d", "first_stage": {"run": "r"}, "scores": {"ndcg@10": 1.5}}],
+     "entries[0].scores.ndcg@10 '1.5' is out of range"),
+    ([{"id": "a", "dataset": "d", "first_stage": {"run": "r"}, "scores": {"ndcg@10": [0.5]}}],
+     "entries[0].scores.ndcg@10 must be a number"),
+    ([{"id": "a", "dataset": "d", "first_stage": {"run": "r"}, "scores": {}}],
+     "entries[0].scores must map metrics"),
+    ([{"id": "a", "dataset": "d", "first_stage": {"run": "r"}, "scores": {"ndcg@10": 1},
+       "k": float("nan")}], "entries[0].k 'nan' is not finite"),
+    ([{"id": "a", "dataset": "d", "first_stage": {"run": "r"}, "scores": {"ndcg@10": 1},
+       "k": 10**20}], "entries[0].k '100000000000000000000' is out of range"),
+    ([{"id": "a", "dataset": "d", "first_stage": {"run": "r"}, "scores": {"ndcg@10": 1},
+       "ci": "no"}], "entries[0].ci must be true or false"),
     ([{"id": "a", "dataset": "d", "first_stage": {"run": "r"}, "scores": {"ndcg@10": 1},
        "tolerence": 0.1}], "'tolerence' (did you mean 'tolerance'?)"),
     ([{"id": "a", "dataset": "d", "first_stage": {"run": "r"}, "scores": {"ndcg@10": 1}}] * 2,
      "used twice"),
 ])
 def test_bad_expected_files(tmp_path, entries, needle):
+    """Every number field by the one rule: a NaN expected score or tolerance would make the
+    check pass vacuously (|got - nan| > tol is False)."""
     import copy
 
     path = tmp_path / "e.yaml"  # copies: a shared object would be dumped as a (refused) alias
@@ -101,3 +121,32 @@ def test_check_passes_on_every_ci_entry(shared_data):
     """Everything marked ci: true, including our Lucene BM25 and the MiniLM rerank."""
     results = check_expected(load_expected(EXPECTED), ci_only=True, log=None)
     assert results and not failure_report(results), failure_report(results)
+
+
+@pytest.mark.parametrize("text, needle", [
+    ("tolerance: .nan", "entries[0].tolerance 'nan' is not finite"),
+    ("tolerance: .inf", "entries[0].tolerance 'inf' is not finite"),
+    ("tolerance: abc", "entries[0].tolerance 'abc' is not a number"),
+    ("tolerance: 1e-3", None),                          # PyYAML reads 1e-3 as text: a number
+    ("scores: {ndcg@10: .nan}", "entries[0].scores.ndcg@10 'nan' is not finite"),
+    ("scores: {ndcg@10: .NaN}", "entries[0].scores.ndcg@10 'nan' is not finite"),
+    ("scores: {ndcg@10: 1_0}", "entries[0].scores.ndcg@10"),
+])
+def test_yaml_spellings_of_non_numbers(tmp_path, capsys, text, needle):
+    """Through the command: refused before anything runs, in one line naming file and field."""
+    from rankify_lite.cli.main import main
+
+    body = {"id": "a", "dataset": "dl19", "first_stage": "{run: bm25.top100}",
+            "scores": "{ndcg@10: 0.5}", "tolerance": "0.001"}
+    key = text.split(":")[0]
+    body[key] = text.split(": ", 1)[1]
+    path = tmp_path / "e.yaml"
+    path.write_text("entries:\n  - " + "\n    ".join(f"{k}: {v}" for k, v in body.items())
+                    + "\n")
+    if needle is None:
+        assert load_expected(path)[0].tolerance == 1e-3
+        return
+    assert main(["leaderboard", "--check", str(path)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.count("\n") == 0 and "Traceback" not in err
+    assert f"{path}: {needle}" in err and "Fix:" in err

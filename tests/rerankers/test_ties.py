@@ -6,6 +6,7 @@ under new ids (identical texts, hence exactly tied scores, as MS MARCO v2's dupl
 from __future__ import annotations
 
 import hashlib
+import math
 from collections.abc import Sequence
 
 import pytest
@@ -108,3 +109,44 @@ def test_the_rule_is_an_option_of_every_family_recorded_in_config_and_spec():
 
     with pytest.raises(InputError, match="tie rule 'docno' is unknown"):
         load_reranker("identity", ties="docno")
+
+
+class BrokenScoresReranker(Reranker):
+    """Scores every document 1.0 except ``bad`` (in query ``query``), which gets ``value``."""
+
+    family = "broken-scores-test"
+
+    def __init__(self, query: str, bad: str, value: float) -> None:
+        self.query, self.bad, self.value = query, bad, value
+
+    def config(self) -> dict:
+        return {"family": self.family}
+
+    def _rerank_batch(self, items: Sequence[RerankItem]) -> list[Scored]:
+        return [[(d.id, self.value if (it.query.id, d.id) == (self.query, self.bad) else
+                  float(i)) for i, d in enumerate(it.documents)] for it in items]
+
+
+@pytest.mark.parametrize("value", [math.nan, math.inf, -math.inf, float("-nan")])
+@pytest.mark.parametrize("rule", ["trec_eval", "first-stage"])
+def test_a_non_finite_model_score_fails_naming_query_and_document(value, rule):
+    """NaN compares false with everything: sorted silently, it left the ranking half made."""
+    from rankify_lite.errors import RankifyError
+    from rankify_lite.types import Queries
+
+    queries = Queries.from_dict({"q1": "a", "q2": "b"})
+    corpus = Corpus.from_documents(Document(d, f"text {d}") for d in ("d1", "d2", "d3"))
+    first = Run.from_scores({q: {"d1": 3.0, "d2": 2.0, "d3": 1.0} for q in queries})
+    reranker = with_ties(BrokenScoresReranker("q2", "d2", value), rule)
+    with pytest.raises(RankifyError) as err:
+        reranker.rerank(queries, first, corpus, depth=3)
+    message = str(err.value)
+    assert "query 'q2', document 'd2'" in message and repr(value) in message
+    assert "\n" not in message
+    fine = with_ties(BrokenScoresReranker("q2", "d2", 0.5), rule).rerank(queries, first, corpus)
+    assert fine["q2"].doc_ids == ("d3", "d2", "d1")
+
+
+def test_order_refuses_nan_itself():
+    with pytest.raises(Exception, match="document 'b' nan"):
+        order(["a", "b"], {"a": 1.0, "b": math.nan}, query="q")
