@@ -119,3 +119,26 @@ def test_the_key_reads_the_tie_rule_where_the_driver_reads_it():
     assert keys.rerank_key("src", lying, 4) != keys.rerank_key("src", honest, 4)
     assert keys.rerank_key("src", honest, 4) == keys.rerank_key(
         "src", load_reranker("bucket-test", levels=2, ties="first-stage"), 4)
+
+
+def test_pyterrier_layer_cached_equals_fresh_for_every_setting(data, tmp_path):
+    pytest.importorskip("pandas", reason="the PyTerrier layer reads pandas frames")
+    from rankify_lite import load_dataset
+    from rankify_lite.interop.frames import frame_to_run, run_to_frame
+    from rankify_lite.interop.pyterrier import RerankerTransformer
+
+    ds = load_dataset(str(data))
+    frame = run_to_frame(ds.load_run("first"), ds.queries)
+
+    def transformer(ties, depth, levels, cache):
+        return RerankerTransformer(load_reranker("bucket-test", levels=levels, ties=ties),
+                                   ds.corpus, depth=depth, cache=cache)
+
+    fresh = {v: frame_to_run(transformer(*v, cache=False).transform(frame)).to_dict()
+             for v in VARIANTS}
+    assert len({json.dumps(r, sort_keys=True) for r in fresh.values()}) == len(VARIANTS)
+    for _ in range(2):  # stored, then served
+        for v in VARIANTS:
+            stage = transformer(*v, cache=tmp_path / "pt")
+            assert frame_to_run(stage.transform(frame)).to_dict() == fresh[v], v
+    assert stage.cached
