@@ -3,9 +3,10 @@ buckets, so the tie rule, the depth and ``levels`` (a model option) all change i
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 from rankify_lite.file_policy import FileOptions
@@ -33,12 +34,17 @@ class BucketReranker(Reranker):
         return [[(d.id, bucket(it.query.id, d.id)) for d in it.documents] for it in items]
 
 
-def register_once() -> None:
-    """Register :class:`BucketReranker` as ``bucket-test`` (once per process)."""
+@contextlib.contextmanager
+def registered() -> Iterator[str]:
+    """``bucket-test`` registered while the block runs, then removed again (tests that walk
+    every registered family must not meet it)."""
     from rankify_lite.rerankers.registry import _REGISTRY, register
 
-    if FAMILY not in _REGISTRY:
-        register(FAMILY, "helpers.tie_reranker:BucketReranker")
+    register(FAMILY, "helpers.tie_reranker:BucketReranker")
+    try:
+        yield FAMILY
+    finally:
+        _REGISTRY.pop(FAMILY, None)
 
 
 def tie_dataset(folder: Path, queries: int = 4, docs: int = 8) -> Path:

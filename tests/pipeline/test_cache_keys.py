@@ -9,7 +9,7 @@ import json
 from pathlib import Path
 
 import pytest
-from helpers.tie_reranker import register_once, tie_dataset
+from helpers.tie_reranker import registered, tie_dataset
 
 from rankify_lite import Pipeline, load_reranker
 from rankify_lite.cli.main import main as cli
@@ -24,8 +24,8 @@ METRICS = ["ndcg@3", "ndcg@10", "recall@3"]
 
 @pytest.fixture(scope="module")
 def data(tmp_path_factory) -> Path:
-    register_once()
-    return tie_dataset(tmp_path_factory.mktemp("ties") / "data")
+    with registered():
+        yield tie_dataset(tmp_path_factory.mktemp("ties") / "data")
 
 
 def _pipeline(ties: str, depth: int, levels: int, cache) -> Pipeline:
@@ -108,10 +108,9 @@ def test_an_entry_written_under_an_older_key_version_is_never_served(data, tmp_p
         ["rerank"] * 2
 
 
-def test_the_key_reads_the_tie_rule_where_the_driver_reads_it():
+def test_the_key_reads_the_tie_rule_where_the_driver_reads_it(data):
     """A wrapper whose config() names one tie rule while the driver applies another (LazyReranker
     before #38) gets a key of its own, not the key of the rule its config names."""
-    register_once()
     honest = load_reranker("bucket-test", levels=2, ties="first-stage")
     lying = load_reranker("bucket-test", levels=2)
     lying.config = honest.config  # the remembered config; the driver still reads ties=trec_eval

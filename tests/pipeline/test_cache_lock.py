@@ -157,12 +157,16 @@ def test_the_timeout_comes_from_the_environment_and_a_bad_one_is_refused_up_fron
 
 
 def test_the_cli_gives_up_in_one_line(tmp_path, monkeypatch, capsys):
-    from helpers.tie_reranker import register_once, tie_dataset
+    from helpers.tie_reranker import registered, tie_dataset
 
     from rankify_lite.cli.main import main as cli
 
-    register_once()
-    data = tie_dataset(tmp_path / "data")
+    with registered():
+        _give_up_through_the_cli(tie_dataset(tmp_path / "data"), tmp_path, monkeypatch, capsys,
+                                 cli)
+
+
+def _give_up_through_the_cli(data, tmp_path, monkeypatch, capsys, cli) -> None:
     home = tmp_path / "home"
     monkeypatch.setenv("RANKIFY_LITE_CACHE", str(home))
     args = ["run", "--dataset", str(data), "--retriever", "run:first", "--reranker",
