@@ -91,3 +91,20 @@ def test_a_result_without_any_hash_says_it_could_not_be_checked(result):
     (result / "meta.json").write_text(json.dumps(meta))
     notes = load_folder(result)["views"][0]["notes"]
     assert any("could not be checked" in n for n in notes)
+
+
+def test_the_marks_show_in_chromium(browser, result, tmp_path):
+    from helpers.browser import open_page
+
+    from rankify_lite.report import build_report
+
+    _edit_run(result, "other")
+    html = build_report(result, tmp_path / "r.html", allow_changed=True)
+    page, problems, _ = open_page(browser, html)
+    assert problems == []
+    assert page.locator("#changed").is_visible() and "other" in page.inner_text("#changed")
+    assert page.locator('#table-0 tr.changed[data-system="other"] .chg').is_visible()
+    card = page.locator('#qview-0 .list[data-system="other"] h4').inner_text()
+    assert "CHANGED run file" in card
+    assert "CHANGED run file" not in page.locator('#qview-0 .list[data-system="bm25"] h4'
+                                                  ).inner_text()

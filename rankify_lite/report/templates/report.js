@@ -31,7 +31,8 @@
     t.appendChild(head);
     view.systems.forEach(function (s) {
       var tr = el("tr");
-      tr.appendChild(el("td", "", s.letter + " " + s.display));
+      tr.appendChild(el("td", "", s.letter + " " + s.display +
+                        (s.changed ? "  [CHANGED run file]" : "")));
       view.metrics.forEach(function (m) {
         var pq = (view.per_query[s.name] || {})[m] || {};
         var td = el("td", "num", fmt(pq[qid]));
