@@ -129,7 +129,7 @@ def _settings(f: Fields, meta: dict[str, Any], names: list[str]) -> dict[str, An
     order = [f.choice(s, f"significance.systems[{i}]", names)
              for i, s in enumerate(f.texts(sig.get("systems"), "significance.systems", []))]
     order = list(dict.fromkeys(order + names))
-    recorded = {f.choice(s, "metrics key", names):
+    recorded = {f.choice(s, "metrics (a system name)", names):
                 {f.metric(m, f"metrics[{s!r}] key"): f.number(v, f"metrics[{s!r}][{m!r}]")
                  for m, v in f.object(means, f"metrics[{s!r}]").items()}
                 for s, means in f.object(meta.get("metrics"), "metrics", {}).items()}
@@ -149,6 +149,7 @@ def load_result(folder: Path, dataset: str | Path | None = None, *,
                 allow_changed: bool = False) -> dict[str, Any]:
     """The report data of a result folder (see the module docstring)."""
     from rankify_lite import compare
+    from rankify_lite.evaluation import parse_metric
     from rankify_lite.pipeline.saved import open_saved
 
     saved = open_saved(folder, allow_changed=allow_changed)
@@ -205,8 +206,6 @@ def load_result(folder: Path, dataset: str | Path | None = None, *,
     grades = {q: {d: g for d, g in qrels[q].items() if d in shown} for q in qids}
     docs = ({d: _snippet(ds.corpus[d]) for d in sorted(shown) if d in ds.corpus}
             if ds.corpus is not None else {})
-    from rankify_lite.evaluation import parse_metric
-
     view = {"label": conf["label"] or ds.name, "queries_n": len(qids), "metrics": names,
             "labels": [parse_metric(m).label for m in names], "main": names[0],
             "baseline": baseline, "test": comp.test, "correction": comp.correction,

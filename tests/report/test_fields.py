@@ -78,7 +78,7 @@ META_CASES = [
     (_set("significance", "baseline", "not-a-system"), "significance.baseline"),
     (_set("significance", "baseline", HOSTILE), "significance.baseline"),
     (_set("significance", 5), "significance"),
-    (_set("metrics", "not-a-system", {"ndcg@10": 0.5}), "metrics key"),
+    (_set("metrics", "not-a-system", {"ndcg@10": 0.5}), "metrics (a system name)"),
     (_set("metrics", "bm25", {"ndcg@10": "0.5x"}), "metrics['bm25']['ndcg@10']"),
     (_set("metrics", "bm25", {"ndcg@10": math.nan}), "metrics['bm25']['ndcg@10']"),
     (_set("metrics", "bm25", {"nope": 0.5}), "metrics['bm25'] key"),
