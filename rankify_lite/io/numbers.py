@@ -124,6 +124,7 @@ class Number:
                 raise argparse.ArgumentTypeError(str(exc)) from None
 
         convert.__name__ = self.describe()
+        convert.number = self  # type: ignore[attr-defined]  # the rule, for --help and tests
         return convert
 
     def _ranged(self, value: Any, what: str, path: Any, line: int | None, fix: str,
@@ -144,8 +145,10 @@ class Number:
                 raise InputError(f"{what} {given} is out of range: it must be "
                                  f"{self.describe()}.", path=path, line=line, fix=fix) from None
         low, high = self._limits()
-        if (low is not None and (value < low or (self.low_open and value == low))) or (
-                high is not None and (value > high or (self.high_open and value == high))):
+        if low is not None and (value < low or (self.low_open and value == low)):
+            raise InputError(f"{what} {given} is out of range: it must be "
+                             f"{self.describe()}.", path=path, line=line, fix=fix)
+        if high is not None and (value > high or (self.high_open and value == high)):
             raise InputError(f"{what} {given} is out of range: it must be "
                              f"{self._bounds()}.", path=path, line=line, fix=fix)
         return value

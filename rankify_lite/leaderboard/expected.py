@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from rankify_lite.errors import InputError
-from rankify_lite.io.numbers import COUNT, NON_NEGATIVE, Number
+from rankify_lite.io.numbers import COUNT, Number
 from rankify_lite.leaderboard.config import (
     FirstStageSpec,
     RerankerSpec,
@@ -105,8 +105,9 @@ class CheckResult:
         return self.status in ("drifted", "error")
 
 
-#: every metric we compute lies in [0, 1]
+#: every metric we compute lies in [0, 1]; a tolerance of 1 or more would pass any score
 SCORE = Number(low=0, high=1)
+TOLERANCE = Number(low=0, high=1, high_open=True)
 
 
 def _flag(value: Any, where: str, path: Path | None) -> bool:
@@ -139,8 +140,8 @@ def parse_expected(data: Any, path: Path | None = None) -> list[ExpectedEntry]:
         scores = {str(m): SCORE.check(v, f"{where}.scores.{m}", path=path,
                                       fix="scores: {ndcg@10: 0.6789} (finite, in [0, 1])")
                   for m, v in scores.items()}
-        tol = NON_NEGATIVE.check(e.get("tolerance", 1e-4), f"{where}.tolerance", path=path,
-                                 fix="tolerance: 1e-4")
+        tol = TOLERANCE.check(e.get("tolerance", 1e-4), f"{where}.tolerance", path=path,
+                              fix="tolerance: 1e-4")
         k = None if e.get("k") is None else COUNT.check(e["k"], f"{where}.k", path=path,
                                                           fix="k: 1000")
         reranker = None

@@ -110,7 +110,7 @@ def test_reranker_values_parse_into_stages():
         ("cross-encoder", "org/ce", "ce", 100, {"batch_size": 8})
     assert (first.family, first.depth, first.options) == \
         ("first", 20, {"window_size": 20, "fp16": True})
-    for bad, match in (("depth=3", "starts with a family"), ("identity depth=0", "positive"),
+    for bad, match in (("depth=3", "starts with a family"), ("identity depth=0", "depth .0. is out of range"),
                        ("identity >> ", "starts with a family"), ("identity x", "KEY=VALUE")):
         with pytest.raises(InputError, match=match):
             parse_system(bad)

@@ -100,3 +100,21 @@ def test_ids_as_numbers():
                        (False, "not an id"), (np.float64("nan"), "missing")):
         with pytest.raises(InputError, match=why):
             id_text(value, "qid")
+
+
+def test_yaml_numbers_are_plain_decimals(tmp_path):
+    """YAML 1.1 reads 1_0 as 10, 0x10 as 16, 1:30 as 90 and 012 as 10: those stay text (the
+    number rule then refuses them by name); plain decimals, 1e-4 included, are numbers."""
+    from rankify_lite.io.yaml_file import load_yaml_file
+
+    path = tmp_path / "a.yaml"
+    path.write_text("a: 1_0\nb: 0x10\nc: 1:30\nd: 012\ne: 0o7\nf: 1e-4\ng: -3\nh: .5\n"
+                    "i: .nan\nj: -.inf\nk: 0\nl: 2.50\nm: true\n")
+    got = load_yaml_file(path)
+    assert [got[k] for k in "abcde"] == ["1_0", "0x10", "1:30", "012", "0o7"]
+    assert [got[k] for k in "fghklm"] == [1e-4, -3, 0.5, 0, 2.5, True]
+    assert math.isnan(got["i"]) and got["j"] == -math.inf
+    for key in "abcij":
+        with pytest.raises(InputError, match=f"^{path}: {key} "):
+            FINITE.check(got[key], key, path=path)
+    assert COUNT.check(got["d"], "d") == 12   # read as the decimal it is written as
