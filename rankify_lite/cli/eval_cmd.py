@@ -96,7 +96,9 @@ def cmd_compare(args: argparse.Namespace) -> int:
 
     qrels, level = _qrels_and_level(args)
     runs = [read_run(path) for path in args.run]
-    baseline: int | str = int(args.baseline) if args.baseline.isdigit() else args.baseline
+    # an index in plain ASCII digits ('١'.isdigit() is True too), else a run's file name
+    baseline: int | str = (int(args.baseline) if args.baseline.isascii()
+                           and args.baseline.isdigit() else args.baseline)
     result = compare(runs, qrels, args.metrics or list(DEFAULT_METRICS), baseline=baseline,
                      test=args.test, correction=args.correction, alpha=args.alpha,
                      rel_level=level, complete=not args.no_complete)

@@ -135,7 +135,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         retriever: Any = args.retriever
     else:
         opts = {"model": args.retriever_model} if args.retriever_model else {}
-        opts.update(_options(args.retriever_option))
+        opts.update(_options(args.retriever_option, "--retriever-option"))
         retriever = build_retriever(args.retriever, **opts)
     rerankers = build_systems(args.reranker, args.model,
                               _options(args.option, reserved=STAGE_KEYS))

@@ -20,6 +20,7 @@ that model / option itself, ``--depth`` is the depth of stages without ``depth=`
 from __future__ import annotations
 
 import json
+import math
 import shlex
 from dataclasses import dataclass, field
 from typing import Any
@@ -38,9 +39,19 @@ class StageArg:
     options: dict[str, Any] = field(default_factory=dict)
 
 
-def _value(text: str) -> Any:
+def _value(text: str, key: str = "", flag: str = "--option") -> Any:
+    """A JSON value where ``text`` is one, else the text; JSON's NaN / Infinity and numbers
+    beyond a float (1e999) are refused, as every number from a flag is (io/numbers.py)."""
+    def non_finite(word: str) -> Any:
+        raise InputError(f"{flag} {key}={text}: {word} is not a finite number.",
+                         fix=f"give {key} a finite number (or quote it as text).")
+
+    def number(digits: str) -> float:
+        value = float(digits)
+        return value if math.isfinite(value) else non_finite(digits)
+
     try:
-        return json.loads(text)
+        return json.loads(text, parse_constant=non_finite, parse_float=number)
     except json.JSONDecodeError:
         return text
 
@@ -52,7 +63,7 @@ def parse_options(pairs: list[str] | None, flag: str = "--option") -> dict[str, 
         if "=" not in pair or pair.startswith("="):
             raise InputError(f"{flag} {pair!r} is not KEY=VALUE.", fix=f"e.g. {flag} batch_size=32")
         key, value = pair.split("=", 1)
-        out[key] = _value(value)
+        out[key] = _value(value, key, flag)
     return out
 
 

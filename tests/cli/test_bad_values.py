@@ -231,3 +231,25 @@ def test_a_weights_file_that_is_a_pickle(tmp_path, capsys):
                           "--reranker", "cross-encoder", "--model", str(folder), "--no-cache",
                           "--depth", "2"], "pickle that is not plain tensors")
     assert str(folder / "pytorch_model.bin") in err and not witness.exists()
+
+
+@pytest.mark.parametrize("value", ["NaN", "Infinity", "-Infinity", "1e999", "[1, NaN]",
+                                   '{"a": Infinity}'])
+def test_json_option_values_are_finite(capsys, value):
+    """JSON (Python's json) reads NaN and Infinity; a flag's number is finite."""
+    for flag in ("--option", "--retriever-option"):
+        err = _error(capsys, ["run", "--dataset", "dl19", "--retriever", "bm25", flag,
+                              f"batch_size={value}"], f"{flag} batch_size=")
+        assert "not a finite number" in err
+
+
+def test_compare_baseline_index_is_ascii(tmp_path, capsys):
+    """'\u0661'.isdigit() is True: it named run 1; now it is a file name, which no run has."""
+    qrels, a, b = tmp_path / "q.tsv", tmp_path / "a.trec", tmp_path / "b.trec"
+    qrels.write_text("q1\td1\t1\nq2\td2\t1\n")
+    a.write_text("q1 Q0 d1 1 1.0 t\nq2 Q0 d2 1 1.0 t\n")
+    b.write_text("q1 Q0 d9 1 1.0 t\nq2 Q0 d2 1 1.0 t\n")
+    common = ["compare", "--qrels", str(qrels), "--run", str(a), "--run", str(b)]
+    assert main([*common, "--baseline", "1", "--json"]) == 0
+    capsys.readouterr()
+    _error(capsys, [*common, "--baseline", "\u0661"], "baseline '\u0661'")
