@@ -9,11 +9,34 @@ module and nowhere else. A cascade (``bm25 >> cross-encoder on the top 100 >> fi
 
 from __future__ import annotations
 
+import hashlib
+import json
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 SEPARATOR = ">>"
-_UNSAFE = re.compile(r"[^A-Za-z0-9._=,()+@-]")
+_UNSAFE = re.compile(r"[^a-z0-9._=,()+@-]")
+#: a part of a system that is its own file name: lower case (two names never differ only in
+#: case on a case-insensitive file system), safe characters, single underscores between them
+#: (``__`` joins the parts, so the parts can be read back), no leading dot (hidden files)
+_PLAIN = re.compile(r"[a-z0-9=,()+@-][a-z0-9.=,()+@-]*(?:_[a-z0-9.=,()+@-]+)*")
+HASH_MARK = "~"          # never in a plain stem, so a hashed stem never equals a plain one
+STEM_MAX = 120           # characters (ASCII) before the hash: far under 255 bytes with suffixes
+
+
+def file_stem(parts: Iterable[str]) -> str:
+    """An injective file name stem for a system's parts (first stage, then stages): the parts
+    joined by ``__`` when each is plain (see ``_PLAIN``) and the whole fits in
+    :data:`STEM_MAX`; otherwise a readable slug (lower case, unsafe characters as ``_``,
+    cut to :data:`STEM_MAX`) plus ``~`` and 8 hex digits of the sha256 of the exact parts."""
+    parts = list(parts)
+    exact = "__".join(parts)
+    if len(exact) <= STEM_MAX and all(_PLAIN.fullmatch(p) for p in parts):
+        return exact
+    readable = "__".join(_UNSAFE.sub("_", p.lower()) for p in parts)[:STEM_MAX].lstrip(".")
+    digest = hashlib.sha256(json.dumps(parts, ensure_ascii=False).encode("utf-8")).hexdigest()
+    return f"{readable}{HASH_MARK}{digest[:8]}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,9 +100,10 @@ class SystemId:
 
     @property
     def filename(self) -> str:
-        """A file name stem: ``bm25__first`` (characters a file system reads specially become
-        ``_``)."""
-        return "__".join(_UNSAFE.sub("_", p) for p in self._parts)
+        """A file name stem, one per system (see :func:`file_stem`): ``bm25__first``, or
+        ``bm25__x_y~1a2b3c4d`` for a stage named ``x/y``. Readers of a saved result use the
+        file name its meta.json records, never this property."""
+        return file_stem(self._parts)
 
     @property
     def slug(self) -> str:
@@ -97,3 +121,22 @@ class SystemId:
         if not stages:
             return cls(label)
         return cls(first, stages[-1], depth, tuple((s, None) for s in stages[:-1]))
+
+
+def file_names(systems: Iterable[SystemId], suffix: str = ".trec") -> dict[str, str]:
+    """``{label: file name}`` for the systems one folder holds, refusing two different systems
+    that map to one file (compared case-insensitively, as macOS and Windows compare names): a
+    pipeline calls this before it computes anything."""
+    from rankify_lite.errors import InputError
+
+    out: dict[str, str] = {}
+    owner: dict[str, str] = {}
+    for system in systems:
+        name = system.filename + suffix
+        other = owner.setdefault(name.casefold(), system.label)
+        if other != system.label:
+            raise InputError(f"systems {other!r} and {system.label!r} would be saved to one "
+                             f"file, {name!r}.", fix="rename one of their stages "
+                             "(name=... / reranker.named('...')).")
+        out[system.label] = name
+    return out

@@ -2,7 +2,14 @@
 
 from __future__ import annotations
 
-from rankify_lite.systems import SystemId
+import hashlib
+import json
+
+import pytest
+
+from rankify_lite.errors import InputError
+from rankify_lite.names import MAX_NAME
+from rankify_lite.systems import HASH_MARK, SystemId, file_names
 
 
 def test_labels_and_renderings():
@@ -13,7 +20,8 @@ def test_labels_and_renderings():
     assert reranked.display() == "bm25_flat » first-smollm2"
     assert reranked.display("latex") == "bm25\\_flat $\\gg$ first-smollm2"
     assert reranked.filename == "bm25_flat__first-smollm2"
-    assert SystemId("rrf(bm25+dense)", "x/y").filename == "rrf(bm25+dense)__x_y"
+    # a part that is not its own file name gets a readable slug plus a hash of the exact name
+    assert SystemId("rrf(bm25+dense)", "x/y").filename.startswith("rrf(bm25+dense)__x_y~")
     assert SystemId("BM25 flat", "Mono+T5").slug == "bm25-flat-monopt5"
 
 
@@ -22,3 +30,60 @@ def test_from_label_reads_the_canonical_name_back():
     assert SystemId.from_label(s.label, depth=100) == s
     assert SystemId.from_label("bm25") == SystemId("bm25")
     assert s.with_depth(None) == SystemId("splade++", "first")
+
+
+# names that a file system would merge, split or refuse, each against what it must not become
+CONFUSABLE = [
+    (SystemId("bm25", "x/y"), SystemId("bm25", "x_y")),            # separator vs underscore
+    (SystemId("bm25", "x\\y"), SystemId("bm25", "x_y")),           # Windows separator
+    (SystemId("bm25", "A"), SystemId("bm25", "a")),               # case-insensitive disks
+    (SystemId("BM25"), SystemId("bm25")),
+    (SystemId("a_", "b"), SystemId("a", "_b")),                   # where '__' would be cut
+    (SystemId("a__b"), SystemId("a", "b")),
+    (SystemId("bm25", "x" * MAX_NAME + "1"), SystemId("bm25", "x" * MAX_NAME + "2")),  # cut
+    (SystemId("bm25", "über"), SystemId("bm25", "_ber")),          # non-ASCII
+    (SystemId("bm25", ".."), SystemId("bm25", "__")),
+]
+
+
+@pytest.mark.parametrize(("one", "other"), CONFUSABLE)
+def test_file_names_are_injective_also_case_insensitively(one, other):
+    a, b = one.filename, other.filename
+    assert a.casefold() != b.casefold()
+    assert file_names([one, other]) == {one.label: a + ".trec", other.label: b + ".trec"}
+
+
+@pytest.mark.parametrize("system", [s for pair in CONFUSABLE for s in pair] + [
+    SystemId("bm25", "../../etc/passwd"), SystemId("/abs/path"), SystemId("a\x00b", "c\nd"),
+    SystemId("y" * 300, "z" * 300, 10, (("w" * 300, 5),))])
+def test_a_file_name_is_one_safe_component_under_the_limits(system):
+    stem = system.filename
+    assert "/" not in stem and "\\" not in stem and "\x00" not in stem and "\n" not in stem
+    assert not stem.startswith(".")
+    # suffixes (.trec, atomic_write's .NAME.XXXXXXXX.tmp) leave it far under 255 bytes
+    assert len(f".{stem}.trec.12345678.tmp".encode()) < 255
+    exact = "__".join([system.first_stage, *system.rerankers])
+    if stem != exact:  # the slug differs from the name: the exact name's hash is appended
+        digest = hashlib.sha256(json.dumps([system.first_stage, *system.rerankers],
+                                           ensure_ascii=False).encode()).hexdigest()[:8]
+        assert stem.endswith(HASH_MARK + digest)
+
+
+def test_plain_names_keep_their_old_file_names():
+    """Results saved before hashing read the same files (their meta.json records them)."""
+    assert SystemId("bm25").filename == "bm25"
+    assert SystemId("bm25", "cross-encoder").filename == "bm25__cross-encoder"
+    assert SystemId("splade-pp-ed.top100").filename == "splade-pp-ed.top100"
+
+
+def test_a_name_that_looks_hashed_is_hashed_again():
+    hashed = SystemId("A").filename
+    assert SystemId(hashed).filename != hashed      # '~' is never plain: no forged collision
+
+
+def test_two_systems_on_one_file_are_refused(monkeypatch):
+    monkeypatch.setattr(SystemId, "filename", property(lambda self: "same"))
+    with pytest.raises(InputError, match=r"'bm25>>a' and 'bm25>>b' would be saved to one "
+                                         r"file, 'same.trec'.*Fix: rename") as err:
+        file_names([SystemId("bm25", "a"), SystemId("bm25", "b")])
+    assert "\n" not in str(err.value)

@@ -12,7 +12,10 @@ def add_parsers(sub) -> None:
                        "rerankers) or check expected scores")
     p.add_argument("config", nargs="?", help="leaderboard YAML; outputs go beside it "
                    "(leaderboards/main.yaml -> leaderboards/main/)")
-    p.add_argument("--output", help="output folder (default: beside the config)")
+    p.add_argument("--output", help="output folder (default: beside the config); it must be "
+                   "new, empty or an earlier leaderboard output (then --overwrite)")
+    p.add_argument("--overwrite", action="store_true",
+                   help="replace an earlier leaderboard output in the output folder")
     p.add_argument("--check", metavar="FILE", action="append",
                    help="expected-scores YAML (2CR style): re-run its entries and fail loudly "
                         "when a score drifts; repeatable")
@@ -41,13 +44,16 @@ def cmd_leaderboard(args: argparse.Namespace) -> int:
     if args.config:
         from rankify_lite.cli.consent import consent_from
         from rankify_lite.leaderboard import load_config, run_leaderboard
+        from rankify_lite.leaderboard.output import check_folder
         from rankify_lite.leaderboard.report import summary_markdown, write_reports
 
         config = load_config(args.config, consent=consent_from(args))
+        folder = Path(args.output) if args.output else config.output_dir()
+        check_folder(folder, args.overwrite)  # before anything is computed
         result = run_leaderboard(config, cache=cache, refresh=args.refresh,
                                  log=lambda m: print(m, file=sys.stderr, flush=True))
-        folder = Path(args.output) if args.output else config.output_dir()
-        paths = write_reports(result, folder, plots=not args.no_plots)
+        paths = write_reports(result, folder, plots=not args.no_plots,
+                              overwrite=args.overwrite)
         print(summary_markdown(result))
         print(f"{result.computed_stages} stages computed, {result.cached_stages} from cache, "
               f"{result.seconds:.1f}s")

@@ -133,3 +133,28 @@ def with_filename(exc: OSError, path: str | Path) -> OSError:
     if getattr(exc, "filename", None):
         return exc
     return type(exc)(exc.errno, exc.strerror or str(exc), str(path))
+
+
+def inside(root: str | Path, name: str | Path, what: str = "output file") -> Path:
+    """``root / name`` when it lies inside the folder ``root`` once resolved; otherwise an
+    InputError. An absolute ``name``, one with a ``..`` part (POSIX or Windows spelling) or one
+    that reaches outside through a symbolic link is refused: every path a name becomes, and
+    every file a shared file names, goes through here before anything is written."""
+    from pathlib import PureWindowsPath
+
+    from rankify_lite.errors import InputError
+
+    text = str(name)
+    fix = "give a plain file name inside the folder (no '..', no absolute path, no link out)."
+    win = PureWindowsPath(text)
+    if (not text or Path(text).is_absolute() or win.is_absolute() or win.drive
+            or ".." in Path(text).parts or ".." in win.parts or "\0" in text):
+        raise InputError(f"{what} {text[:80]!r} is not a path inside the folder.", path=root,
+                         fix=fix)
+    target = Path(root) / text
+    base = Path(root).resolve()
+    real = target.resolve()
+    if real != base and base not in real.parents:
+        raise InputError(f"{what} {text[:80]!r} resolves to {real}, outside the folder.",
+                         path=root, fix=fix)
+    return target

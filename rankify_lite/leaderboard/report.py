@@ -7,7 +7,7 @@ import json
 from pathlib import Path
 
 from rankify_lite.evaluation import parse_metric
-from rankify_lite.io.files import atomic_write
+from rankify_lite.io.files import atomic_write, inside
 from rankify_lite.leaderboard.runner import DatasetResult, LeaderboardResult, SystemResult
 from rankify_lite.systems import SystemId
 
@@ -170,12 +170,19 @@ def summary_json(result: LeaderboardResult) -> dict:
                          for d in result.datasets}}
 
 
-def write_reports(result: LeaderboardResult, folder: Path, plots: bool = True) -> dict[str, Path]:
+def write_reports(result: LeaderboardResult, folder: Path, plots: bool = True,
+                  overwrite: bool = False) -> dict[str, Path]:
     """Write table.md, table.tex, per_query.csv, results.json, expected.yaml (+ latency.png,
-    winloss.png when matplotlib is installed; otherwise a warning names the extra)."""
+    winloss.png when matplotlib is installed; otherwise a warning names the extra) into
+    ``folder``: new, empty, or an earlier leaderboard output (replaced with ``overwrite``;
+    see :mod:`rankify_lite.leaderboard.output`)."""
+    from rankify_lite.leaderboard.output import check_folder
+
+    folder = Path(folder)
+    check_folder(folder, overwrite)
     folder.mkdir(parents=True, exist_ok=True)
-    paths = {"table.md": folder / "table.md", "table.tex": folder / "table.tex",
-             "per_query.csv": folder / "per_query.csv", "results.json": folder / "results.json"}
+    paths = {name: inside(folder, name) for name in
+             ("table.md", "table.tex", "per_query.csv", "results.json")}
     with atomic_write(paths["table.md"]) as fh:
         fh.write(to_markdown(result))
     with atomic_write(paths["table.tex"]) as fh:
@@ -187,7 +194,7 @@ def write_reports(result: LeaderboardResult, folder: Path, plots: bool = True) -
 
     from rankify_lite.leaderboard.expected import entries_from_leaderboard
 
-    paths["expected.yaml"] = folder / "expected.yaml"
+    paths["expected.yaml"] = inside(folder, "expected.yaml")
     with atomic_write(paths["expected.yaml"]) as fh:
         fh.write("# 2CR-style expected scores of this leaderboard, written by the run; check with\n"
                  "# rankify-lite leaderboard --check <this file>\n")
@@ -204,6 +211,6 @@ def write_reports(result: LeaderboardResult, folder: Path, plots: bool = True) -
     if plots:
         from rankify_lite.leaderboard.plots import plot_latency, plot_winloss
 
-        paths["latency.png"] = plot_latency(result, folder / "latency.png")
-        paths["winloss.png"] = plot_winloss(result, folder / "winloss.png")
+        paths["latency.png"] = plot_latency(result, inside(folder, "latency.png"))
+        paths["winloss.png"] = plot_winloss(result, inside(folder, "winloss.png"))
     return paths

@@ -37,4 +37,7 @@ def cache_folder(kind: str, model: str, revision: str | None, backend: str, sett
     local = os.path.isdir(model)
     name = re.sub(r"[^A-Za-z0-9._-]+", "_", Path(model).name if local else model)
     key = content_key(str(Path(model).resolve()) if local else model, revision or "", backend, settings)
-    return cache_dir(kind) / f"{name}-{backend}-{key}"
+    from rankify_lite.io.files import inside
+
+    # a long model id is cut (the key still tells models apart); the folder stays in the cache
+    return inside(cache_dir(kind), f"{name[:80]}-{backend}-{key}", "exported-model folder")

@@ -41,7 +41,7 @@ from rankify_lite.rerankers.base import Reranker
 from rankify_lite.retrievers.base import Retriever
 from rankify_lite.retrievers.runs import SHIPPED_PREFIX, RunStage, as_first_stage
 from rankify_lite.stage_stats import RerankStats, StageStats
-from rankify_lite.systems import SystemId
+from rankify_lite.systems import SystemId, file_names
 from rankify_lite.types import Run
 
 __all__ = ["SHIPPED_PREFIX", "Pipeline"]
@@ -100,6 +100,7 @@ class Pipeline:
         self.k = k if k is not None else max(deepest, 1000)
         self.system_ids = [self._system_id(ch) for ch in self.chains]
         self._check_unique_systems()
+        file_names(self.output_systems)  # two systems saved to one file: refused before work
         self.metrics = tuple(metrics) if metrics is not None else None
         if self.metrics is not None:
             from rankify_lite.evaluation.metrics import parse_metric
@@ -114,6 +115,11 @@ class Pipeline:
         self.executor = executor  # None: in this process; RayExecutor(): on a Ray cluster
 
     # -- naming -----------------------------------------------------------------------------
+    @property
+    def output_systems(self) -> list[SystemId]:
+        """Every system whose run a saved result holds: the first stage, then each system."""
+        return [SystemId(self.first.name), *dict.fromkeys(self.system_ids)]
+
     def name_of(self, reranker: Reranker) -> str:
         """The stage name of ``reranker`` in this pipeline."""
         return self._names[id(reranker)]

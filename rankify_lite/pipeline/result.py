@@ -3,16 +3,20 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from rankify_lite.evaluation.compare import Comparison
-from rankify_lite.io.files import atomic_write
+from rankify_lite.io.files import atomic_write, inside
+from rankify_lite.io.output_folder import check_output_folder
 from rankify_lite.io.trec import write_run
 from rankify_lite.stage_stats import StageStats
-from rankify_lite.systems import SystemId
+from rankify_lite.systems import SystemId, file_names
 from rankify_lite.types import Run
+
+RESULT_MARKER = "meta.json"   # a saved result's metadata; marks a folder as a saved result
 
 
 @dataclass(frozen=True)
@@ -118,40 +122,61 @@ class PipelineResult:
     def save(self, folder: str | Path, overwrite: bool = False) -> Path:
         """Write every run as TREC plus ``meta.json`` (everything ``rerun`` needs).
 
-        A folder that already holds a saved result is refused unless ``overwrite``; then the old
-        result's run files are removed first, so the folder never mixes two results.
+        The folder must be new, empty or hold a saved result (then ``overwrite`` is needed;
+        see :mod:`rankify_lite.io.output_folder`); the old result's run files are removed
+        first, so the folder never mixes two results. ``meta.json["files"]`` records each
+        run's file name; readers use it, never :attr:`SystemId.filename`.
         """
-        from rankify_lite.errors import InputError
-
         folder = Path(folder)
-        if folder.exists() and not folder.is_dir():
-            raise InputError("the output path is a file, not a folder.", path=folder,
-                             fix="give a folder (it is created if missing).")
-        old_meta = folder / "meta.json"
-        if old_meta.exists():
-            if not overwrite:
-                raise InputError("the output folder already holds a saved result (meta.json).",
-                                 path=folder, fix="choose a new folder, or pass --overwrite "
-                                                  "(overwrite=True) to replace it.")
-            try:
-                old_files = json.loads(old_meta.read_text(encoding="utf-8")).get("files", {})
-            except (OSError, ValueError, AttributeError):
-                old_files = {}
-            for fname in old_files.values() if isinstance(old_files, dict) else ():
-                target = folder / str(fname)
-                if target.parent == folder and target.is_file():
-                    target.unlink()
+        files = file_names(self.systems)
+        old = check_result_folder(folder, files.values(), overwrite)
+        for fname in sorted(old - set(files.values())):
+            target = _recorded_file(folder, fname)
+            if target is not None:
+                target.unlink()
         folder.mkdir(parents=True, exist_ok=True)
-        files = {}
-        for run, system in zip((self.first_stage, *self.reranked), self.systems, strict=True):
-            fname = system.filename + ".trec"
-            write_run(run, folder / fname)
-            files[run.name] = fname
+        for run in (self.first_stage, *self.reranked):
+            write_run(run, inside(folder, files[run.name]))
         from rankify_lite.pipeline.trust import saved_file_hashes
 
         meta = {**self.as_dict(), "files": files,
                 "file_sha256": saved_file_hashes(folder, files)}  # rerun verifies these
-        path = folder / "meta.json"
+        path = inside(folder, RESULT_MARKER)
         with atomic_write(path) as fh:
             json.dump(meta, fh, indent=1, default=str)
         return path
+
+
+def previous_result_files(folder: Path) -> frozenset[str] | None:
+    """The files a result saved in ``folder`` wrote (its meta.json and the run files it
+    records), or None when ``folder`` holds no saved result of this project."""
+    try:
+        meta = json.loads((folder / RESULT_MARKER).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    if not isinstance(meta, dict) or not isinstance(meta.get("files"), dict) \
+            or "pipeline" not in meta:
+        return None
+    return frozenset({RESULT_MARKER, *(str(f) for f in meta["files"].values())})
+
+
+def check_result_folder(folder: str | Path, run_files: Iterable[str],
+                        overwrite: bool = False) -> frozenset[str]:
+    """Refuse ``folder`` as a result's output unless it is new, empty or a saved result (with
+    ``overwrite``), before anything is computed; returns the old result's files."""
+    return check_output_folder(folder, [*run_files, RESULT_MARKER],
+                               previous=previous_result_files, overwrite=overwrite)
+
+
+def _recorded_file(folder: Path, fname: str) -> Path | None:
+    """An old result's run file to remove: a ``.trec`` file inside ``folder``, else None (a
+    tampered record naming another file, or a path outside, is left alone)."""
+    from rankify_lite.errors import InputError
+
+    if not fname.endswith(".trec"):
+        return None
+    try:
+        target = inside(folder, fname)
+    except InputError:
+        return None
+    return target if target.is_file() and not target.is_symlink() else None

@@ -27,7 +27,6 @@ from abc import ABC, abstractmethod
 from collections.abc import Callable, Sequence
 from typing import Any, ClassVar
 
-from rankify_lite.errors import InputError
 from rankify_lite.rerankers.driver import (
     Checkpoint,
     RerankBatchError,
@@ -103,11 +102,11 @@ class Reranker(Recorded, ABC):
 
     def named(self, name: str) -> Reranker:
         """This reranker under another stage name (a shallow copy: the model is shared)."""
-        if not isinstance(name, str) or not name.strip() or ">>" in name:
-            raise InputError(f"a stage name must be non-empty text without '>>', got {name!r}.",
-                             fix="e.g. reranker.named('minilm-l12').")
+        from rankify_lite.names import check_name
+
+        checked = check_name(name, "the stage name", example="reranker.named('minilm-l12')")
         other = copy.copy(self)
-        other.given_name = name.strip()
+        other.given_name = checked
         return other
 
     @property

@@ -131,6 +131,10 @@ def load_reranker(family: str, model: str | None = None, *, name: str | None = N
     ``model`` defaults to the family's default model; ``options`` go to the family's class.
     ``name``: the stage name in a pipeline (default: derived, see pipeline/naming.py).
     """
+    if name is not None:  # a bad name is refused before the model loads
+        from rankify_lite.names import check_name
+
+        check_name(name, "the stage name", example="load_reranker(..., name='ce-l12')")
     reranker = _build(family, model, options)
     return reranker.named(name) if name is not None else reranker
 

@@ -43,6 +43,13 @@ class RunStage(Recorded, ABC):
         return self.load(dataset), FirstStageTiming()
 
 
+def _first_stage_name(name: Any, what: str, example: str, path: Path | None = None) -> str:
+    """A first stage's name, checked where it is declared as every stage name is."""
+    from rankify_lite.names import check_name
+
+    return check_name(name, what, path=path, example=example)
+
+
 class ShippedRun(RunStage):
     """A run shipped with the dataset: ``ShippedRun("bm25.top100")`` (``"run:bm25.top100"``)."""
 
@@ -54,7 +61,7 @@ class ShippedRun(RunStage):
     def __init__(self, name: str) -> None:
         if not name:
             raise InputError("a shipped run needs a name.", fix="e.g. 'run:bm25.top100'.")
-        self.name = name
+        self.name = _first_stage_name(name, "the shipped run's name", "'run:bm25.top100'")
 
     def config(self) -> dict[str, Any]:
         return {"family": "shipped-run", "name": self.name}
@@ -74,7 +81,8 @@ class GivenRun(RunStage):
 
     def __init__(self, run: Run) -> None:
         self.run = run
-        self.name = run.name
+        self.name = _first_stage_name(run.name, "the given run's name (its stage name)",
+                                      "run.replace(name='bm25')")
 
     def config(self) -> dict[str, Any]:
         return {"family": "given-run", "name": self.run.name,
@@ -97,7 +105,9 @@ class RunFile(RunStage):
         from rankify_lite.io.files import check_readable
 
         check_readable(self.path, "run file")
-        self.name = name or self.path.stem
+        self.name = _first_stage_name(name or self.path.stem, "the run file's name" if name
+                                      else "the run file's stem (its stage name)",
+                                      "RunFile(path, name='bm25')", self.path)
         self._run: Run | None = None
 
     def _read(self) -> Run:
