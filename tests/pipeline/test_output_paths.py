@@ -125,3 +125,20 @@ def test_a_tampered_record_never_deletes_outside_or_non_run_files(data, tmp_path
     (out / "meta.json").write_text(json.dumps(meta))
     result.save(out, overwrite=True)
     assert victim.read_text() == "outside" and (out / "notes.txt").read_text() == "mine"
+
+
+def test_a_result_saved_under_old_file_names_still_reruns(data, tmp_path):
+    """Readers use the file names meta.json records, not today's SystemId.filename."""
+    from rankify_lite.cli.main import main
+
+    folder, run = data
+    out = tmp_path / "old"
+    result = _pipeline(run, load_reranker("identity").named("X/Y")).run(str(folder))
+    meta = json.loads(result.save(out).read_text())
+    new_name = meta["files"]["first>>X/Y"]
+    assert new_name != "first__X_Y.trec"
+    (out / new_name).rename(out / "first__X_Y.trec")   # how it was named before (#38)
+    meta["files"]["first>>X/Y"] = "first__X_Y.trec"
+    (out / "meta.json").write_text(json.dumps(meta))
+    assert main(["rerun", str(out / "meta.json"), "--output", str(tmp_path / "new")]) == 0
+    assert (tmp_path / "new" / new_name).read_bytes() == (out / "first__X_Y.trec").read_bytes()
