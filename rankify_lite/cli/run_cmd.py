@@ -56,7 +56,8 @@ def add_parsers(sub) -> None:
     p.add_argument("--test", choices=["t-test", "randomization"], default="t-test")
     p.add_argument("--no-cache", action="store_true", help="don't read or write cached runs")
     p.add_argument("--refresh", action="store_true", help="recompute and overwrite the cache")
-    p.add_argument("--output", help="folder for the run files and meta.json")
+    p.add_argument("--output", help="folder for the run files and meta.json: new, empty or a "
+                   "saved result (then --overwrite); checked before anything is computed")
     p.add_argument("--overwrite", action="store_true",
                    help="replace a result already saved in --output")
     p.add_argument("--json", action="store_true", help="print the result as JSON")
