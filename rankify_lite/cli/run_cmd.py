@@ -118,6 +118,19 @@ def _check_output(pipeline, args: argparse.Namespace) -> None:
                             args.overwrite)
 
 
+def _check_output_of_saved(meta: dict[str, Any], args: argparse.Namespace) -> None:
+    """A rerun's --output, checked by the file names the saved result recorded, before any
+    component is built (building one may contact its server); :func:`_check_output` checks
+    the rebuilt pipeline's names again."""
+    if args.output:
+        from rankify_lite.pipeline.result import check_result_folder
+
+        recorded = meta.get("files") if isinstance(meta.get("files"), dict) else {}
+        names = [f for f in recorded.values()
+                 if isinstance(f, str) and "/" not in f and "\\" not in f]
+        check_result_folder(args.output, names, args.overwrite)
+
+
 def _finish(result, args: argparse.Namespace) -> int:
     _print_result(result, args)
     if args.output:
@@ -169,6 +182,7 @@ def cmd_rerun(args: argparse.Namespace) -> int:
     sanitize_meta(meta, folder, consent=consent, source=source)
     ds = load_dataset(dataset_of_meta(meta))
     record = verify_inputs(saved, ds, allow_changed_data=args.allow_changed_data, source=source)
+    _check_output_of_saved(meta, args)
     pipeline, _ = pipeline_from_meta(meta, folder=folder, source=source, consent=consent)
     _check_output(pipeline, args)
     result = pipeline.run(ds)

@@ -333,10 +333,15 @@ def _bad_depth(saved: Path, tmp_path: Path) -> None:
     _edit(saved, change)
 
 
+def _foreign_output(saved: Path, tmp_path: Path) -> None:
+    (tmp_path / "again").mkdir()
+    (tmp_path / "again" / "notes.txt").write_text("the user's own file")
+
+
 @pytest.mark.parametrize("fault, words", [
     (_missing_dataset, "gone"), (_changed_run_file, "sha256"),
     (_code_elsewhere, "trust-remote-code"), (_garbled_system, "nobody"),
-    (_bad_depth, "depth -3")])
+    (_bad_depth, "depth -3"), (_foreign_output, "not empty")])
 def test_rerun_checks_everything_offline_before_contacting_a_server(capture, saved, tmp_path,
                                                                     capsys, fault, words):
     flags = _consented(saved, capture)
