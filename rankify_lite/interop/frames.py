@@ -45,7 +45,7 @@ def _cell(kind: Number, value: Any, what: str, fix: str) -> Any:
     """A numeric cell read by the one number rule (a missing cell is None or NaN: refused)."""
     if value is None:
         raise InputError(f"{what} is missing.", fix=fix)
-    return kind.check(value, what, fix=fix)
+    return kind.check(value, what, fix=fix, text=True)
 
 
 def run_to_frame(run: Run, queries: Queries | None = None) -> pd.DataFrame:

@@ -104,12 +104,17 @@ class Number:
         return self._ranged(value, what, path, line, fix, text)
 
     def check(self, value: Any, what: str, *, path: str | Path | None = None,
-              fix: str | None = None) -> Any:
-        """``value`` from a parsed file (YAML, JSON, a frame cell): a number, or text read by
-        :meth:`parse`; a bool, list or mapping is refused."""
+              fix: str | None = None, text: bool = False) -> Any:
+        """``value`` from a parsed file (YAML, JSON, a frame cell): a number; a bool, list,
+        mapping or text is refused (a quoted "10" in a YAML file is text), unless ``text``
+        (a DataFrame column of strings): then text is read by :meth:`parse`."""
         if isinstance(value, str):
-            return self.parse(value.strip(), what, path=path, fix=fix)
-        fix = fix or f"write {what} as {self.describe()}."
+            number = self.parse(value.strip(), what, path=path, fix=fix)
+            if text:
+                return number
+            raise InputError(f"{what} is quoted text {_show(value)}, not a number.", path=path,
+                             fix=fix or f"write {what} unquoted, as {self.describe()}.")
+        fix = fix or f"write {what} as {self.describe()}, unquoted."
         if isinstance(value, bool) or not isinstance(value, numbers.Real):
             raise InputError(f"{what} must be {self.describe()}, got {type(value).__name__} "
                              f"{_show(value)}.", path=path, fix=fix)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
@@ -32,14 +33,12 @@ def _loader() -> type:
 #: YAML 1.1 reads 1_0 as 10, 0x10 as 16, 0o7 as 7, 1:30 (sexagesimal) as 90 and 1e3 as text;
 #: numbers are plain ASCII decimals (rankify_lite.io.numbers), so only those resolve as numbers
 #: (and YAML's .nan / .inf, which the number rule then refuses by name); the rest stays text.
-_INT = r"^[-+]?(?:0|[1-9][0-9]*)$"   # 012 (YAML 1.1: octal 10) stays text, read as 12
-_FLOAT = (r"^(?:[-+]?(?:(?:0|[1-9][0-9]*)(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][-+]?[0-9]+)?"
+_INT = r"^[-+]?[0-9]+$"   # decimal: 012 is 12 (YAML 1.1 read it as octal 10)
+_FLOAT = (r"^(?:[-+]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][-+]?[0-9]+)?"
           r"|[-+]?\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN))$")
 
 
 def _plain_numbers(loader: type) -> None:
-    import re
-
     numeric = ("tag:yaml.org,2002:int", "tag:yaml.org,2002:float")
     loader.yaml_implicit_resolvers = {  # type: ignore[attr-defined]
         first: [(tag, rx) for tag, rx in resolvers if tag not in numeric]
@@ -48,6 +47,17 @@ def _plain_numbers(loader: type) -> None:
                                  list("-+0123456789"))
     loader.add_implicit_resolver("tag:yaml.org,2002:float", re.compile(_FLOAT),  # type: ignore[attr-defined]
                                  list("-+0123456789."))
+    loader.add_constructor("tag:yaml.org,2002:int", _decimal)  # type: ignore[attr-defined]
+
+
+def _decimal(loader: Any, node: Any) -> int:
+    import yaml
+
+    text = loader.construct_scalar(node)
+    if not re.fullmatch(_INT, text):  # an explicit !!int 0x10, 1_0, ...
+        raise yaml.constructor.ConstructorError(None, None, f"{text!r} is not a decimal "
+                                                "integer", node.start_mark)
+    return int(text)
 
 
 def load_yaml_file(path: str | Path, what: str = "YAML file") -> Any:

@@ -187,12 +187,12 @@ def _text(entry: dict, key: str, where: str, path: Path | None) -> str | None:
 
 
 def _number(entry: dict, key: str, kind: Number, where: str, path: Path | None,
-            example: str) -> Any:
+            example: str, meaning: str = "") -> Any:
     """``entry[key]`` read by the one number rule (rankify_lite.io.numbers), None if absent."""
     value = entry.get(key)
     if value is None:
         return None
-    name = key if where == "the config" else f"{where}.{key}"
+    name = (key if where == "the config" else f"{where}.{key}") + meaning
     return kind.check(value, name, path=path, fix=f"{key}: {example}")
 
 
@@ -377,7 +377,8 @@ def parse_config(data: Any, path: Path | None = None,
             raise _error(path, f"metrics: {m!r} is not a metric ({exc}).",
                          fix="e.g. metrics: [ndcg@10, recall@100, map@1000]") from None
     depth = _number(data, "depth", COUNT, "the config", path, "100") or 100
-    k = _number(data, "k", COUNT, "the config", path, "1000, or leave it out for max(depth, 1000)")
+    k = _number(data, "k", COUNT, "the config", path, "1000, or leave it out for max(depth, "
+                "1000)", " (the first-stage depth)")
     alpha = _number(data, "alpha", PROBABILITY, "the config", path, "0.05")
     baseline = data.get("baseline")
     if baseline is not None:

@@ -78,9 +78,17 @@ def test_values_from_files_are_checked_by_the_same_rule(value):
     assert str(err.value).startswith("lb.yaml: alpha")
 
 
-def test_text_values_from_files_are_parsed():
-    # PyYAML reads 1e-4 (no dot) as text: it is still a number
-    assert PROBABILITY.check("1e-4", "alpha") == 1e-4
+def test_text_in_a_typed_file_is_not_a_number_but_in_a_text_column_it_is_read():
+    """A quoted "10" in YAML is text: refused (our YAML loader reads 1e-4 as the number it
+    is); a DataFrame column of strings is read by the rule (text=True)."""
+    for value in ("0.5", "1e-4"):
+        with pytest.raises(InputError, match="alpha is quoted text .*, not a number"):
+            PROBABILITY.check(value, "alpha")
+    with pytest.raises(InputError, match="alpha '1_0' is not a number"):
+        PROBABILITY.check("1_0", "alpha")
+    assert PROBABILITY.check("1e-4", "alpha", text=True) == 1e-4
+    with pytest.raises(InputError, match="'1_0' is not a number"):
+        PROBABILITY.check("1_0", "alpha", text=True)
     assert PROBABILITY.check(np.float32(0.5), "alpha") == 0.5
 
 
@@ -103,18 +111,21 @@ def test_ids_as_numbers():
 
 
 def test_yaml_numbers_are_plain_decimals(tmp_path):
-    """YAML 1.1 reads 1_0 as 10, 0x10 as 16, 1:30 as 90 and 012 as 10: those stay text (the
-    number rule then refuses them by name); plain decimals, 1e-4 included, are numbers."""
+    """YAML 1.1 reads 1_0 as 10, 0x10 as 16, 1:30 as 90 and 012 as 10: the first three stay
+    text (the number rule then refuses them by name), 012 is 12; plain decimals, 1e-4
+    included, are numbers; an explicit !!int 0x10 is invalid YAML, named by line."""
     from rankify_lite.io.yaml_file import load_yaml_file
 
     path = tmp_path / "a.yaml"
     path.write_text("a: 1_0\nb: 0x10\nc: 1:30\nd: 012\ne: 0o7\nf: 1e-4\ng: -3\nh: .5\n"
                     "i: .nan\nj: -.inf\nk: 0\nl: 2.50\nm: true\n")
     got = load_yaml_file(path)
-    assert [got[k] for k in "abcde"] == ["1_0", "0x10", "1:30", "012", "0o7"]
+    assert [got[k] for k in "abce"] == ["1_0", "0x10", "1:30", "0o7"] and got["d"] == 12
     assert [got[k] for k in "fghklm"] == [1e-4, -3, 0.5, 0, 2.5, True]
     assert math.isnan(got["i"]) and got["j"] == -math.inf
     for key in "abcij":
         with pytest.raises(InputError, match=f"^{path}: {key} "):
             FINITE.check(got[key], key, path=path)
-    assert COUNT.check(got["d"], "d") == 12   # read as the decimal it is written as
+    path.write_text("a: 1\nb: !!int 0x10\n")
+    with pytest.raises(InputError, match=f"^{path}:2: invalid YAML"):
+        load_yaml_file(path)
