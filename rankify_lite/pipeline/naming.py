@@ -10,6 +10,7 @@ a name. Two different rerankers that still end up with one name are an error nam
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections.abc import Sequence
 from typing import Any
@@ -28,8 +29,18 @@ def _short_model(model: Any, parts: int = 1) -> str:
     return "_".join(text.split("/")[-parts:])
 
 
-def _value(v: Any) -> str:
-    return v if isinstance(v, str) else json.dumps(v, separators=(",", ":"), sort_keys=True)
+def _value(v: Any, longest: int = 24) -> str:
+    """An option value as a derived name shows it, within the name rule (rankify_lite.names):
+    ``>>`` is spaced out, characters that are not printable are escaped, and a long value is
+    cut and told apart by a short hash of the whole value."""
+    text = v if isinstance(v, str) else json.dumps(v, separators=(",", ":"), sort_keys=True)
+    if not text.isprintable():
+        text = json.dumps(text)[1:-1]
+    text = text.replace(">>", "> >")
+    if len(text) > longest:
+        digest = hashlib.sha256(text.encode("utf-8")).hexdigest()[:8]
+        text = f"{text[:longest - 9]}~{digest}"
+    return text
 
 
 def _describe(reranker: Any) -> str:

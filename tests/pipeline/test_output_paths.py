@@ -142,3 +142,17 @@ def test_a_result_saved_under_old_file_names_still_reruns(data, tmp_path):
     (out / "meta.json").write_text(json.dumps(meta))
     assert main(["rerun", str(out / "meta.json"), "--output", str(tmp_path / "new")]) == 0
     assert (tmp_path / "new" / new_name).read_bytes() == (out / "first__X_Y.trec").read_bytes()
+
+
+@pytest.mark.parametrize("value", ["a>>b", "c" * 300, "tab\there\n", "rtl\u202e"])
+def test_derived_names_follow_the_name_rule(value):
+    """Two rerankers of one family told apart by an option: the value shown in the derived
+    name is printable, short, and cannot split the system label at '>>'."""
+    from rankify_lite.names import check_name
+    from rankify_lite.pipeline.naming import stage_names
+
+    a, b = HashReranker(fail_on=value), HashReranker(fail_on=value + "x")
+    names = list(stage_names([a, b]).values())
+    assert len(set(names)) == 2
+    for name in names:
+        assert check_name(name, "a derived name") == name
