@@ -92,13 +92,35 @@ def test_teacher_must_match_queries_and_corpus():
 @pytest.mark.parametrize("kwargs, match", [
     ({"loss": "mse-ish"}, "unknown distillation loss.*margin-mse"),
     ({"labels": "softmax"}, "unknown label transform"),
-    ({"list_size": 1}, "list_size must be >= 2"),
-    ({"depth": 0}, "depth must be >= 1"),
-    ({"max_steps": 0}, "max_steps must be >= 1"),
+    ({"list_size": 1}, "list_size '1' is out of range: it must be a whole number >= 2"),
+    ({"depth": 0}, "depth '0' is out of range: it must be a whole number >= 1"),
+    ({"max_steps": 0}, "max_steps '0' is out of range.*Fix: pass max_steps >= 1"),
+    ({"label_scale": float("nan")}, "label_scale 'nan' is not finite"),
+    ({"learning_rate": float("inf")}, "learning_rate 'inf' is not finite"),
+    ({"epochs": -1.0}, "epochs '-1.0' is out of range"),
+    ({"seed": 2**40}, "seed '1099511627776' is out of range"),
+    ({"batch_size": 2.5}, "batch_size '2.5' is not a whole number"),
+    ({"patience": True}, "patience must be a whole number >= 1, got bool"),
+    ({"warmup_ratio": 1.0}, r"warmup_ratio '1.0' is out of range: it must be a number in \[0, 1\)"),
+    ({"validation_queries": "0.2"}, "validation_queries is quoted text"),
 ])
 def test_config_refuses_impossible_settings(kwargs, match):
     with pytest.raises(InputError, match=match):
         DistillConfig(**kwargs)
+
+
+def test_every_numeric_setting_has_a_declared_rule():
+    """DistillConfig.NUMBERS is what the CLI's types and __post_init__ both read: a numeric
+    field missing from it would be unchecked (label_scale nan passed 'label_scale <= 0')."""
+    import dataclasses
+
+    from rankify_lite.distill.config import NUMBERS
+
+    numeric = {f.name for f in dataclasses.fields(DistillConfig)
+               if f.type in ("int", "float", "int | None", "float | None")}
+    assert numeric == set(NUMBERS)
+    assert DistillConfig(batch_size=4.0, label_scale=2).batch_size == 4  # normalised to int
+    assert isinstance(DistillConfig(batch_size=4.0).batch_size, int)
 
 
 def test_config_round_trips_with_resolved_labels():
