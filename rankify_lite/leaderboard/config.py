@@ -257,6 +257,10 @@ def parse_reranker(entry: Any, where: str, path: Path | None,
     options = entry.get("options") or {}
     if not isinstance(options, dict):
         raise _error(path, f"{where}.options must be a mapping.", fix="options: {window_size: 20}")
+    own = sorted(set(options) & {"model", "name", "depth"})  # keys of the entry itself
+    if own:
+        raise _error(path, f"{where}.options.{own[0]} is a key of the entry, not an option.",
+                     fix=f"write '{own[0]}:' beside 'family:', not under 'options:'.")
     _untrusted("reranker", entry["family"], {**options, "model": entry.get("model")}, where,
                path, consent_of(consent, trust_remote_code))
     if check_family:

@@ -253,3 +253,15 @@ def test_compare_baseline_index_is_ascii(tmp_path, capsys):
     assert main([*common, "--baseline", "1", "--json"]) == 0
     capsys.readouterr()
     _error(capsys, [*common, "--baseline", "\u0661"], "baseline '\u0661'")
+
+
+@pytest.mark.parametrize("key", ["model", "name", "depth"])
+def test_leaderboard_options_cannot_set_what_the_entry_declares(tmp_path, capsys, key):
+    """The YAML twin of --option model=x: a TypeError when the reranker was built."""
+    import copy
+
+    doc = copy.deepcopy(GOOD)
+    doc["rerankers"][0]["options"] = {key: "x"}
+    path = tmp_path / "lb.yaml"
+    path.write_text(yaml.safe_dump(doc))
+    _error(capsys, ["leaderboard", str(path)], f"{path}: rerankers[0].options.{key} is a key")
