@@ -144,8 +144,13 @@ def from_pretrained(cls: Any, model: str, revision: str | None = None, **kwargs:
         raise InputError(f"folder {model!r} holds no config.json, so it is not a Hugging Face "
                          "model folder", path=model, fix=OFFLINE_FIX)
     check_weights(model)  # a local folder: a cut weight file is named before anything loads
+    import warnings
+
     try:
-        return cls.from_pretrained(model, revision=revision, local_files_only=True, **kwargs)
+        with warnings.catch_warnings():  # a raw pickle: torch warns, then refuses it (below)
+            warnings.filterwarnings("ignore", message="Detected pickle protocol")
+            return cls.from_pretrained(model, revision=revision, local_files_only=True,
+                                       **kwargs)
     except Exception as first:
         if type(first).__name__ == "SafetensorError":  # a cut file in the hub cache
             cached = model_file(model, "config.json", revision)

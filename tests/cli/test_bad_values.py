@@ -205,7 +205,8 @@ def test_a_prompt_file_with_an_unknown_version(tmp_path, text):
     assert load_prompt(path).version == 3
 
 
-def test_a_weights_file_that_is_a_pickle(tmp_path, capsys):
+@pytest.mark.parametrize("family", ["cross-encoder", "bi-encoder"])
+def test_a_weights_file_that_is_a_pickle(tmp_path, capsys, family):
     """torch.load(weights_only=True) refuses it with a page-long UnpicklingError; the run says
     which file in one line (and nothing in the pickle runs)."""
     pytest.importorskip("torch")
@@ -228,7 +229,7 @@ def test_a_weights_file_that_is_a_pickle(tmp_path, capsys):
         pickle.dump({"weight": Payload()}, fh)
     capsys.readouterr()  # the helper's own save_pretrained progress
     err = _error(capsys, ["run", "--dataset", "dl19", "--retriever", "run:bm25.top100",
-                          "--reranker", "cross-encoder", "--model", str(folder), "--no-cache",
+                          "--reranker", family, "--model", str(folder), "--no-cache",
                           "--depth", "2"], "pickle that is not plain tensors")
     assert str(folder / "pytorch_model.bin") in err and not witness.exists()
 
