@@ -150,3 +150,28 @@ def test_yaml_spellings_of_non_numbers(tmp_path, capsys, text, needle):
     err = capsys.readouterr().err.strip()
     assert err.count("\n") == 0 and "Traceback" not in err
     assert f"{path}: {needle}" in err and "Fix:" in err
+
+
+def test_written_expected_scores_read_back_without_aliases(tmp_path):
+    """One reranker entry on two datasets shared its options mapping between the two expected
+    entries: yaml.safe_dump wrote an alias (*id001) and load_expected refused the file."""
+    from types import SimpleNamespace
+
+    from rankify_lite.leaderboard import parse_config
+    from rankify_lite.leaderboard.expected import entries_from_leaderboard
+
+    config = parse_config({
+        "name": "t", "metrics": ["ndcg@10"],
+        "datasets": ["trec-dl/dl19-passage", "trec-dl/dl20-passage"],
+        "first_stages": [{"name": "bm25", "run": "bm25.top100"}],
+        "rerankers": [{"name": "same", "family": "identity", "depth": 20,
+                       "options": {"ties": "first-stage"}}]})
+    datasets = [SimpleNamespace(name=d.name, label=d.label, systems=[SimpleNamespace(
+        first_stage="bm25", reranker="same", depth=20, system=SimpleNamespace(slug="bm25-same"),
+        mean={"ndcg@10": 0.5})]) for d in config.datasets]
+    doc = entries_from_leaderboard(SimpleNamespace(config=config, datasets=datasets))
+    path = tmp_path / "expected.yaml"
+    path.write_text(yaml.safe_dump(doc, sort_keys=False))
+    assert "*id" not in path.read_text()
+    entries = load_expected(path)
+    assert [e.reranker.options for e in entries] == [{"ties": "first-stage"}] * 2
