@@ -6,13 +6,15 @@ DataFrame cell. The rule:
 
 * text is plain ASCII decimal: ``12``, ``-3``, ``0.5``, ``.5``, ``1e-4``. Python's ``int`` and
   ``float`` also accept ``1_0`` (read as 10), non-ASCII digits (``'١'``), surrounding spaces and
-  ``nan`` / ``inf``; trec_eval and every other tool read those differently, so they are refused;
+  ``nan`` / ``inf``; trec_eval (C's ``atof``) and other tools read those differently or not
+  at all, so they are refused;
 * a number is finite (a NaN passes every comparison, so a check on it cannot fail);
 * it lies in the field's declared range (probabilities in (0, 1), counts >= 1, ...); whole
   numbers are also bounded above (by ``MAX_INT`` unless the field says otherwise), so a huge
   value is refused where it is read, not by a C library deep inside a run;
 * a whole-number field takes an integral float (``3.0`` -> 3), never a fractional one; a bool
-  (YAML ``true``) is not a number.
+  (YAML ``true``) is not a number, nor is quoted text in a typed file (YAML ``alpha: "0.05"``;
+  our YAML loader reads only plain decimals as numbers: see ``io/yaml_file.py``).
 
 Ids that arrive as numbers (a pandas column of floats) follow :func:`id_text`: integral floats
 are written as integers (``1.0`` -> ``'1'``), fractional and missing ones (NaN) are refused.
