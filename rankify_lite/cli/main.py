@@ -73,7 +73,10 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     from rankify_lite.errors import RankifyError
 
-    args = build_parser().parse_args(argv)
+    try:
+        args = build_parser().parse_args(argv)
+    except SystemExit as exc:  # --help, --version, or a bad command line (one line printed)
+        return 0 if exc.code is None else exc.code if isinstance(exc.code, int) else 2
     checkpoints = sys.modules.get("rankify_lite.pipeline.checkpoint")
     if checkpoints is not None:
         checkpoints._last_unfinished = None  # only this command's checkpoint is reported

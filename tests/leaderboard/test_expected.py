@@ -175,3 +175,15 @@ def test_written_expected_scores_read_back_without_aliases(tmp_path):
     assert "*id" not in path.read_text()
     entries = load_expected(path)
     assert [e.reranker.options for e in entries] == [{"ties": "first-stage"}] * 2
+
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+@pytest.mark.parametrize("path", sorted((REPO / "benchmarks").rglob("expected*.yaml"))
+                         + sorted((REPO / "benchmarks" / "expected").glob("*.yaml")),
+                         ids=lambda p: str(p.relative_to(REPO)))
+def test_every_committed_expected_file_loads(path):
+    """The expected scores the project ships pass its own loader (no alias, finite scores)."""
+    entries = load_expected(path)
+    assert entries and all(e.scores for e in entries)
