@@ -183,7 +183,8 @@ def cmd_rerun(args: argparse.Namespace) -> int:
     ds = load_dataset(dataset_of_meta(meta))
     record = verify_inputs(saved, ds, allow_changed_data=args.allow_changed_data, source=source)
     _check_output_of_saved(meta, args)
-    pipeline, _ = pipeline_from_meta(meta, folder=folder, source=source, consent=consent)
+    pipeline, _ = pipeline_from_meta(meta, folder=folder, source=source, consent=consent,
+                                     allow_changed=args.allow_changed_data)
     _check_output(pipeline, args)
     result = pipeline.run(ds)
     result.metadata["rerun"] = {**record, "trust_remote_code": consent.trust_remote_code,

@@ -111,9 +111,11 @@ def systems_from_meta(conf: dict[str, Any]) -> list[Any]:
 
 
 def first_stage_from_meta(conf: dict[str, Any], folder: Path | None,
-                          files: dict[str, str]) -> Any:
+                          files: dict[str, str], hashes: Any = None, *,
+                          allow_changed: bool = False, source: str | None = None) -> Any:
     """The first stage of a saved result: from its spec, or (a Run given in Python) from the
-    first-stage run file saved with the result."""
+    first-stage run file saved with the result, checked against its recorded sha256
+    (``hashes``, meta.json's ``file_sha256``) by the saved-result loader."""
     from rankify_lite.retrievers.registry import retriever_from_config
     from rankify_lite.retrievers.runs import RunFile, ShippedRun
 
@@ -128,7 +130,13 @@ def first_stage_from_meta(conf: dict[str, Any], folder: Path | None,
                              "first-stage run file is not beside meta.json.",
                              fix="rerun the meta.json inside the saved result folder (it holds "
                                  "the run file), or rerun from Python.")
-        return RunFile(folder / fname, name=name)
+        from rankify_lite.pipeline.saved import refuse_changed, saved_file
+
+        saved = saved_file(folder, name, fname, hashes if isinstance(hashes, dict) else None,
+                           source)
+        if not allow_changed:
+            refuse_changed((saved,) if saved.changed else (), source, "allow_changed=True")
+        return RunFile(saved.path, name=name)
     if isinstance(spec, dict):
         return build(ComponentSpec.from_dict(spec, "retriever"))
     if family == "shipped-run":
@@ -149,11 +157,14 @@ def dataset_of_meta(meta: dict[str, Any]) -> str:
 
 def pipeline_from_meta(meta: dict[str, Any], folder: str | Path | None = None, *,
                        trust_remote_code: bool = False, source: str | None = None,
-                       consent: Consent | None = None) -> tuple[Pipeline, str]:
+                       consent: Consent | None = None,
+                       allow_changed: bool = False) -> tuple[Pipeline, str]:
     """(pipeline, dataset name or path) reproducing ``meta``; warns on version differences.
     ``folder``: where the result was saved (its run files rebuild a given first-stage run).
     ``meta`` is untrusted data: see :mod:`rankify_lite.pipeline.trust` for what it may not do;
-    ``consent`` is what the user allowed it (``--allow-server``, ``--trust-remote-code``)."""
+    ``consent`` is what the user allowed it (``--allow-server``, ``--trust-remote-code``).
+    A first-stage run file read from ``folder`` must match its recorded sha256 unless
+    ``allow_changed``."""
     from rankify_lite.pipeline.environment import package_versions
     from rankify_lite.pipeline.trust import sanitize_meta
 
@@ -169,7 +180,9 @@ def pipeline_from_meta(meta: dict[str, Any], folder: str | Path | None = None, *
                          fix="pass the meta.json written by 'rankify-lite run --output DIR'.") from None
     files = meta.get("files") if isinstance(meta.get("files"), dict) else {}
     check_systems(conf)  # every offline check before the first component is built
-    first = first_stage_from_meta(conf, Path(folder) if folder is not None else None, files)
+    first = first_stage_from_meta(conf, Path(folder) if folder is not None else None, files,
+                                  meta.get("file_sha256"), allow_changed=allow_changed,
+                                  source=source)
     rerankers = systems_from_meta(conf)
     recorded = meta.get("environment", {}).get("packages", {})
     now = package_versions()

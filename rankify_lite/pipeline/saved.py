@@ -13,7 +13,8 @@ Results saved before hashes were recorded (no ``file_sha256`` at all) cannot be 
 :attr:`SavedResult.verified` is False and readers say so. A ``file_sha256`` that lacks a listed
 file counts as changed (its record was removed).
 
-Used by ``report`` (every run file) and ``rerun`` (the first-stage copy it rebuilds from);
+Used by ``report`` (every run file), ``rerun`` and ``pipeline_from_meta`` (the first-stage copy
+they rebuild from; the Python route a PyTerrier user takes);
 ``compare`` and the interop layers read TREC files and frames, not saved folders.
 """
 
@@ -162,20 +163,34 @@ def open_saved(where: str | Path, *, allow_changed: bool = False,
         raise InputError("file_sha256 must be an object of system name -> sha256 hex digest.",
                          path=meta_path, fix="restore the 'file_sha256' entry written by "
                                              "rankify-lite (or rerun to write a new result).")
-    files = []
-    for system, fname in listed.items():
-        path = confined(folder, fname, f"files[{system!r}]", str(meta_path))
-        actual = file_sha256(path) if path.is_file() else None
-        recorded = hashes.get(system) if hashes is not None else actual
-        files.append(SavedFile(str(system), fname, path, recorded, actual))
-    saved = SavedResult(folder, meta_path, meta, tuple(files), hashes is not None)
-    if saved.changed and not allow_changed:
-        f = saved.changed[0]
-        more = f" ({len(saved.changed) - 1} more changed)" if len(saved.changed) > 1 else ""
-        raise InputError(f"{f.what}: {f.why()}{more}.", path=meta_path,
-                         fix=f"rerun to save a new result, or pass {flag} to read it anyway "
-                             "(each changed file is then marked).")
+    files = tuple(saved_file(folder, system, fname, hashes, str(meta_path))
+                  for system, fname in listed.items())
+    saved = SavedResult(folder, meta_path, meta, files, hashes is not None)
+    if not allow_changed:
+        refuse_changed(saved.changed, str(meta_path), flag)
     return saved
 
 
-__all__ = ["SavedFile", "SavedResult", "file_sha256", "open_saved", "saved_file_hashes"]
+def saved_file(folder: Path, system: Any, fname: Any, hashes: Mapping[str, str] | None,
+               source: str | None) -> SavedFile:
+    """One listed run file, confined to ``folder`` and hashed (``hashes`` None: nothing was
+    recorded, so it counts as unchanged)."""
+    path = confined(folder, fname, f"files[{system!r}]", source)
+    actual = file_sha256(path) if path.is_file() else None
+    recorded = hashes.get(str(system)) if hashes is not None else actual
+    return SavedFile(str(system), fname, path, recorded, actual)
+
+
+def refuse_changed(changed: tuple[SavedFile, ...], source: str | None, flag: str) -> None:
+    """One line for the first changed file (and how many more), naming ``flag``."""
+    if not changed:
+        return
+    f = changed[0]
+    more = f" ({len(changed) - 1} more changed)" if len(changed) > 1 else ""
+    raise InputError(f"{f.what}: {f.why()}{more}.", path=source,
+                     fix=f"rerun to save a new result, or pass {flag} to read it anyway "
+                         "(each changed file is then marked).")
+
+
+__all__ = ["SavedFile", "SavedResult", "file_sha256", "open_saved", "refuse_changed",
+           "saved_file", "saved_file_hashes"]

@@ -71,3 +71,33 @@ def test_rerun_refuses_a_changed_reranker_file_and_records_it_when_allowed(share
     capsys.readouterr()
     record = json.loads((tmp_path / "again" / "meta.json").read_text())["rerun"]
     assert [(c["what"], c["name"]) for c in record["changed"]] == [("run-file", system)]
+
+
+def test_pipeline_from_meta_checks_the_first_stage_copy_it_rebuilds_from(tmp_path):
+    """The Python route (pipeline_from_meta, what PyTerrier users take) reads the first-stage
+    copy through the same loader: an edited copy is refused unless allow_changed=True."""
+    from rankify_lite import Pipeline
+    from rankify_lite.io.trec import read_run
+    from rankify_lite.pipeline.rebuild import pipeline_from_meta
+    from rankify_lite.rerankers import load_reranker
+
+    data = write_dataset(tmp_path / "data", {"q1": "one", "q2": "two"},
+                         {"d0": "a", "d1": "b", "d2": "c"}, {"q1": {"d0": 1}, "q2": {"d2": 1}})
+    trec = tmp_path / "given.trec"
+    trec.write_text("q1 Q0 d1 1 3 t\nq1 Q0 d0 2 2 t\nq2 Q0 d2 1 3 t\nq2 Q0 d0 2 1 t\n")
+    result = Pipeline(read_run(trec, name="given"), load_reranker("identity"), depth=2,
+                      cache=False, progress=False).run(str(data))
+    result.save(tmp_path / "result")
+    meta = json.loads((tmp_path / "result" / "meta.json").read_text())
+    assert meta["pipeline"]["retriever"]["family"] == "given-run"
+    pipeline, _ = pipeline_from_meta(meta, tmp_path / "result")   # untouched: rebuilds
+    copy = tmp_path / "result" / meta["files"]["given"]
+    copy.write_text("q1 Q0 d0 1 3 t\nq1 Q0 d1 2 2 t\nq2 Q0 d2 1 3 t\nq2 Q0 d0 2 1 t\n")
+    with pytest.raises(InputError) as exc:
+        pipeline_from_meta(meta, tmp_path / "result")
+    message = str(exc.value)
+    assert len(message.splitlines()) == 1 and meta["files"]["given"] in message
+    assert "allow_changed=True" in message and "recorded" in message
+    pipeline, _ = pipeline_from_meta(meta, tmp_path / "result", allow_changed=True)
+    again = pipeline.run(str(data))
+    assert list(again.first_stage["q1"].doc_ids) == ["d0", "d1"]   # the edited copy, as asked
