@@ -109,9 +109,12 @@ def signature_options(cls: type) -> tuple[str, ...]:
 
 
 def check_options(cls: type, options: Mapping[str, Any], what: str,
-                  extra: tuple[str, ...] = ()) -> None:
-    """An InputError naming the unknown options (with close matches) before anything loads."""
+                  extra: tuple[str, ...] = (), *, values: bool = True) -> None:
+    """An InputError naming the unknown options (with close matches), or an option whose
+    value its declared type cannot take (:func:`check_option_values`), before anything loads."""
     params = inspect.signature(cls.__init__).parameters
+    if values:
+        check_option_values(params, options, what)
     if any(p.kind is p.VAR_KEYWORD for p in params.values()) and not extra:
         return
     known = set(signature_options(cls)) | set(extra)
@@ -124,6 +127,66 @@ def check_options(cls: type, options: Mapping[str, Any], what: str,
                  for u in unknown]
         raise InputError(f"{what} has no option {', '.join(hints)}.",
                          fix=f"its options are: {', '.join(sorted(known))}.")
+
+
+_SIMPLE = {"int", "float", "bool", "str", "None"}
+
+
+def _atoms(annotation: Any) -> set[str] | None:
+    """``int | None`` -> {'int', 'None'}; None when the annotation holds anything but int,
+    float, bool, str and None (then the family checks the value itself)."""
+    text = annotation if isinstance(annotation, str) else getattr(annotation, "__name__", "")
+    text = text.removeprefix("Optional[").removesuffix("]") + (
+        " | None" if text.startswith("Optional[") else "")
+    atoms = {a.strip() for a in text.split("|")}
+    return atoms if atoms <= _SIMPLE and atoms else None
+
+
+def check_option_values(params: Mapping[str, inspect.Parameter], options: Mapping[str, Any],
+                        what: str) -> None:
+    """Each option's value against its declared type, from the signature (one place for every
+    family, retriever and first stage, whichever route the value came by: Python, ``--reranker
+    "family k=v"``, a leaderboard YAML, a meta.json): a bool for ``bool``, text for ``str``, a
+    finite number for ``float``, a whole number (not a bool) for ``int``, both within
+    :data:`~rankify_lite.io.numbers.MAX_INT`; a number is negative only where its default is.
+    Options typed otherwise are the family's to check. ``values=False`` (check_options): names
+    only."""
+    import numbers
+    import os
+
+    from rankify_lite.io.numbers import MAX_INT, Number
+
+    for name, value in options.items():
+        param = params.get(name)
+        atoms = _atoms(param.annotation) if param is not None else None
+        if atoms is None or (value is None and "None" in atoms):
+            continue
+        default = param.default
+        negative = (isinstance(default, (int, float)) and not isinstance(default, bool)
+                    and default < 0)
+        field = f"{what}: option {name}"
+        example = (f"e.g. {name}={default!r}" if default is not param.empty
+                   and default is not None else f"see the family's options for {name}")
+        if "bool" in atoms and isinstance(value, bool):
+            continue
+        if "str" in atoms and isinstance(value, (str, os.PathLike)):  # a Path for a path
+            continue
+        if ("int" in atoms and isinstance(value, numbers.Integral)
+                and not isinstance(value, bool)):
+            Number(whole=True, low=None if negative else 0).check(value, field,
+                                                                 fix=example + ".")
+            continue
+        if ("float" in atoms and isinstance(value, numbers.Real)
+                and not isinstance(value, bool)):
+            Number(low=None if negative else 0, high=MAX_INT).check(value, field,
+                                                                    fix=example + ".")
+            continue
+        kinds = {"int": "a whole number", "float": "a number", "bool": "true/false",
+                 "str": "text", "None": "none"}
+        wanted = " or ".join(kinds[a] for a in sorted(atoms, key=list(kinds).index))
+        shown = repr(value) if len(repr(value)) <= 40 else repr(value)[:37] + "..."
+        raise InputError(f"{field} must be {wanted}, not {type(value).__name__} {shown}.",
+                         fix=example + ".")
 
 
 class Recorded:

@@ -84,4 +84,62 @@ def test_registry_options_come_from_the_signatures():
     from rankify_lite.spec import check_options
 
     for info in registry.families():
-        check_options(info.cls(), dict.fromkeys(info.options), info.key, extra=info.options)
+        check_options(info.cls(), dict.fromkeys(info.options), info.key, extra=info.options,
+                      values=False)
+
+
+def _typed_options():
+    """(family, option, atoms) for every option of every registered reranker family and
+    retriever whose declared type is simple (int, float, bool, str, None)."""
+    import inspect
+
+    from rankify_lite.rerankers import registry
+    from rankify_lite.retrievers import registry as first_stages
+    from rankify_lite.spec import _atoms
+
+    classes = [(f, registry.family_info(f).cls) for f in sorted(registry._REGISTRY)]
+    classes += [(k, info.cls) for k, info in sorted(first_stages._REGISTRY.items())]
+    out = []
+    for family, load in classes:
+        try:
+            cls = load()
+        except ImportError:
+            continue  # a family whose module needs a missing extra: its options can't be read
+        for name, p in inspect.signature(cls.__init__).parameters.items():
+            atoms = _atoms(p.annotation) if name != "self" else None
+            if atoms and atoms - {"None"} and not atoms & {"str"}:
+                out.append(pytest.param(cls, name, atoms, id=f"{family}-{name}"))
+    return out
+
+
+BAD_VALUES = {"text": "abc", "nan": float("nan"), "inf": float("inf"), "negative": -3,
+              "huge": 10**20, "list": [1]}
+
+
+@pytest.mark.parametrize("cls, name, atoms", _typed_options())
+def test_every_typed_option_refuses_a_bad_value_in_one_line(cls, name, atoms):
+    """Wrong type, NaN, inf, a negative and a huge value: each refused in one line naming the
+    option, before the family is built (issue #38 item 6); a bool option takes only a bool."""
+    from rankify_lite.spec import check_options
+
+    bad = dict(BAD_VALUES)
+    if "bool" in atoms:
+        bad["number"] = 1
+    else:
+        bad["bool"] = True
+    for label, value in bad.items():
+        with pytest.raises(InputError) as exc:
+            check_options(cls, {name: value}, "family x")
+        message = str(exc.value)
+        assert f"option {name}" in message and len(message.splitlines()) == 1, (label, message)
+
+
+def test_the_cli_refuses_a_bad_family_option_in_one_line(capsys):
+    from rankify_lite.cli.main import main
+
+    for value in ("abc", "nan", "-1", "99999999999999999999", "1.5"):
+        assert main(["run", "--dataset", "beir/scifact", "--retriever", "bm25", "--reranker",
+                     f"bi-encoder batch_size={value}", "--no-cache"]) == 2
+        err = capsys.readouterr().err.strip()
+        assert len(err.splitlines()) == 1 and "option batch_size" in err, err
+        assert "Traceback" not in err

@@ -311,8 +311,8 @@ def _check_reranker_options(family: str, options: dict, where: str, path: Path |
     if info.missing():
         return  # the run says which extra is missing
     try:
-        check_options(info.cls(), {**options, "model": None}, f"{where} ({family})",
-                      extra=(*info.options, "ties"))
+        check_options(info.cls(), options, f"{where} ({family})",
+                      extra=(*info.options, "ties", "model"))
     except InputError as exc:
         raise _error(path, exc.problem, exc.fix or "") from None
 
