@@ -143,6 +143,14 @@ def _checkpoints(ckpt_dir: Path) -> list[Path]:
 
 
 def _check_output(out: Path, ckpt_dir: Path, *, resume: bool, overwrite: bool) -> None:
+    if out.is_dir() and any(out.iterdir()) and not (out / METADATA_FILE).exists() \
+            and not _checkpoints(ckpt_dir):
+        # the output-folder rule (io/output_folder.py): a student's files (config.json,
+        # weights, tokenizer files) never replace files rankify-lite did not write
+        from rankify_lite.io.output_folder import check_output_folder
+
+        check_output_folder(out, (), previous=lambda _: None, overwrite=overwrite,
+                            what="distilled student")
     if (out / METADATA_FILE).exists():
         if not overwrite:
             raise InputError(f"{out} already holds a distilled student.", path=out,

@@ -122,3 +122,19 @@ def test_listwise_kl_temperature_and_bf16_from_the_command_line(folder, encoder,
     assert meta["config"]["temperature"] == 0.05
     assert meta["loss"]["config"]["temperature"] == 0.05
     assert meta["loss"]["class"].endswith("DistillKLDivLoss")
+
+
+@pytest.mark.parametrize("overwrite", [[], ["--overwrite"]])
+def test_a_folder_of_the_users_is_never_written_into(folder, encoder, tmp_path, capsys,
+                                                     overwrite):
+    """The output-folder rule (issue #38 item 3): a student's config.json and weights never
+    replace a user's files, with or without --overwrite; refused before training."""
+    out = tmp_path / "mine"
+    out.mkdir()
+    (out / "config.json").write_text("my config")
+    code = main(["distill", "--dataset", str(folder), "--teacher", "run:count",
+                 "--student", encoder, "--output", str(out), *FAST, *overwrite])
+    err = capsys.readouterr().err.strip()
+    assert code == 2 and len(err.splitlines()) == 1 and "never replaced" in err, err
+    assert sorted(p.name for p in out.iterdir()) == ["config.json"]
+    assert (out / "config.json").read_text() == "my config"
