@@ -141,8 +141,9 @@ def load_dataset(name_or_path: str | os.PathLike, split: str | None = None,
         ds = irds.load(name, with_corpus=with_corpus)
         return replace(ds, rules=resolve_rules((name,), qids=ds.qrels))
 
-    known = _local_names()
-    close = difflib.get_close_matches(name, known + list(IRDS_EXAMPLES), n=5, cutoff=0.5)
+    # never propose the name typed, nor another spelling of the same missing set
+    known = [k for k in _local_names() + list(IRDS_EXAMPLES) if ALIASES.get(k, k) != canonical]
+    close = difflib.get_close_matches(name, known, n=5, cutoff=0.5)
     hint = f" Did you mean: {', '.join(close)}?" if close else ""
     raise DatasetNotFoundError(
         f"unknown dataset {name!r}.{hint} Fix: pass a BEIR folder path, set RANKIFY_LITE_DATA "

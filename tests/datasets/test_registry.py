@@ -47,6 +47,21 @@ def test_unknown_name_lists_close_matches():
     assert "Fix:" in str(err.value)
 
 
+def test_missing_alias_is_not_proposed_back(monkeypatch):
+    from rankify_lite.datasets import registry
+
+    monkeypatch.setattr(registry, "data_dirs", lambda: [])  # a machine without the DL sets
+    for typed in ("dl19", "trec-dl/dl19-passage"):
+        with pytest.raises(DatasetNotFoundError) as err:
+            load_dataset(typed)
+        message = str(err.value)
+        assert message.startswith(f"unknown dataset {typed!r}.")
+        hint = message.split("Did you mean: ", 1)[1].split("?", 1)[0] if "Did you mean" in message else ""
+        proposed = [h.strip() for h in hint.split(",") if h.strip()]
+        assert typed not in proposed
+        assert not {"dl19", "dl19-passage", "trec-dl/dl19-passage", "trec-dl-2019"} & set(proposed)
+
+
 def test_path_that_is_not_a_dataset(tmp_path):
     with pytest.raises(DatasetNotFoundError, match="not a dataset folder"):
         load_dataset(tmp_path)
