@@ -8,7 +8,9 @@ see the real scores, normalised per query (``norm``, min-max by default).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import contextlib
+import warnings
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 from rankify_lite.errors import InputError, require
@@ -37,6 +39,17 @@ def _check(method: str, norm: str | None, weights: Sequence[float] | None, n: in
             raise InputError(f"{len(weights)} weights for {n} runs", fix="one weight per run")
     elif method in ("wsum", "wmnz"):
         raise InputError(f"fusion method {method!r} needs weights", fix="pass weights=[...]")
+
+
+@contextlib.contextmanager
+def _quiet_numba_casts() -> Iterator[None]:
+    """Hide numba's "unsafe cast from uint64 to int64" notice, raised while ranx's fusion
+    kernels compile (a detail of ranx, nothing the user can act on); every other warning shows."""
+    from numba.core.errors import NumbaTypeSafetyWarning
+
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", category=NumbaTypeSafetyWarning)
+        yield
 
 
 def fuse(runs: Sequence[Run], method: str = "rrf", norm: str | None = "min-max",
@@ -88,8 +101,9 @@ def fuse(runs: Sequence[Run], method: str = "rrf", norm: str | None = "min-max",
             p = dict(params)
             if "weights" in p and len(members) != len(runs):
                 p["weights"] = [p["weights"][i] for i in members]
-            out = ranx.fuse(ranx_runs, norm=None if rank_based else norm, method=ranx_method,
-                            params=p)
+            with _quiet_numba_casts():
+                out = ranx.fuse(ranx_runs, norm=None if rank_based else norm,
+                                method=ranx_method, params=p)
             fused.update({q: {d: float(s) for d, s in docs.items()}
                           for q, docs in out.to_dict().items()})
     label = name or f"{method}({', '.join(r.name for r in runs)})"

@@ -119,3 +119,31 @@ def test_fusion_retriever():
     assert fusion.retrieve(queries, k=3, exclude_self_hits=True)["q"].doc_ids == ("a", "c", "b")
     with pytest.raises(InputError, match="at least two"):
         Fusion([r1])
+
+
+_FUSE_IN_A_FRESH_PROCESS = """
+import warnings
+from rankify_lite.retrievers.fusion import fuse
+from rankify_lite.types import Run
+a = Run.from_scores({"q1": {"d1": 3.0, "d2": 2.0}, "q2": {"d3": 1.0, "d1": 0.5}}, name="a")
+b = Run.from_scores({"q1": {"d2": 3.0, "d3": 2.0}, "q2": {"d3": 1.0, "d2": 0.5}}, name="b")
+with warnings.catch_warnings(record=True) as seen:
+    warnings.simplefilter("always")
+    fused = fuse([a, b], method="rrf")
+    warnings.warn("a warning of ours still shows", UserWarning)
+print(sorted(fused["q1"].doc_ids))
+print(sorted({w.category.__name__ for w in seen}))
+"""
+
+
+def test_fusion_shows_no_numba_cast_warning(tmp_path):
+    """ranx's rrf kernel compiles (empty numba cache) with a uint64 cast notice: not shown;
+    other warnings still are."""
+    import os
+    import subprocess
+    import sys
+
+    env = dict(os.environ, NUMBA_CACHE_DIR=str(tmp_path / "numba"))
+    out = subprocess.run([sys.executable, "-c", _FUSE_IN_A_FRESH_PROCESS], env=env, text=True,
+                         capture_output=True, timeout=240, check=True).stdout.splitlines()
+    assert out == ["['d1', 'd2', 'd3']", "['UserWarning']"]
