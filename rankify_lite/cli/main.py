@@ -79,7 +79,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0 if exc.code is None else exc.code if isinstance(exc.code, int) else 2
     checkpoints = sys.modules.get("rankify_lite.pipeline.checkpoint")
     if checkpoints is not None:
-        checkpoints._last_unfinished = None  # only this command's checkpoint is reported
+        checkpoints.forget_unfinished()  # only this command's checkpoint is reported
     previous = None
     if threading.current_thread() is threading.main_thread():
         previous = signal.signal(signal.SIGTERM, _sigterm)

@@ -24,6 +24,13 @@ def last_unfinished() -> tuple[int, int | None] | None:
     return len(_last_unfinished._done), _last_unfinished.total
 
 
+def forget_unfinished() -> None:
+    """Forget the checkpoint :func:`last_unfinished` reports (a new command starts: only its
+    own checkpoint is reported when it is interrupted)."""
+    global _last_unfinished
+    _last_unfinished = None
+
+
 def _digest(qid: str, doc_ids: list, scores: list) -> str:
     payload = json.dumps([qid, doc_ids, scores], separators=(",", ":"))
     return hashlib.sha256(payload.encode("utf-8")).hexdigest()[:16]
@@ -34,9 +41,10 @@ class JsonlCheckpoint:
 
     Every line carries a checksum of its content, so a line that was cut or garbled is never
     taken for a result: reading stops at the first bad line and everything after it is redone
-    (``notes`` says so). Scores are stored as JSON floats, which round-trip exactly. The
-    reranker base class redoes a whole query batch when any query of it is missing, so a
-    resumed run computes every batch exactly as an uninterrupted run does (byte-identical).
+    (``notes`` says so). Scores are stored as JSON floats, which round-trip exactly. The batch
+    driver (:func:`rankify_lite.rerankers.driver.drive`) redoes a whole query batch when any
+    query of it is missing, so a resumed run computes every batch exactly as an uninterrupted
+    run does (byte-identical).
     """
 
     def __init__(self, path: str | Path, total: int | None = None) -> None:
