@@ -43,8 +43,7 @@ from rankify_lite.pipeline.saved import (  # noqa: F401 - saved_file_hashes: res
     confined,
     saved_file_hashes,
 )
-
-_NESTED = "$spec"
+from rankify_lite.spec import NESTED as _NESTED  # one copy: the key of a nested spec
 
 
 def component_class(kind: str, family: str, where: str, source: str | None) -> type:

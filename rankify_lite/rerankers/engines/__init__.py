@@ -5,25 +5,40 @@
 ``"openai"``: any OpenAI-compatible server (:class:`~.openai_backend.OpenAIBackend`).
 ``"llamacpp"``: llama.cpp in process on a GGUF file (:class:`~.llamacpp_backend.LlamaCppBackend`).
 
-All three run the same token ids for the same prompt (see ``llm_backend``). Options that only
-one engine understands are checked here: an option the chosen engine does not take is an error
-that lists the ones it does, never silently ignored -- except ``batch_size``, which every LLM
-family passes (default 8) and only the transformers engine uses: vLLM and servers batch
-themselves (``concurrency`` bounds the requests in flight to a server).
+All four run the same token ids for the same prompt (see ``llm_backend``). What an engine takes
+is read from its backend class's signature (:func:`engine_options`), so there is no second list
+to drift; :data:`ENGINE_OPTIONS` only says what a shared file may do with each option, and a
+test checks that every option a backend takes has a declared kind. An option the chosen engine
+does not take is an error that lists the ones it does, never silently ignored -- except
+``batch_size``: it is an option of every LLM family (default 8), which passes it to whichever
+engine runs, so a spec saved with it keeps loading when only its engine changes; only the
+transformers engine batches by it, vLLM and servers batch themselves (``concurrency`` bounds
+the requests in flight to a server).
 """
 
 from __future__ import annotations
 
+import importlib
 from typing import Any
 
 from rankify_lite.errors import InputError
 from rankify_lite.file_policy import FileOptions
 
-#: engine -> options it takes beyond the common ones (model, tokenizer, revision, max_context),
-#: each with what a shared file may do with it (rankify_lite.file_policy: data, server,
-#: credential, python)
+#: engine -> "module:Class" of its backend (imported only when that engine is used)
+ENGINE_CLASSES: dict[str, str] = {
+    "transformers": "rankify_lite.rerankers.llm_backend:TransformersBackend",
+    "vllm": "rankify_lite.rerankers.engines.vllm_backend:VLLMBackend",
+    "openai": "rankify_lite.rerankers.engines.openai_backend:OpenAIBackend",
+    "llamacpp": "rankify_lite.rerankers.engines.llamacpp_backend:LlamaCppBackend",
+}
+#: what every engine takes from the LLM family itself (not an engine option)
+COMMON = ("model", "tokenizer", "revision", "max_context")
+
+#: engine -> what a shared file may do with each option its backend takes beyond the common
+#: ones (rankify_lite.file_policy: data, server, credential, python); the options themselves
+#: come from the backend's signature (engine_options)
 ENGINE_OPTIONS: dict[str, FileOptions] = {
-    "transformers": FileOptions(data=("device", "dtype", "batch_size")),
+    "transformers": FileOptions(data=("device", "dtype", "batch_size", "attention")),
     "vllm": FileOptions(data=("dtype", "max_model_len", "tensor_parallel_size",
                               "gpu_memory_utilization", "max_logprobs", "enforce_eager", "seed"),
                         python=("llm", "engine_args")),
@@ -38,44 +53,45 @@ _PASSED_ALWAYS = ("device", "dtype", "batch_size")
 
 
 def engine_names() -> list[str]:
-    return list(ENGINE_OPTIONS)
+    return list(ENGINE_CLASSES)
+
+
+def engine_class(engine: str) -> type:
+    """The backend class of ``engine`` (imports its module)."""
+    if engine not in ENGINE_CLASSES:
+        raise InputError(f"unknown LLM engine {engine!r}.",
+                         fix=f"use one of: {', '.join(ENGINE_CLASSES)}.")
+    module, name = ENGINE_CLASSES[engine].split(":")
+    return getattr(importlib.import_module(module), name)
+
+
+def engine_options(engine: str) -> tuple[str, ...]:
+    """The options ``engine`` takes beyond :data:`COMMON`, from its backend's signature."""
+    from rankify_lite.spec import signature_options
+
+    return tuple(o for o in signature_options(engine_class(engine)) if o not in COMMON)
 
 
 def build_backend(engine: str, model: Any, *, tokenizer: Any = None, revision: str | None = None,
                   max_context: int | None = None, **options: Any) -> Any:
-    """The backend for ``engine``; ``options`` are checked against what that engine takes."""
-    if engine not in ENGINE_OPTIONS:
-        raise InputError(f"unknown LLM engine {engine!r}.",
-                         fix=f"use one of: {', '.join(ENGINE_OPTIONS)}.")
-    allowed = ENGINE_OPTIONS[engine]
+    """The backend for ``engine``; ``options`` are checked against what that engine's backend
+    takes (its signature). ``batch_size`` is accepted by every engine and used only by
+    transformers (see the module notes); ``device`` / ``dtype`` left at None are dropped for an
+    engine that does not take them, since every LLM family passes them."""
+    cls = engine_class(engine)
+    allowed = engine_options(engine)
     if engine != "transformers":
         options.pop("batch_size", None)
     unknown = sorted(k for k, v in options.items()
                      if k not in allowed and not (k in _PASSED_ALWAYS and v is None))
     if unknown:
         raise InputError(f"option(s) {', '.join(unknown)} do not apply to engine {engine!r}.",
-                         fix=f"engine {engine!r} takes: {', '.join(allowed)} (plus model, "
-                             "tokenizer, revision, max_context).")
+                         fix=f"engine {engine!r} takes: {', '.join(allowed)} (plus "
+                             f"{', '.join(COMMON)}).")
     opts = {k: v for k, v in options.items() if k in allowed and v is not None}
-    if engine == "transformers":
-        from rankify_lite.rerankers.llm_backend import TransformersBackend
-
-        return TransformersBackend(model, tokenizer, revision=revision, max_context=max_context,
-                                   **opts)
-    if engine == "vllm":
-        from rankify_lite.rerankers.engines.vllm_backend import VLLMBackend
-
-        return VLLMBackend(model, tokenizer=tokenizer, revision=revision,
-                           max_context=max_context, **opts)
-    if engine == "llamacpp":
-        from rankify_lite.rerankers.engines.llamacpp_backend import LlamaCppBackend
-
-        return LlamaCppBackend(model, tokenizer=tokenizer, revision=revision,
-                               max_context=max_context, **opts)
-    from rankify_lite.rerankers.engines.openai_backend import OpenAIBackend
-
-    if "base_url" not in opts:
+    if engine == "openai" and "base_url" not in opts:
         raise InputError("engine 'openai' needs base_url=, the server's API root.",
                          fix="e.g. base_url='http://127.0.0.1:8000/v1'.")
-    return OpenAIBackend(model, tokenizer=tokenizer, revision=revision, max_context=max_context,
-                         **opts)
+    if engine == "transformers":
+        return cls(model, tokenizer, revision=revision, max_context=max_context, **opts)
+    return cls(model, tokenizer=tokenizer, revision=revision, max_context=max_context, **opts)
