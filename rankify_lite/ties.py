@@ -6,11 +6,14 @@ published number) sorts by score descending, then by document id descending (``s
 UTF-8 text that is code point order, which Python's string order is). The default rule orders
 a reranker's tied scores exactly so: our run then evaluates exactly as the raw scores would.
 ``first-stage`` keeps tied documents in their first-stage order instead (the order before
-issue #23). The rule is part of the reranker's config (it changes the run) and of its spec.
+issue #23). A :class:`~rankify_lite.cascade.Stage` owns the rule the batch driver applies; a
+reranker's ``ties`` (:func:`with_ties`, ``load_reranker(..., ties=...)``) is the rule a stage
+takes by default. The rule is part of the reranker's config (it changes the run) and of its spec.
 """
 
 from __future__ import annotations
 
+import copy
 import math
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -24,6 +27,7 @@ DEFAULT = TREC_EVAL
 
 
 def check_rule(rule: Any) -> str:
+    """``rule`` when it is a known tie rule; otherwise a one-line refusal."""
     if rule not in RULES:
         raise InputError(f"tie rule {rule!r} is unknown.",
                          fix=f"use ties='{TREC_EVAL}' (the default: score, then doc id "
@@ -53,8 +57,6 @@ def order(head: Sequence[str], scores: Mapping[str, float], rule: str = DEFAULT,
 def with_ties(reranker: Any, rule: str) -> Any:
     """``reranker`` ordering ties by ``rule`` (a shallow copy: the model is shared); the rule
     is recorded in its spec, so ``rerun`` rebuilds it with the same rule."""
-    import copy
-
     check_rule(rule)
     if rule == getattr(reranker, "ties", DEFAULT):
         return reranker

@@ -26,6 +26,7 @@ from rankify_lite.errors import RankifyError
 from rankify_lite.leaderboard.config import RerankerSpec
 from rankify_lite.rerankers.base import Reranker
 from rankify_lite.spec import ComponentSpec
+from rankify_lite.ties import DEFAULT, check_rule
 
 #: package folders a reranker's config cannot depend on (bundled data, reports, the CLI)
 _NOT_CONFIG = ("data", "report", "cli")
@@ -56,8 +57,6 @@ def fingerprint_of(root: Path, version: str) -> str:
 
 class LazyReranker(Reranker):
     def __init__(self, spec: RerankerSpec) -> None:
-        from rankify_lite.rerankers.ties import DEFAULT, check_rule
-
         self.board_spec = spec
         self.given_name = spec.name  # the board entry's name is the stage name
         # what the batch driver applies outside the model, read from the wrapper: the entry's

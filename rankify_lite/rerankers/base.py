@@ -15,23 +15,31 @@ executor:
 * resumes: with a ``checkpoint`` it skips query batches already done and records each new query;
   batches are fixed slices of the candidate order, so a resumed run is byte-identical.
 
-A reranker is a stage of a pipeline: it has a name (:attr:`given_name`, set with
-:meth:`named` or ``load_reranker(..., name=...)``; otherwise the pipeline derives one), and
-``reranker % depth`` / ``a >> b`` build cascades (see :mod:`rankify_lite.cascade`).
+What the driver reads from a reranker is declared in :class:`~rankify_lite.rerankers.driver.Scorer`.
+A reranker runs as a :class:`~rankify_lite.cascade.Stage` of a pipeline, which owns the depth,
+the tie rule and the name; the reranker's :attr:`ties` (``load_reranker(..., ties=...)``) and
+:attr:`given_name` (:meth:`named`, ``load_reranker(..., name=...)``; otherwise the pipeline
+derives one) are the defaults a stage takes. ``reranker % depth`` / ``a >> b`` build cascades
+(the :class:`~rankify_lite.cascade.Cascadable` mixin).
 """
 
 from __future__ import annotations
 
 import copy
+import functools
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from types import MappingProxyType
 from typing import Any, ClassVar
 
+from rankify_lite.cascade import Cascadable
+from rankify_lite.names import check_name
 from rankify_lite.rerankers.driver import (
     Checkpoint,
     RerankBatchError,
     RerankItem,
     Scored,
+    Scorer,
     drive,
     finish,
 )
@@ -43,13 +51,11 @@ from rankify_lite.types import Corpus, Queries, RankedList, Run
 RerankQueryError = RerankBatchError
 
 __all__ = ["Checkpoint", "RerankBatchError", "RerankItem", "RerankQueryError", "Reranker",
-           "Scored"]
+           "Scored", "Scorer"]
 
 
 def _recording_ties(config: Callable[[Any], dict[str, Any]]) -> Callable[[Any], dict[str, Any]]:
     """``config`` that also records a non-default tie rule (it changes the run)."""
-    import functools
-
     @functools.wraps(config)
     def wrapped(self: Any) -> dict[str, Any]:
         out = config(self)
@@ -60,7 +66,7 @@ def _recording_ties(config: Callable[[Any], dict[str, Any]]) -> Callable[[Any], 
     return wrapped
 
 
-class Reranker(Recorded, ABC):
+class Reranker(Recorded, Cascadable, ABC):
     """Base class of every family. Construction is recorded: :meth:`spec` gives the family and
     the exact options the reranker was built with, which is what ``rerun`` rebuilds it from
     (``config()`` is the provenance record, with resolved values such as revisions and hashes)."""
@@ -73,8 +79,11 @@ class Reranker(Recorded, ABC):
     #: when set, queries per call = max(1, max_pairs_per_call // depth) instead (pair scorers:
     #: a call then holds about this many (query, document) pairs, whatever the depth)
     max_pairs_per_call: int | None = None
-    #: how tied model scores are ordered (:mod:`rankify_lite.rerankers.ties`): trec_eval's order
+    #: how tied model scores are ordered (:mod:`rankify_lite.ties`) by a stage of this reranker
+    #: that sets no rule of its own: trec_eval's order
     ties: str = "trec_eval"
+    #: the family's counters (prompts, tokens, ...); families that count set their own dict
+    stats: Mapping[str, int] = MappingProxyType({})
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
@@ -102,8 +111,6 @@ class Reranker(Recorded, ABC):
 
     def named(self, name: str) -> Reranker:
         """This reranker under another stage name (a shallow copy: the model is shared)."""
-        from rankify_lite.names import check_name
-
         checked = check_name(name, "the stage name", example="reranker.named('minilm-l12')")
         other = copy.copy(self)
         other.given_name = checked
@@ -116,17 +123,8 @@ class Reranker(Recorded, ABC):
         return self.given_name or self.family or self.spec_family()
 
     def stage_label(self, input_name: str) -> str:
+        """The label of this reranker's output over the run named ``input_name``."""
         return SystemId.from_label(input_name).then(self.name, None).label
-
-    def __mod__(self, depth: int):
-        from rankify_lite.cascade import Stage
-
-        return Stage(self) % depth
-
-    def __rshift__(self, other: Any):
-        from rankify_lite.cascade import Chain, Stage
-
-        return Chain((Stage(self),)) >> other
 
     # -- reranking ---------------------------------------------------------------------------
     def rerank(self, queries: Queries, candidates: Run, corpus: Corpus, depth: int = 100,

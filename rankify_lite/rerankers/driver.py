@@ -13,6 +13,11 @@ change of its counters (``reranker.stats``) during the call. A failing batch is 
 the batch and its queries (:class:`RerankBatchError`); batches finished before it stay in the
 checkpoint. Nothing is retried one query at a time: that would change batch composition (and so
 score bytes) and run a deterministic bug once per query.
+
+The contract is declared: :class:`Scorer` is everything the driver reads from a reranker. What
+belongs to the pipeline step rather than to the model (its depth, its tie rule, its name) is
+read from the :class:`~rankify_lite.cascade.Stage` it is driven as; a wrapper (lazy, cached,
+remote) only has to forward :class:`Scorer`.
 """
 
 from __future__ import annotations
@@ -20,14 +25,15 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import Any, Protocol
 
+from rankify_lite.cascade import Stage, as_stage
 from rankify_lite.errors import InputError, RankifyError
 from rankify_lite.stage_stats import RerankStats
+from rankify_lite.systems import SystemId
+from rankify_lite.ties import DEFAULT
+from rankify_lite.ties import order as tie_order
 from rankify_lite.types import Corpus, Document, Queries, Query, RankedList, Run
-
-if TYPE_CHECKING:
-    from rankify_lite.rerankers.base import Reranker
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,6 +47,39 @@ class RerankItem:
 
 # What a family returns for one query: (doc id, score) pairs, higher score = better.
 Scored = Sequence[tuple[str, float]]
+
+
+class Scorer(Protocol):
+    """What the batch driver needs from a reranker: exactly what :func:`drive` and
+    :func:`compute` read (every :class:`~rankify_lite.rerankers.base.Reranker` has it)."""
+
+    #: the tie rule a :class:`~rankify_lite.cascade.Stage` of this reranker takes by default
+    #: (:mod:`rankify_lite.ties`); the driver applies the stage's rule, not this one
+    ties: str
+
+    @property
+    def name(self) -> str:
+        """The stage name a :class:`~rankify_lite.cascade.Stage` without one is labelled by."""
+        ...
+
+    @property
+    def stats(self) -> Mapping[str, int]:
+        """The family's counters (prompts, tokens, ...); the driver sums their change per
+        batch into the run's statistics. Non-numeric entries are ignored."""
+        ...
+
+    def queries_per_call(self, depth: int) -> int:
+        """How many queries one :meth:`_rerank_batch` call gets at ``depth`` (the driver's
+        batch size; pair scorers derive it from ``max_pairs_per_call``)."""
+        ...
+
+    def config(self) -> dict[str, Any]:
+        """Every setting that changes the output; recorded in the run's metadata."""
+        ...
+
+    def _rerank_batch(self, items: Sequence[RerankItem]) -> list[Scored]:
+        """One scored list per item: (doc id, score) for every candidate, higher = better."""
+        ...
 
 
 class Checkpoint(Protocol):
@@ -107,7 +146,7 @@ def _counters(reranker: Any) -> dict[str, int]:
             if isinstance(v, (int, float)) and not isinstance(v, bool)}
 
 
-def compute(reranker: Reranker, batch: Batch) -> BatchOutput:
+def compute(reranker: Scorer, batch: Batch) -> BatchOutput:
     """Compute one batch here (in this process or in a worker); a failure is a
     :class:`RerankBatchError` naming the batch."""
     before = _counters(reranker)
@@ -123,7 +162,7 @@ def compute(reranker: Reranker, batch: Batch) -> BatchOutput:
     return BatchOutput(list(scored), {k: v - before.get(k, 0) for k, v in after.items()}, seconds)
 
 
-def in_process(reranker: Reranker, batches: Sequence[Batch],
+def in_process(reranker: Scorer, batches: Sequence[Batch],
                depth: int = 0) -> Iterator[tuple[Batch, BatchOutput]]:
     """The local executor's ``map_batches``: one batch after the other, here."""
     for batch in batches:
@@ -146,17 +185,28 @@ def make_item(queries: Queries, candidates: Run, corpus: Corpus, qid: str,
 
 
 #: ``map_batches(reranker, batches, depth)``: where an executor computes the batches
-MapBatches = Callable[["Reranker", Sequence[Batch], int], Iterable[tuple[Batch, BatchOutput]]]
+MapBatches = Callable[[Scorer, Sequence[Batch], int], Iterable[tuple[Batch, BatchOutput]]]
 
 
-def drive(reranker: Reranker, queries: Queries, candidates: Run, corpus: Corpus, depth: int,
-          map_batches: MapBatches = in_process, checkpoint: Checkpoint | None = None,
-          progress: Callable[[int], None] | None = None, name: str | None = None) -> Run:
-    """A new Run: the top ``depth`` of ``candidates`` reordered by ``reranker``; batches are
-    computed by ``map_batches`` (see the module docstring)."""
+def drive(stage: Stage | Scorer, queries: Queries, candidates: Run, corpus: Corpus,
+          depth: int | None = None, map_batches: MapBatches = in_process,
+          checkpoint: Checkpoint | None = None, progress: Callable[[int], None] | None = None,
+          name: str | None = None) -> Run:
+    """A new Run: the top ``depth`` of ``candidates`` reordered by the stage's reranker, tied
+    scores ordered by the stage's tie rule; batches are computed by ``map_batches`` (see the
+    module docstring). ``stage``: a :class:`~rankify_lite.cascade.Stage`, or a reranker (a
+    stage with the reranker's defaults). ``depth``: None takes the stage's. ``name``: the run's
+    name (default: the input's name, then the stage's)."""
+    stage = as_stage(stage)
+    if depth is None:
+        depth = stage.depth
+    elif stage.depth is not None and depth != stage.depth:
+        raise InputError(f"depth {depth!r} was asked for a stage of depth {stage.depth}.",
+                         fix="give the depth once: on the stage (reranker % d) or to drive.")
     if isinstance(depth, bool) or not isinstance(depth, int) or depth < 1:
         raise InputError(f"depth must be a positive integer, got {depth!r}.",
                          fix="pass depth=100 or similar.")
+    reranker, ties = stage.reranker, stage.ties or DEFAULT
     done = dict(checkpoint.done()) if checkpoint is not None else {}
     per_call = reranker.queries_per_call(depth)
     order = list(candidates)
@@ -185,8 +235,7 @@ def drive(reranker: Reranker, queries: Queries, candidates: Run, corpus: Corpus,
         by_qid = {it.query.id: s for it, s in zip(batch.items, out.scored, strict=True)}
         for qid in batch.qids:
             try:
-                ranked = finish(candidates[qid], by_qid.get(qid, ()), depth, reranker.ties,
-                                qid)
+                ranked = finish(candidates[qid], by_qid.get(qid, ()), depth, ties, qid)
             except RankifyError as exc:
                 raise RerankBatchError(batch, str(exc)) from exc
             results[qid] = ranked
@@ -203,18 +252,16 @@ def drive(reranker: Reranker, queries: Queries, candidates: Run, corpus: Corpus,
     stats = RerankStats(sum(per_query_s.values()), per_query_s, resumed, per_call,
                         len(counts), total)
     lists = {q: results[q] for q in candidates}
-    return Run(lists, name=name or reranker.stage_label(candidates.name), metadata={
+    label = SystemId.from_label(candidates.name).then(stage.label, None).label
+    return Run(lists, name=name or label, metadata={
         "reranker": reranker.config(), "depth": depth, "first_stage": candidates.name,
-        "ties": reranker.ties,
-        **stats.metadata()})
+        "ties": ties, **stats.metadata()})
 
 
 def finish(original: RankedList, scored: Scored, depth: int,
            ties: str = "trec_eval", qid: str | None = None) -> RankedList:
     """Strictly decreasing scores: model order on top (ties ordered by ``ties``, see
-    :mod:`rankify_lite.rerankers.ties`), untouched tail below."""
-    from rankify_lite.rerankers.ties import order as tie_order
-
+    :mod:`rankify_lite.ties`), untouched tail below."""
     head = original.doc_ids[:depth]
     got = {d: float(s) for d, s in scored}
     if set(got) != set(head):

@@ -26,6 +26,7 @@ from typing import Any
 
 from rankify_lite.errors import InputError, MissingDependencyError
 from rankify_lite.rerankers.base import Reranker
+from rankify_lite.ties import check_rule, with_ties
 
 
 @dataclass(frozen=True)
@@ -145,7 +146,10 @@ def _build(family: str, model: str | None, options: dict[str, Any]) -> Reranker:
     if missing:
         raise MissingDependencyError(missing[0], info.extra or "all", f"reranker {family!r}")
     cls = info.cls()
-    ties = options.pop("ties", None)  # every family: how tied scores are ordered (ties.py)
+    # every family: the tie rule its stages take by default (ties.py); refused before building
+    ties = options.pop("ties", None)
+    if ties is not None:
+        check_rule(ties)
     if model is not None:
         options["model"] = model
     elif info.default_model and "model" not in options:
@@ -153,12 +157,8 @@ def _build(family: str, model: str | None, options: dict[str, Any]) -> Reranker:
     from rankify_lite.spec import check_options
 
     check_options(cls, options, f"reranker family {family!r}", extra=info.options)
-    if ties is None:
-        return cls(**options)
-    from rankify_lite.rerankers.ties import check_rule, with_ties
-
-    check_rule(ties)
-    return with_ties(cls(**options), ties)
+    reranker = cls(**options)
+    return reranker if ties is None else with_ties(reranker, ties)
 
 
 # ---- the families (one line each) ------------------------------------------------------------
