@@ -14,16 +14,32 @@ def add_parsers(sub) -> None:
 
 
 def cmd_rerankers(args: argparse.Namespace) -> int:
+    from rankify_lite.models.local_weights import weights_here
     from rankify_lite.rerankers.registry import families
 
     rows = [{"family": f.key, "available": f.available,
              "install": "" if f.available else f.install_hint,
-             "default_model": f.default_model or "", "options": ", ".join(f.options),
+             "default_model": f.default_model or "",
+             # where the default model's weights are on this machine (None: not here)
+             "weights_here": weights_here(f.default_model) if f.default_model else None,
+             "options": ", ".join(f.options),
              "description": f.description} for f in families()]
     if args.json:
         print_json(rows)
         return 0
-    print_table(["family", "available", "default model", "options", "description"],
+    print_table(["family", "available", "default model", "weights here", "options",
+                 "description"],
                 [[r["family"], "yes" if r["available"] else f"no: {r['install']}",
-                  r["default_model"], r["options"], r["description"]] for r in rows])
+                  r["default_model"], _weights_cell(r), r["options"], r["description"]]
+                 for r in rows])
     return 0
+
+
+def _weights_cell(row: dict) -> str:
+    if not row["default_model"]:
+        return "-"  # no model to load (identity)
+    if row["weights_here"]:
+        return f"yes ({row['weights_here']})"
+    from rankify_lite.models.local_weights import hub_offline
+
+    return "no (offline: not loadable)" if hub_offline() else "no (downloads on first use)"

@@ -30,6 +30,8 @@ from pathlib import Path
 from typing import Any
 
 from rankify_lite.errors import InputError
+from rankify_lite.models.local_weights import WEIGHT_SUFFIXES as _WEIGHT_SUFFIXES
+from rankify_lite.models.local_weights import hub_offline
 
 log = logging.getLogger(__name__)
 
@@ -40,13 +42,10 @@ OFFLINE_FIX = ("give a local folder holding the model (config.json, weights, tok
 DTYPE_NAMES = {"float32": "float32", "fp32": "float32", "bfloat16": "bfloat16",
                "bf16": "bfloat16", "float16": "float16", "fp16": "float16"}
 ATTENTIONS = ("sdpa", "eager", None)
-_WEIGHT_SUFFIXES = (".safetensors", ".bin", ".pt", ".pth", ".gguf", ".onnx", ".h5", ".msgpack")
 _EDGE_BYTES = 1 << 16  # bytes hashed at each end of a weights file
 
 
-def _offline() -> bool:
-    return any(os.environ.get(v, "0").lower() in ("1", "true", "yes")
-               for v in ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE"))
+_offline = hub_offline
 
 
 # ---- files of a model ----------------------------------------------------------------------

@@ -44,3 +44,32 @@ def test_text_listing_names_the_reasoning_families_and_their_options(capsys):
     for family in ("rank1", "reasonrank"):
         assert "thinking, reasoning_token_budget" in lines[family]
     assert "jhu-clsp/rank1-7b" in lines["rank1"] and "liuwenhan/reasonrank-7B" in lines["reasonrank"]
+
+
+def test_listing_says_whether_each_default_model_is_here(capsys, monkeypatch, tmp_path):
+    """A default model counts as loadable only when its weights are on this machine: with an
+    empty Hugging Face cache none is, and offline the listing says it cannot load."""
+    from rankify_lite.models import local_weights
+
+    real = local_weights.weights_here
+    monkeypatch.setattr(local_weights, "weights_here",
+                        lambda model, **kw: real(model, cache_dir=tmp_path / "empty-hub"))
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    assert main(["rerankers", "--json"]) == 0
+    rows = {r["family"]: r for r in json.loads(capsys.readouterr().out)}
+    assert rows["cross-encoder"]["weights_here"] is None
+    assert rows["identity"]["default_model"] == "" and rows["identity"]["weights_here"] is None
+    assert main(["rerankers"]) == 0
+    lines = {line.split()[0]: line for line in capsys.readouterr().out.splitlines() if line.strip()}
+    assert "no (offline: not loadable)" in lines["cross-encoder"]
+    assert "yes (" not in lines["cross-encoder"]
+    # a family whose default model is cached says so
+    snap = tmp_path / "empty-hub" / "models--cross-encoder--ms-marco-MiniLM-L6-v2"
+    (snap / "refs").mkdir(parents=True)
+    (snap / "refs" / "main").write_text("1" * 40)
+    (snap / "snapshots" / ("1" * 40)).mkdir(parents=True)
+    for name in ("config.json", "model.safetensors"):
+        (snap / "snapshots" / ("1" * 40) / name).write_text("{}")
+    assert main(["rerankers", "--json"]) == 0
+    rows = {r["family"]: r for r in json.loads(capsys.readouterr().out)}
+    assert rows["cross-encoder"]["weights_here"] == "cache"
