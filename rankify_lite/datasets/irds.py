@@ -12,6 +12,9 @@ def _module():
         import ir_datasets
     except ImportError:
         return None
+    from rankify_lite.datasets.irds_logs import route_irds_logs
+
+    route_irds_logs(ir_datasets.log)  # its INFO / WARNING lines to a log file, not the terminal
     return ir_datasets
 
 
