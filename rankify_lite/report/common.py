@@ -49,6 +49,18 @@ def winloss(per_query: dict[str, dict[str, dict[str, float]]], systems: list[str
     return out
 
 
+def first_differing(per_query: dict[str, dict[str, dict[str, float]]], systems: list[str],
+                    metric: str, qids: list[str]) -> str | None:
+    """The first of ``qids`` whose ``metric`` score is not the same for every system (the query
+    the report opens on: one where the systems differ); the first query when none differs,
+    None when there is none."""
+    for q in qids:
+        scores = [per_query.get(s, {}).get(metric, {}).get(q, 0.0) for s in systems]
+        if max(scores, default=0.0) - min(scores, default=0.0) > 1e-9:
+            return q
+    return qids[0] if qids else None
+
+
 def declared_metrics(f: Fields, sources: list[tuple[str, dict[str, Any]]],
                      default: list[str] | None = None) -> list[str]:
     """The metrics of the first source that declares ``metrics`` (each name checked)."""
@@ -71,5 +83,5 @@ def significance_settings(f: Fields, sig: dict[str, Any], where: str) -> dict[st
             "alpha": f.number(sig.get("alpha"), f"{where}alpha", PROBABILITY, 0.05)}
 
 
-__all__ = ["declared_metrics", "letter", "parent", "read_json", "significance_settings",
+__all__ = ["declared_metrics", "first_differing", "letter", "parent", "read_json", "significance_settings",
            "winloss"]

@@ -17,6 +17,7 @@ from rankify_lite.errors import InputError
 from rankify_lite.io.numbers import COUNT_OR_ZERO, FINITE, NON_NEGATIVE, Number
 from rankify_lite.report.common import (
     declared_metrics,
+    first_differing,
     letter,
     parent,
     read_json,
@@ -118,6 +119,7 @@ def _view(f: Fields, dname: str, d: Any, metrics: list[str], pq_all: PerQuery) -
         "baseline": baseline, **settings, "rel_level": None, "systems": systems,
         "per_query": pq, "winloss": winloss(pq, order, baseline, main) if has_pq else {},
         "queries": [{"id": q, "text": ""} for q in qids], "top": {}, "grades": {},
+        "first_query": first_differing(pq, order, main, qids),
         "docs": {}, "has_runs": False,
         "notes": ["a leaderboard folder stores no run files: each query's scores are shown, "
                   "its top-10 lists are not (open a saved result folder for those)"]}

@@ -28,6 +28,7 @@ from rankify_lite.errors import InputError
 from rankify_lite.io.numbers import COUNT_OR_ZERO, NON_NEGATIVE, WHOLE
 from rankify_lite.report.common import (
     declared_metrics,
+    first_differing,
     letter,
     parent,
     significance_settings,
@@ -212,6 +213,7 @@ def load_result(folder: Path, dataset: str | Path | None = None, *,
             "alpha": comp.alpha, "rel_level": rel_level, "systems": systems,
             "per_query": per_query, "winloss": winloss(per_query, order, baseline, names[0]),
             "queries": [{"id": q, "text": ds.queries[q].text} for q in qids],
+            "first_query": first_differing(per_query, order, names[0], qids),
             "top": top, "grades": grades, "docs": docs, "has_runs": True, "notes": notes}
     return {"kind": "result", "title": f"rankify_lite result: {view['label']}",
             "source": str(folder), "views": [view], "changed": sorted(changed)}

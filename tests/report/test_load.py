@@ -43,6 +43,27 @@ def test_result_numbers_are_the_saved_results(dl19_result, dl19):
     assert view["winloss"][identity["name"]] == [0, 43, 0]                # identity ties all
 
 
+def test_the_report_opens_on_a_query_where_the_systems_differ(dl19_result):
+    (view,) = load_folder(dl19_result[0])["views"]
+    main, qids = view["main"], [q["id"] for q in view["queries"]]
+
+    def scores(q):
+        return {view["per_query"][s["name"]][main].get(q, 0.0) for s in view["systems"]}
+
+    opened = qids.index(view["first_query"])
+    assert len(scores(qids[opened])) > 1
+    assert all(len(scores(q)) == 1 for q in qids[:opened])
+
+
+def test_first_differing_query():
+    from rankify_lite.report.common import first_differing
+
+    pq = {"a": {"m": {"q1": 0.0, "q2": 0.5, "q3": 0.2}}, "b": {"m": {"q1": 0.0, "q2": 0.5}}}
+    assert first_differing(pq, ["a", "b"], "m", ["q1", "q2", "q3"]) == "q3"  # b lacks q3: 0
+    assert first_differing(pq, ["a", "b"], "m", ["q1", "q2"]) == "q1"        # none differs
+    assert first_differing(pq, ["a", "b"], "m", []) is None
+
+
 def test_leaderboard_folder(tmp_path):
     if not (LEADERBOARD / "results.json").is_file():
         pytest.skip("no committed leaderboard folder")

@@ -84,7 +84,8 @@
       o.value = q.id; sel.appendChild(o);
     });
     sel.addEventListener("change", function () { pick(vi, sel.value, true); });
-    if (view.queries.length) { pick(vi, view.queries[0].id, false); }
+    // open on the first query where the systems' scores differ (load.py: first_query)
+    if (view.queries.length) { pick(vi, view.first_query || view.queries[0].id, false); }
   });
   var m = /^#q=(\d+):(.+)$/.exec(location.hash);
   if (m && DATA.views[+m[1]]) { pick(+m[1], decodeURIComponent(m[2]), false); }
