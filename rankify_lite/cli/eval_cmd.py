@@ -7,6 +7,7 @@ import sys
 
 from rankify_lite.cli.output import print_json, print_table
 from rankify_lite.io.numbers import PROBABILITY, REL_LEVEL
+from rankify_lite.metric_defaults import DEFAULT_METRICS, metrics_text
 
 
 def _qrels_and_level(args: argparse.Namespace):
@@ -34,7 +35,8 @@ def _common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--dataset", help="take the qrels of this dataset (name or folder)")
     p.add_argument("-m", "--metric", action="append", dest="metrics",
                    help="metric, repeatable: ndcg@10, recall@100, map@1000, mrr@10, p@10; "
-                        "suffix -l2 for a relevance level (default: ndcg@10 recall@100)")
+                        "suffix -l2 for a relevance level "
+                        f"(default: {metrics_text(DEFAULT_METRICS)})")
     p.add_argument("--rel-level", type=REL_LEVEL.argtype("--rel-level"), default=None,
                    help="grade counted relevant by binary metrics (trec_eval -l); "
                         "default 1, or the dataset's (2 for TREC DL)")

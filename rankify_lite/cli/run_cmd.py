@@ -7,6 +7,7 @@ from typing import Any
 
 from rankify_lite.cli.output import print_json
 from rankify_lite.io.numbers import COUNT, NON_NEGATIVE
+from rankify_lite.metric_defaults import PIPELINE_METRICS, metrics_text
 
 #: what ``--option`` may not set: each is declared by its own flag or stage key
 STAGE_KEYS = {"model": "--model M, or model=M in the --reranker value",
@@ -52,7 +53,8 @@ def add_parsers(sub) -> None:
     p.add_argument("-k", type=COUNT.argtype("-k"), default=None,
                    help="first-stage depth (default max(depth,1000))")
     p.add_argument("-m", "--metric", action="append", dest="metrics",
-                   help="metrics (default ndcg@10 recall@100 recall@1000)")
+                   help="metrics (default: the dataset's rules, else "
+                        f"{metrics_text(PIPELINE_METRICS)})")
     p.add_argument("--test", choices=["t-test", "randomization"], default="t-test")
     p.add_argument("--no-cache", action="store_true", help="don't read or write cached runs")
     p.add_argument("--refresh", action="store_true", help="recompute and overwrite the cache")

@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from rankify_lite.errors import InputError
+from rankify_lite.metric_defaults import PIPELINE_METRICS
 
 TABLE_PATH = Path(__file__).resolve().parent / "collections.yaml"
 METADATA_FILE = "collection.yaml"
@@ -38,7 +39,7 @@ class CollectionRules:
     collection: str = ""              # canonical collection key, "" when unknown
     rel_level: int = 1                # binary metrics count grade >= rel_level
     self_hits: str = "keep"           # "remove": a query never retrieves its own id (BEIR)
-    metrics: tuple[str, ...] = ("ndcg@10", "recall@100", "recall@1000")
+    metrics: tuple[str, ...] = PIPELINE_METRICS
     split: str = "test"
     convention: str = ""
     published: str = ""

@@ -1,5 +1,7 @@
-"""ir_measures measure names, read and written by our evaluator.
+"""Metric names, ours and ir_measures', read and written by our evaluator (a leaf module:
+the evaluator in :mod:`~rankify_lite.evaluation.metrics` imports it, never the reverse).
 
+Ours: ``ndcg@10``, ``recall@100-l2``, ``map``, ``mrr@10``, ``p@10`` (:func:`parse_metric`).
 Names the ir_measures way (``nDCG@10``, ``R(rel=2)@1000``, ``AP(rel=2)``, ``RR@10``, ``P@10``,
 and ir_measures' measure objects themselves, whose ``str()`` is that name) are accepted
 wherever our names are (``ndcg@10``, ``recall@1000-l2``, ...). Names without parameters are
@@ -18,8 +20,81 @@ refused with the fix, never silently ignored.
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 
 from rankify_lite.errors import InputError
+from rankify_lite.io.numbers import CUTOFF, REL_LEVEL
+from rankify_lite.metric_defaults import DEFAULT_METRICS, PIPELINE_METRICS  # noqa: F401
+
+_FAMILIES = {
+    "ndcg": ("ndcg", "nDCG"), "ndcg_cut": ("ndcg", "nDCG"),
+    "recall": ("recall", "R"), "r": ("recall", "R"),
+    "map": ("map", "MAP"), "ap": ("map", "MAP"),
+    "mrr": ("mrr", "MRR"), "rr": ("mrr", "MRR"), "recip_rank": ("mrr", "MRR"),
+    "precision": ("precision", "P"), "p": ("precision", "P"),
+}
+_PATTERN = re.compile(r"^([a-z_]+)(?:[@_.]([0-9]+))?(?:-l([0-9]+))?$")
+
+
+@dataclass(frozen=True, slots=True)
+class Metric:
+    family: str            # ndcg | recall | map | mrr | precision
+    k: int                 # 0 = whole list
+    rel_level: int | None  # None = the evaluation's default level
+
+    @property
+    def name(self) -> str:
+        base = self.family + (f"@{self.k}" if self.k else "")
+        return base + (f"-l{self.rel_level}" if self.rel_level is not None else "")
+
+    @property
+    def label(self) -> str:
+        """Display label as papers write it: nDCG@10, R@100, MAP@1000."""
+        short = _FAMILIES[self.family][1]
+        level = f" (rel>={self.rel_level})" if self.rel_level is not None else ""
+        return short + (f"@{self.k}" if self.k else "") + level
+
+    def __str__(self) -> str:
+        return self.name
+
+
+def parse_metric(text: str | Metric) -> Metric:
+    """Parse 'ndcg@10', 'nDCG@10', 'R@100', 'recall_1000', 'map', 'mrr@10-l2', ... and the
+    ir_measures names 'R(rel=2)@1000', 'AP(rel=2)', 'RR@10' (see measure_names)."""
+    if isinstance(text, Metric):
+        return text
+    if "(" in str(text):  # an ir_measures name with parameters: R(rel=2)@1000, AP(rel=2)
+        return parse_ir_measures(str(text))
+    m = _PATTERN.match(str(text).strip().lower())
+    if not m or m.group(1) not in _FAMILIES:
+        names = ("ndcg@k, recall@k, map[@k], mrr[@k], precision@k (suffix -lN for a level), "
+                 "or ir_measures names: nDCG@10, R(rel=2)@1000, AP(rel=2), RR@10, P@10")
+        raise InputError(f"unknown metric {text!r}.", fix=f"use one of: {names}.")
+    family = _FAMILIES[m.group(1)][0]
+    k = 0 if m.group(2) is None else cutoff(m.group(2), text, f"{family}@10")
+    level = None if m.group(3) is None else REL_LEVEL.parse(m.group(3), f"metric {text!r}: level")
+    return Metric(family, k, level)
+
+
+def cutoff(digits: str, text: str, example: str) -> int:
+    """The cut-off ``digits`` of metric ``text`` (the one bound for every metric name): a
+    whole number in [1, 10^7]; 0 (``ndcg@0``) and huge ones are refused with the fix."""
+    if digits.strip("0") == "":
+        raise InputError(f"metric {text!r} has cut-off 0.",
+                         fix=f"use a cut-off >= 1 (e.g. {example}), or no cut-off for the "
+                             "whole list.")
+    return CUTOFF.parse(digits, f"metric {text!r}: cut-off",
+                        fix=f"use a cut-off in [1, {CUTOFF.high:,}], e.g. {example}.")
+
+
+
+
+def check_rel_level(level: object) -> int:
+    """``level`` if it is a whole number >= 0 (trec_eval ``-l``), else an InputError."""
+    return REL_LEVEL.check(level, "relevance level", fix=(
+        "binary metrics count grades >= the level: 1 by default, 2 for TREC DL "
+        "(trec_eval -l 2)."))
+
 
 #: ir_measures name (lower case; aliases included) -> our family
 FAMILIES = {"ndcg": "ndcg", "ap": "map", "map": "map", "r": "recall", "recall": "recall",
@@ -37,11 +112,8 @@ def is_ir_measures_name(text: str) -> bool:
     return "(" in text
 
 
-def parse_ir_measures(text: str):
+def parse_ir_measures(text: str) -> Metric:
     """The :class:`~rankify_lite.evaluation.metrics.Metric` of an ir_measures name."""
-    from rankify_lite.evaluation.metrics import Metric, cutoff, parse_metric
-    from rankify_lite.io.numbers import REL_LEVEL
-
     m = _SHAPE.match(text)
     if not m or m.group(1).lower() not in FAMILIES:
         raise InputError(f"unknown ir_measures measure {text!r}.",
@@ -82,11 +154,9 @@ def parse_ir_measures(text: str):
     return parse_metric(Metric(family, k, level))
 
 
-def ir_measures_name(metric, rel_level: int = 1) -> str:
+def ir_measures_name(metric: str | Metric, rel_level: int = 1) -> str:
     """The ir_measures name that computes ``metric`` as our evaluator does at ``rel_level``
     (``recall@100`` at level 2 -> ``R(rel=2)@100``; nDCG's graded gains need no level)."""
-    from rankify_lite.evaluation.metrics import parse_metric
-
     metric = parse_metric(metric)
     name = NAMES[metric.family]
     level = metric.rel_level if metric.rel_level is not None else rel_level

@@ -14,7 +14,6 @@ Conventions, chosen to agree with ``trec_eval -c`` (which published BEIR/DL numb
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
@@ -22,84 +21,20 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from rankify_lite.errors import InputError
-from rankify_lite.io.numbers import CUTOFF, REL_LEVEL
+from rankify_lite.evaluation.measure_names import (  # noqa: F401 - the names' home; re-exported
+    DEFAULT_METRICS,
+    PIPELINE_METRICS,
+    Metric,
+    check_rel_level,
+    cutoff,
+    parse_metric,
+)
 from rankify_lite.types import Qrels, Run
 
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
 
-_FAMILIES = {
-    "ndcg": ("ndcg", "nDCG"), "ndcg_cut": ("ndcg", "nDCG"),
-    "recall": ("recall", "R"), "r": ("recall", "R"),
-    "map": ("map", "MAP"), "ap": ("map", "MAP"),
-    "mrr": ("mrr", "MRR"), "rr": ("mrr", "MRR"), "recip_rank": ("mrr", "MRR"),
-    "precision": ("precision", "P"), "p": ("precision", "P"),
-}
 _GRADED = {"ndcg"}
-_PATTERN = re.compile(r"^([a-z_]+)(?:[@_.]([0-9]+))?(?:-l([0-9]+))?$")
-
-
-@dataclass(frozen=True, slots=True)
-class Metric:
-    family: str            # ndcg | recall | map | mrr | precision
-    k: int                 # 0 = whole list
-    rel_level: int | None  # None = the evaluation's default level
-
-    @property
-    def name(self) -> str:
-        base = self.family + (f"@{self.k}" if self.k else "")
-        return base + (f"-l{self.rel_level}" if self.rel_level is not None else "")
-
-    @property
-    def label(self) -> str:
-        """Display label as papers write it: nDCG@10, R@100, MAP@1000."""
-        short = _FAMILIES[self.family][1]
-        level = f" (rel>={self.rel_level})" if self.rel_level is not None else ""
-        return short + (f"@{self.k}" if self.k else "") + level
-
-    def __str__(self) -> str:
-        return self.name
-
-
-def parse_metric(text: str | Metric) -> Metric:
-    """Parse 'ndcg@10', 'nDCG@10', 'R@100', 'recall_1000', 'map', 'mrr@10-l2', ... and the
-    ir_measures names 'R(rel=2)@1000', 'AP(rel=2)', 'RR@10' (see measure_names)."""
-    if isinstance(text, Metric):
-        return text
-    if "(" in str(text):  # an ir_measures name with parameters: R(rel=2)@1000, AP(rel=2)
-        from rankify_lite.evaluation.measure_names import parse_ir_measures
-
-        return parse_ir_measures(str(text))
-    m = _PATTERN.match(str(text).strip().lower())
-    if not m or m.group(1) not in _FAMILIES:
-        names = ("ndcg@k, recall@k, map[@k], mrr[@k], precision@k (suffix -lN for a level), "
-                 "or ir_measures names: nDCG@10, R(rel=2)@1000, AP(rel=2), RR@10, P@10")
-        raise InputError(f"unknown metric {text!r}.", fix=f"use one of: {names}.")
-    family = _FAMILIES[m.group(1)][0]
-    k = 0 if m.group(2) is None else cutoff(m.group(2), text, f"{family}@10")
-    level = None if m.group(3) is None else REL_LEVEL.parse(m.group(3), f"metric {text!r}: level")
-    return Metric(family, k, level)
-
-
-def cutoff(digits: str, text: str, example: str) -> int:
-    """The cut-off ``digits`` of metric ``text`` (the one bound for every metric name): a
-    whole number in [1, 10^7]; 0 (``ndcg@0``) and huge ones are refused with the fix."""
-    if digits.strip("0") == "":
-        raise InputError(f"metric {text!r} has cut-off 0.",
-                         fix=f"use a cut-off >= 1 (e.g. {example}), or no cut-off for the "
-                             "whole list.")
-    return CUTOFF.parse(digits, f"metric {text!r}: cut-off",
-                        fix=f"use a cut-off in [1, {CUTOFF.high:,}], e.g. {example}.")
-
-
-DEFAULT_METRICS = ("ndcg@10", "recall@100")
-
-
-def check_rel_level(level: object) -> int:
-    """``level`` if it is a whole number >= 0 (trec_eval ``-l``), else an InputError."""
-    return REL_LEVEL.check(level, "relevance level", fix=(
-        "binary metrics count grades >= the level: 1 by default, 2 for TREC DL "
-        "(trec_eval -l 2)."))
 
 
 @dataclass(frozen=True)

@@ -38,6 +38,7 @@ from rankify_lite.errors import InputError
 from rankify_lite.file_policy import Consent, consent_of
 from rankify_lite.io.files import inside
 from rankify_lite.io.numbers import COUNT, PROBABILITY, Number
+from rankify_lite.metric_defaults import DEFAULT_METRICS
 from rankify_lite.names import check_name
 from rankify_lite.systems import SystemId
 
@@ -128,7 +129,7 @@ class LeaderboardConfig:
     datasets: tuple[DatasetSpec, ...]
     first_stages: tuple[FirstStageSpec, ...]
     rerankers: tuple[RerankerSpec, ...]
-    metrics: tuple[str, ...] = ("ndcg@10", "recall@100")
+    metrics: tuple[str, ...] = DEFAULT_METRICS
     depth: int = 100
     k: int | None = None
     test: str = "t-test"
@@ -369,7 +370,7 @@ def parse_config(data: Any, path: Path | None = None,
         if dup:
             raise _error(path, f"names {sorted(dup)} are used twice on dataset {d!r}.",
                          fix="give each first stage / reranker its own 'name:'")
-    metrics = data.get("metrics") or ["ndcg@10", "recall@100"]
+    metrics = data.get("metrics") or list(DEFAULT_METRICS)
     if isinstance(metrics, str):
         metrics = [metrics]
     from rankify_lite.evaluation import parse_metric
