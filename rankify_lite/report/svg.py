@@ -42,6 +42,28 @@ def _c(v: float) -> str:
     return f"{v:.1f}"
 
 
+#: labels are drawn at this font size (report.css: .pt, .tick, .count)
+LABEL_PX = 10
+
+
+def text_width(text: str, px: float = LABEL_PX) -> float:
+    """A rough, generous width of ``text`` in a sans-serif font of ``px`` pixels (no font
+    metrics here: capitals and wide letters count more, so a label measured to fit does)."""
+    wide, narrow = "MWmw@%&", "il.,:;'|!()[] "
+    return px * sum(0.85 if c in wide else 0.3 if c in narrow else 0.7 if c.isupper() else
+                    0.58 for c in text)
+
+
+def fit(text: str, room: float, px: float = LABEL_PX) -> str:
+    """``text``, or its start with an ellipsis, no wider than ``room`` pixels (see
+    :func:`text_width`); "" when not even the ellipsis fits."""
+    if text_width(text, px) <= room:
+        return text
+    while text and text_width(text + "\u2026", px) > room:
+        text = text[:-1]
+    return text + "\u2026" if text else ""
+
+
 def latency_plot(view: dict[str, Any], width: int = 560, height: int = 340) -> dict[str, Any]:
     main, label = view["main"], view["labels"][0] if view["labels"] else view["main"]
     pts = [(i, s) for i, s in enumerate(view["systems"]) if main in s["mean"]]
@@ -66,21 +88,25 @@ def latency_plot(view: dict[str, Any], width: int = 560, height: int = 340) -> d
     for k in range(5):
         v = ylo + (yhi - ylo) * k / 4
         yticks.append({"y": _c(y_of(v)), "ty": _c(y_of(v) + 4), "text": f"{v:.3f}"})
-    placed: list[tuple[float, float]] = []
+    placed: list[tuple[float, float, float]] = []   # each label's left end, right end, baseline
     points = []
     for i, s in pts:
         x, y, c = x_of(s["seconds"]), y_of(s["mean"][main]), color(i)
-        ly = y - 7
-        while any(abs(px - x) < 120 and abs(py - ly) < 11 for px, py in placed):
-            ly += 12                                   # labels of close points: stack them
-        placed.append((x, ly))
         near_left = x < left + pw * 0.55
+        room = (width - 2 - (x + 9)) if near_left else (x - 9 - 2)   # to the edge of the plot
+        text = fit(f'{s["letter"]} {s["display"]}', room)
+        x0, x1 = (x + 9, x + 9 + text_width(text)) if near_left else (x - 9 - text_width(text),
+                                                                      x - 9)
+        ly = y - 7
+        while any(a < x1 + 4 and x0 < b + 4 and abs(py - ly) < 11 for a, b, py in placed):
+            ly += 12                                   # labels of close points: stack them
+        placed.append((x0, x1, ly))
         points.append({
             "x": _c(x), "y": _c(y), "color": c, "fill": c if s["seconds"] else "white",
             "tip": f'{s["display"]}: {label} {s["mean"][main]:.4f}, ' + (
                 _fmt_s(s["seconds"]) + " per query" if s["seconds"] else "untimed (precomputed)"),
             "lx": _c(x + 9 if near_left else x - 9), "ly": _c(ly),
-            "anchor": "start" if near_left else "end", "text": f'{s["letter"]} {s["display"]}'})
+            "anchor": "start" if near_left else "end", "text": text})
     return {"index": view["index"], "width": width, "height": height, "label": label,
             "left": left, "top": top, "pw": pw, "ph": ph, "bottom": top + ph,
             "right": left + pw, "xtick_y": top + ph + 16, "ytick_x": left - 6,
@@ -105,12 +131,14 @@ def winloss_plot(view: dict[str, Any], width: int = 560) -> dict[str, Any]:
         for n, cls, what in ((wins, "win", "wins"), (ties, "tie", "ties"),
                              (losses, "loss", "losses")):
             w = pw * n / total
-            if n:
+            if n:  # the count is written inside its segment only where it fits
+                fits = text_width(str(n)) + 6 <= w
                 segments.append({"x": _c(x), "w": _c(w), "cls": cls, "title": f"{n} {what}",
-                                 "n": n, "count_x": _c(x + w / 2) if w > 22 else None})
+                                 "n": n, "count_x": _c(x + w / 2) if fits else None})
             x += w
-        out.append({"y": y, "ty": _c(y + bar * 0.7),
-                    "text": f'{s["letter"]} {s["display"][:24]}', "segments": segments})
+        out.append({"y": y, "ty": _c(y + bar * 0.7),   # the label fits left of the bars
+                    "text": fit(f'{s["letter"]} {s["display"]}', left - 8 - 4),
+                    "segments": segments})
     return {"index": view["index"], "width": width, "height": height, "label": label,
             "left": left, "bar": bar, "label_x": left - 8, "rows": out,
             "empty_y": top + 16, "foot_y": height - 10}
