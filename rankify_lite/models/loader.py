@@ -21,10 +21,12 @@ seq2seq models alike:
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import logging
 import os
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -134,6 +136,25 @@ FIX_WEIGHTS = ("download the model again (delete it from the Hugging Face cache 
                "save it again with save_pretrained.")
 
 
+@contextlib.contextmanager
+def _no_load_bars() -> Iterator[None]:
+    """No transformers progress bars (its "Loading weights" bar, one per checkpoint file and
+    per component) while a model loads from local files; bars shown before are shown after.
+    Downloads (the hub route below) keep their bars."""
+    try:
+        from transformers.utils import logging as hf_logging
+    except ImportError:  # pragma: no cover - every caller has transformers
+        yield
+        return
+    shown = hf_logging.is_progress_bar_enabled()
+    hf_logging.disable_progress_bar()
+    try:
+        yield
+    finally:
+        if shown:
+            hf_logging.enable_progress_bar()
+
+
 def from_pretrained(cls: Any, model: str, revision: str | None = None, **kwargs: Any) -> Any:
     """``cls.from_pretrained`` trying the local cache first (no network round trips when the
     model is cached), then the hub; a missing model becomes an InputError with the fix."""
@@ -146,8 +167,8 @@ def from_pretrained(cls: Any, model: str, revision: str | None = None, **kwargs:
     import warnings
 
     try:
-        with warnings.catch_warnings():  # a raw pickle: torch warns, then refuses it (below)
-            warnings.filterwarnings("ignore", message="Detected pickle protocol")
+        with warnings.catch_warnings(), _no_load_bars():  # a raw pickle: torch warns, then
+            warnings.filterwarnings("ignore", message="Detected pickle protocol")  # refuses it
             return cls.from_pretrained(model, revision=revision, local_files_only=True,
                                        **kwargs)
     except Exception as first:

@@ -180,3 +180,21 @@ def test_cached_hub_model_records_its_snapshot_hash():
     backend = TransformersBackend(cached_or_skip(SMOLLM2), device="cpu")
     assert HASH.match(backend.config()["revision"])
     assert backend.config()["revision"] == loader.resolved_revision(SMOLLM2)
+
+
+def test_a_local_load_shows_no_loading_weights_bars(tmp_path, capfd):
+    """Loading from local files draws none of transformers' per-file "Loading weights" bars;
+    bars are as they were afterwards."""
+    from transformers.utils import logging as hf_logging
+
+    folder = tiny_bert_folder(tmp_path / "bert")
+    hf_logging.enable_progress_bar()
+    capfd.readouterr()
+    for _ in range(2):
+        loader.from_pretrained(transformers.AutoModel, folder)
+    assert "Loading weights" not in capfd.readouterr().err
+    assert hf_logging.is_progress_bar_enabled()
+    hf_logging.disable_progress_bar()
+    loader.from_pretrained(transformers.AutoModel, folder)
+    assert not hf_logging.is_progress_bar_enabled()   # a user's choice is kept
+    hf_logging.enable_progress_bar()
