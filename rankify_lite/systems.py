@@ -92,7 +92,9 @@ class SystemId:
 
     def display(self, fmt: str = "text") -> str:
         """For people: ``bm25 » first`` (text, Markdown), ``bm25 $\\gg$ first`` (LaTeX,
-        escaped). A cascade reads ``bm25 » cross-encoder » first``."""
+        escaped). A cascade reads ``bm25 » cross-encoder » first``. The one spelling every
+        table, time line, report and plot shows; :attr:`label` (``>>``) is what data and
+        commands carry, :attr:`filename` what files are named."""
         if fmt == "latex":
             esc = str.maketrans({"_": r"\_", "&": r"\&", "%": r"\%", "#": r"\#"})
             return " $\\gg$ ".join(p.translate(esc) for p in self._parts)

@@ -19,6 +19,7 @@ from rankify_lite.errors import InputError
 from rankify_lite.evaluation.metrics import DEFAULT_METRICS, Evaluation, evaluate, parse_metric
 from rankify_lite.evaluation.significance import correct, paired_test
 from rankify_lite.io.numbers import COUNT, PROBABILITY, SEED
+from rankify_lite.systems import SystemId
 from rankify_lite.types import Qrels, Run
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -78,7 +79,7 @@ class Comparison:
                 + (" ++" if vs_own_first_stage else ""))
 
     def _cells(self, fmt: str) -> list[list[str]]:
-        return [[self.letter(i), name,
+        return [[self.letter(i), SystemId.from_label(name).display(fmt),   # latex: escaped
                  *(f"{self.evaluations[i].mean[m]:.4f}" + self.marks(i, m, fmt)
                    for m in self.metrics)]
                 for i, name in enumerate(self.systems)]
@@ -86,7 +87,8 @@ class Comparison:
     def _legend(self) -> str:
         base = self.systems[self.baseline]
         return (f"Letters: significantly better than that system; † significantly different "
-                f"from the baseline ({self.letter(self.baseline)}: {base}). Paired {self.test}, "
+                f"from the baseline ({self.letter(self.baseline)}: "
+                f"{SystemId.from_label(base).display()}). Paired {self.test}, "
                 f"{self.correction}-corrected per metric, alpha={self.alpha}; "
                 f"{self.evaluations[0].settings.get('queries', '?')} queries.")
 
@@ -103,7 +105,6 @@ class Comparison:
                  " & system & " + " & ".join(lb.translate(esc) for lb in self.labels) + " \\\\",
                  "\\midrule"]
         for r in self._cells("latex"):
-            r[1] = r[1].translate(esc)
             lines.append(" & ".join(r) + " \\\\")
         lines += ["\\bottomrule", "\\end{tabular}"]
         return "\n".join(lines) + "\n"

@@ -29,7 +29,8 @@ class GroupResult:
         metrics = list(next(iter(rows.values())))
         lines = ["system".ljust(24) + "".join(m.ljust(12) for m in metrics)]
         for system, means in rows.items():
-            lines.append(system.ljust(24) + "".join(f"{means[m]:.4f}".ljust(12) for m in metrics))
+            shown = system.replace(">>", " » ")  # a cascade as SystemId.display() writes it
+            lines.append(shown.ljust(24) + "".join(f"{means[m]:.4f}".ljust(12) for m in metrics))
         return "\n".join(lines) + f"\n(mean over {len(self.parts)} parts of {self.name})\n"
 
 

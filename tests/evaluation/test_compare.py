@@ -34,3 +34,21 @@ def test_compare_dl19_runs(dl19):
     assert df.loc["bm25.top100", "nDCG@10"] == pytest.approx(0.5058, abs=5e-5)
     with pytest.raises(InputError, match="baseline"):
         compare(runs, dl19.qrels, baseline="nope")
+
+
+def test_a_cascade_reads_one_way_in_every_table():
+    """People see a cascade as ``bm25 » a_b`` (text, Markdown, the legend, as in time lines and
+    the leaderboard); LaTeX as ``bm25 $\\gg$ a\\_b``; the data keeps the label ``bm25>>a_b``."""
+    from rankify_lite.types import Qrels, Run
+
+    qrels = Qrels({"q1": {"d1": 1}, "q2": {"d2": 1}})
+    first = Run.from_scores({"q1": {"d1": 2.0, "d2": 1.0}, "q2": {"d1": 2.0, "d2": 1.0}},
+                            name="bm25>>a_b")
+    other = Run.from_scores({"q1": {"d2": 2.0, "d1": 1.0}, "q2": {"d2": 2.0, "d1": 1.0}},
+                            name="bm25")
+    result = compare([first, other], qrels, ["ndcg@10"])
+    assert result.systems[0] == "bm25>>a_b"
+    for table in (result.to_text(), result.to_markdown()):
+        assert "bm25 » a_b" in table and ">>" not in table
+    latex = result.to_latex()
+    assert "bm25 $\\gg$ a\\_b" in latex and ">>" not in latex
