@@ -41,11 +41,10 @@ from rankify_lite.rerankers.driver import (
     Scored,
     Scorer,
     drive,
-    finish,
 )
 from rankify_lite.spec import Recorded
 from rankify_lite.systems import SystemId
-from rankify_lite.types import Corpus, Queries, RankedList, Run
+from rankify_lite.types import Corpus, Queries, Run
 
 #: the old name of the batch error (it names the batch's queries)
 RerankQueryError = RerankBatchError
@@ -134,8 +133,3 @@ class Reranker(Recorded, Cascadable, ABC):
         in this process (executors call the same driver with their own ``map_batches``)."""
         return drive(self, queries, candidates, corpus, depth, checkpoint=checkpoint,
                      progress=progress)
-
-    @staticmethod
-    def _finish(original: RankedList, scored: Scored, depth: int) -> RankedList:
-        """Strictly decreasing scores: model order on top, untouched tail below."""
-        return finish(original, scored, depth)
