@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import importlib
 import inspect
-from collections.abc import Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Any
@@ -34,11 +34,36 @@ class FirstStageInfo:
 
 
 _REGISTRY: dict[str, FirstStageInfo] = {}
-# CLI / leaderboard name -> ("module:Class", preset options)
-RETRIEVERS: dict[str, tuple[str, dict[str, Any]]] = {}
-# spec / config() family -> class, retrievers and runs (kept as views of the registry)
-FAMILIES: dict[str, str] = {}
-RUN_FAMILIES: dict[str, str] = {}
+
+
+class _View(Mapping):
+    """A read-only table computed from ``_REGISTRY`` on each use: no second copy to keep in
+    step by hand."""
+
+    def __init__(self, rows: Callable[[], dict[str, Any]]) -> None:
+        self._rows = rows
+
+    def __getitem__(self, key: str) -> Any:
+        return self._rows()[key]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._rows())
+
+    def __len__(self) -> int:
+        return len(self._rows())
+
+    def __repr__(self) -> str:
+        return repr(self._rows())
+
+
+#: CLI / leaderboard name -> ("module:Class", preset options)
+RETRIEVERS: Mapping[str, tuple[str, dict[str, Any]]] = _View(lambda: {
+    n: (i.target, dict(o)) for i in _REGISTRY.values() for n, o in i.presets.items()})
+#: spec / config() family -> "module:Class", retrievers and runs
+FAMILIES: Mapping[str, str] = _View(lambda: {
+    k: i.target for k, i in _REGISTRY.items() if i.kind == "retriever"})
+RUN_FAMILIES: Mapping[str, str] = _View(lambda: {
+    k: i.target for k, i in _REGISTRY.items() if i.kind == "first-stage"})
 
 
 def register(key: str, target: str, *, kind: str = "retriever",
@@ -57,8 +82,6 @@ def register(key: str, target: str, *, kind: str = "retriever",
     info = FirstStageInfo(key, target, kind, MappingProxyType(
         {n: MappingProxyType(dict(o)) for n, o in names.items()}), description)
     _REGISTRY[key] = info
-    (FAMILIES if kind == "retriever" else RUN_FAMILIES)[key] = target
-    RETRIEVERS.update({n: (target, dict(o)) for n, o in names.items()})
 
 
 def _load(target: str):
