@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import os
 import shutil
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -16,6 +18,23 @@ def chromium_path() -> str:
     if not path:
         pytest.skip("no chromium on PATH (Debian: apt-get install -y chromium)")
     return path
+
+
+@contextmanager
+def headless_chromium() -> Iterator:
+    """A started headless Chromium (Playwright's Browser); skips when chromium or the Playwright
+    client is missing, or the browser cannot start here."""
+    exe = chromium_path()
+    sync_api = pytest.importorskip("playwright.sync_api", reason="pip install playwright")
+    with sync_api.sync_playwright() as p:
+        try:
+            browser = p.chromium.launch(executable_path=exe, args=["--no-sandbox"])
+        except Exception as exc:  # noqa: BLE001 - a browser that can't start here is a skip
+            pytest.skip(f"chromium at {exe} did not start: {exc}")
+        try:
+            yield browser
+        finally:
+            browser.close()
 
 
 def open_page(browser, html: Path, hash_: str = ""):

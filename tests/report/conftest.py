@@ -23,14 +23,7 @@ def dl19_result(dl19, tmp_path_factory):
 @pytest.fixture(scope="session")
 def browser():
     """A headless Chromium (skips when chromium or the Playwright client is missing)."""
-    from helpers.browser import chromium_path
+    from helpers.browser import headless_chromium
 
-    exe = chromium_path()
-    sync_api = pytest.importorskip("playwright.sync_api", reason="pip install playwright")
-    with sync_api.sync_playwright() as p:
-        try:
-            b = p.chromium.launch(executable_path=exe, args=["--no-sandbox"])
-        except Exception as exc:  # noqa: BLE001 - a browser that can't start here is a skip
-            pytest.skip(f"chromium at {exe} did not start: {exc}")
+    with headless_chromium() as b:
         yield b
-        b.close()

@@ -157,7 +157,7 @@ def test_readme_engine_example_runs_against_the_server(shared_data, vllm_server,
     DL19 queries (the README test cannot run it: it needs a server); a key in the environment
     reaches neither the output nor meta.json."""
     repo = Path(__file__).resolve().parents[3]
-    (line,) = [ln for ln in (repo / "README.md").read_text().splitlines()
+    (line,) = [ln for ln in (repo / "docs/how-to/llm-engines.md").read_text().splitlines()
                if ln.startswith("rankify-lite run") and "engine=openai" in ln]
     args = line.split("  #")[0].split()[2:]
     dataset = args[args.index("--dataset") + 1]
