@@ -67,3 +67,14 @@ def pytest_collection_modifyitems(session, config, items):
     started before that relies on its SIGSEGV handler for safepoints and then dies of the next
     one. Ray first, JVM after is safe: the JVM chains to the handler it finds."""
     items.sort(key=lambda item: 0 if "/tests/executors/" in str(item.path) else 1)
+
+
+@pytest.fixture(scope="session")
+def browser():
+    """One headless Chromium for the session (the report and docs tests share it: Playwright's
+    sync API runs one driver per thread, so a second one started beside it would fail); skips
+    when chromium or the Playwright client is missing."""
+    from helpers.browser import headless_chromium
+
+    with headless_chromium() as b:
+        yield b

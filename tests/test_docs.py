@@ -86,22 +86,19 @@ def served(site):
     server.server_close()
 
 
-def test_search_finds_a_page_in_chromium(served):
-    from helpers.browser import headless_chromium
-
-    with headless_chromium() as browser:
-        page = browser.new_page(viewport={"width": 1280, "height": 900})
-        problems: list[str] = []
-        page.on("pageerror", lambda e: problems.append(str(e)))
-        page.route("**/*", lambda r: r.continue_() if r.request.url.startswith(served)
-                   else r.abort())
-        page.goto(served)
-        page.click("input.md-search__input")   # the header's search box
-        page.keyboard.type("distillation")
-        page.wait_for_selector(".md-search-result__item a", timeout=30_000)
-        hrefs = [a.get_attribute("href") for a in page.query_selector_all(".md-search-result__item a")]
-        assert any("how-to/distillation" in h for h in hrefs), hrefs
-        page.click(".md-search-result__item a[href*='how-to/distillation']")
-        page.wait_for_url("**/how-to/distillation/**")
-        assert "Distillation" in page.inner_text("h1")
-        assert not problems, problems
+def test_search_finds_a_page_in_chromium(served, browser):
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    problems: list[str] = []
+    page.on("pageerror", lambda e: problems.append(str(e)))
+    page.route("**/*", lambda r: r.continue_() if r.request.url.startswith(served)
+               else r.abort())
+    page.goto(served)
+    page.click("input.md-search__input")   # the header's search box
+    page.keyboard.type("distillation")
+    page.wait_for_selector(".md-search-result__item a", timeout=30_000)
+    hrefs = [a.get_attribute("href") for a in page.query_selector_all(".md-search-result__item a")]
+    assert any("how-to/distillation" in h for h in hrefs), hrefs
+    page.click(".md-search-result__item a[href*='how-to/distillation']")
+    page.wait_for_url("**/how-to/distillation/**")
+    assert "Distillation" in page.inner_text("h1")
+    assert not problems, problems

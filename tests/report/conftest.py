@@ -18,12 +18,3 @@ def dl19_result(dl19, tmp_path_factory):
     folder = tmp_path_factory.mktemp("dl19-result")
     result.save(folder, overwrite=True)
     return folder, result
-
-
-@pytest.fixture(scope="session")
-def browser():
-    """A headless Chromium (skips when chromium or the Playwright client is missing)."""
-    from helpers.browser import headless_chromium
-
-    with headless_chromium() as b:
-        yield b
