@@ -85,6 +85,8 @@ def logging_options() -> list[str]:
     return [f"-Dlog4j2.configurationFile={log4j2.as_uri()}",
             f"-Djava.util.logging.config.file={jul}",
             "-Dslf4j.internal.verbosity=WARN",
+            # a JVM crash report (hs_err_pid*.log) goes beside the log, not into the user's cwd
+            f"-XX:ErrorFile={log.with_name('java-crash-%p.log')}",
             f"-D{MARKER}={log}"]
 
 

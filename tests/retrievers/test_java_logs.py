@@ -32,6 +32,8 @@ def test_log_path_follows_the_environment(tmp_path, monkeypatch):
     options = java_logs.logging_options()
     assert any(o.startswith("-Dlog4j2.configurationFile=file:") for o in options)
     assert "-Dslf4j.internal.verbosity=WARN" in options
+    # a JVM crash report goes beside the log, never into the user's working folder
+    assert f"-XX:ErrorFile={tmp_path / 'c' / 'logs' / 'java-crash-%p.log'}" in options
     assert (tmp_path / "c" / "logs" / "java-log4j2.xml").is_file()
 
 
