@@ -76,7 +76,7 @@ def _load(folder: Path, split: str, name: str | None, with_corpus: bool) -> Data
     if (folder / "runs").is_dir():
         for p in sorted((folder / "runs").iterdir()):
             key = p.name
-            for ext in (".gz", ".trec", ".txt"):
+            for ext in (".gz", ".xz", ".trec", ".txt"):  # compressed runs read as plain ones
                 key = key.removesuffix(ext)
             runs[key.removeprefix("run.")] = p
     return Dataset(

@@ -6,7 +6,9 @@ Order of resolution for ``load_dataset(x)``:
 2. ``x`` names a folder under a data directory: each entry of ``$RANKIFY_LITE_DATA``
    (``os.pathsep``-separated), then ``~/.cache/rankify_lite/data``. The layout is the one of
    ``shared/data``: ``beir/<name>``, ``beir-topics-qrels/<name>``, ``trec-dl/dl19-passage``...
-3. ``x`` is a bundled dataset (``beir/scifact``: the real SciFact test set ships in the package).
+3. ``x`` is a bundled dataset (it ships in the package, see ``rankify_lite/data/*/NOTICE.md``):
+   ``beir/scifact`` (the SciFact test set), ``trec-dl/dl19-passage`` and ``trec-dl/dl20-passage``
+   (the TREC DL re-ranking subsets with their first-stage runs), by name or alias (``dl19``).
 4. ``x`` is an ir_datasets id (``beir/scifact/test``, ``msmarco-passage/trec-dl-2019/judged``):
    loaded through ir_datasets, which downloads on first use (online users only).
 5. Otherwise: DatasetNotFoundError listing the closest known names.
@@ -28,7 +30,9 @@ from rankify_lite.datasets.rules import resolve_rules
 from rankify_lite.errors import DatasetNotFoundError
 
 BUNDLED_DIR = Path(__file__).resolve().parent.parent / "data"
-BUNDLED = {"beir/scifact": BUNDLED_DIR / "scifact"}
+BUNDLED = {"beir/scifact": BUNDLED_DIR / "scifact",
+           "trec-dl/dl19-passage": BUNDLED_DIR / "dl19-passage",
+           "trec-dl/dl20-passage": BUNDLED_DIR / "dl20-passage"}
 
 CQADUPSTACK_FORUMS = ("android", "english", "gaming", "gis", "mathematica", "physics",
                       "programmers", "stats", "tex", "unix", "webmasters", "wordpress")

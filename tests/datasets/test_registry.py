@@ -50,7 +50,8 @@ def test_unknown_name_lists_close_matches():
 def test_missing_alias_is_not_proposed_back(monkeypatch):
     from rankify_lite.datasets import registry
 
-    monkeypatch.setattr(registry, "data_dirs", lambda: [])  # a machine without the DL sets
+    monkeypatch.setattr(registry, "data_dirs", lambda: [])  # a machine without the DL sets:
+    monkeypatch.setattr(registry, "BUNDLED", {"beir/scifact": BUNDLED["beir/scifact"]})  # nor bundled
     for typed in ("dl19", "trec-dl/dl19-passage"):
         with pytest.raises(DatasetNotFoundError) as err:
             load_dataset(typed)

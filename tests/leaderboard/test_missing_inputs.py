@@ -34,8 +34,12 @@ def _tiny_folder(folder: Path) -> Path:
 
 @pytest.fixture
 def no_data(monkeypatch, tmp_path):
-    """A machine without ../shared/data: only the bundled SciFact (which ships no runs)."""
+    """A machine without ../shared/data and a package that bundles only SciFact (which ships
+    no runs): the bundled TREC DL sets are taken away so that one dataset is missing."""
+    from rankify_lite.datasets import registry
+
     monkeypatch.setenv("RANKIFY_LITE_DATA", str(tmp_path / "no-data-here"))
+    monkeypatch.setattr(registry, "BUNDLED", {"beir/scifact": registry.BUNDLED["beir/scifact"]})
     monkeypatch.setenv("RANKIFY_LITE_CACHE", str(tmp_path / "cache"))
 
 
