@@ -49,18 +49,19 @@ def saved_file_hashes(folder: Path, files: Mapping[str, str]) -> dict[str, str]:
 
 
 def confined(folder: Path, fname: Any, what: str, source: str | None) -> Path:
-    """``folder / fname`` when it is a file inside ``folder`` (no absolute path, no ``..``, no
-    symlink out); otherwise an InputError."""
+    """``folder / fname`` resolved, when ``fname`` is a name that :func:`io.files.inside
+    <rankify_lite.io.files.inside>` keeps inside ``folder`` (the one rule); otherwise an
+    InputError naming ``what`` in ``source``."""
+    from rankify_lite.io.files import inside
+
+    fix = "restore the 'files' entry written by rankify-lite (a plain file name in the folder)."
     if not isinstance(fname, str) or not fname:
-        raise InputError(f"{what}: the file name {fname!r} is not a name.", path=source,
-                         fix="restore the 'files' entry written by rankify-lite.")
-    root = folder.resolve()
-    target = (folder / fname).resolve()
-    if Path(fname).is_absolute() or not target.is_relative_to(root):
-        raise InputError(f"{what}: {fname!r} is outside the result folder {folder}; a saved "
-                         "result reads run files only from its own folder.", path=source,
-                         fix="copy the run file into the result folder and name it there.")
-    return target
+        raise InputError(f"{what}: the file name {fname!r} is not a name.", path=source, fix=fix)
+    try:
+        return inside(folder, fname, f"{what}: the file name").resolve()
+    except InputError as exc:
+        raise InputError(f"{exc.problem} A saved result reads no file outside the result "
+                         "folder.", path=source, fix=fix) from None
 
 
 @dataclass(frozen=True)
@@ -165,6 +166,7 @@ def open_saved(where: str | Path, *, allow_changed: bool = False,
                                              "rankify-lite (or rerun to write a new result).")
     files = tuple(saved_file(folder, system, fname, hashes, str(meta_path))
                   for system, fname in listed.items())
+    refuse_shared_files(files, str(meta_path))
     saved = SavedResult(folder, meta_path, meta, files, hashes is not None)
     if not allow_changed:
         refuse_changed(saved.changed, str(meta_path), flag)
@@ -175,10 +177,28 @@ def saved_file(folder: Path, system: Any, fname: Any, hashes: Mapping[str, str] 
                source: str | None) -> SavedFile:
     """One listed run file, confined to ``folder`` and hashed (``hashes`` None: nothing was
     recorded, so it counts as unchanged)."""
-    path = confined(folder, fname, f"files[{system!r}]", source)
-    actual = file_sha256(path) if path.is_file() else None
+    what = f"files[{system!r}]"
+    path = confined(folder, fname, what, source)
+    try:
+        actual = file_sha256(path) if path.is_file() else None
+    except (OSError, ValueError) as exc:  # a name too long, a folder where the file should be
+        raise InputError(f"{what}: the run file {fname[:80]!r} cannot be read ({exc}).",
+                         path=source, fix="restore the 'files' entry written by rankify-lite "
+                                          "and the run file beside meta.json.") from None
     recorded = hashes.get(str(system)) if hashes is not None else actual
     return SavedFile(str(system), fname, path, recorded, actual)
+
+
+def refuse_shared_files(files: tuple[SavedFile, ...], source: str | None) -> None:
+    """Two systems that name one run file are refused: one run would be shown under two names
+    (a hand edit, a merge of two results; #38 item 2, the read side)."""
+    seen: dict[Path, SavedFile] = {}
+    for f in files:
+        other = seen.setdefault(f.path, f)
+        if other is not f:
+            raise InputError(f"files[{f.system!r}] and files[{other.system!r}] name one run "
+                             f"file {other.name!r}; each system has its own.", path=source,
+                             fix="restore the 'files' entry written by rankify-lite.")
 
 
 def refuse_changed(changed: tuple[SavedFile, ...], source: str | None, flag: str) -> None:
@@ -193,4 +213,4 @@ def refuse_changed(changed: tuple[SavedFile, ...], source: str | None, flag: str
 
 
 __all__ = ["SavedFile", "SavedResult", "file_sha256", "open_saved", "refuse_changed",
-           "saved_file", "saved_file_hashes"]
+           "refuse_shared_files", "saved_file", "saved_file_hashes"]

@@ -101,3 +101,41 @@ def test_pipeline_from_meta_checks_the_first_stage_copy_it_rebuilds_from(tmp_pat
     pipeline, _ = pipeline_from_meta(meta, tmp_path / "result", allow_changed=True)
     again = pipeline.run(str(data))
     assert list(again.first_stage["q1"].doc_ids) == ["d0", "d1"]   # the edited copy, as asked
+
+
+def _rewrite(meta, **changes):
+    data = json.loads(meta.read_text())
+    for key, value in changes.items():
+        data[key] = value
+    meta.write_text(json.dumps(data))
+
+
+def test_two_systems_naming_one_run_file_are_refused(meta):
+    """Two systems, one file: the report would show one system's scores under the other's
+    name (#38 item 2, read side); a hash copied with the name hides nothing."""
+    data = json.loads(meta.read_text())
+    _rewrite(meta, files={"bm25": "run0.trec", "bm25>>x": "run0.trec"},
+             file_sha256={s: data["file_sha256"]["bm25"] for s in ("bm25", "bm25>>x")})
+    for spelling in ("run0.trec", "./run0.trec", "sub/../run0.trec"):
+        _rewrite(meta, files={"bm25": "run0.trec", "bm25>>x": spelling})
+        with pytest.raises(InputError) as exc:
+            open_saved(meta)
+        message = str(exc.value)
+        assert len(message.splitlines()) == 1 and "meta.json" in message
+        assert "'bm25>>x'" in message and "Fix:" in message
+
+
+@pytest.mark.parametrize("fname", ["a\u0000b", "x" * 300, "/etc/passwd", "../run0.trec",
+                                   "sub/../../run0.trec", "C:\\x.trec", "", 3, None])
+def test_a_bad_run_file_name_is_one_line_naming_the_field(meta, fname, capsys):
+    _rewrite(meta, files={"bm25": fname, "bm25>>x": "run1.trec"})
+    with pytest.raises(InputError) as exc:
+        open_saved(meta)
+    message = str(exc.value)
+    assert len(message.splitlines()) == 1 and "files['bm25']" in message
+    assert "meta.json" in message and "Fix:" in message
+    for command in (["report", str(meta.parent), "-o", str(meta.parent.parent / "r.html")],
+                    ["rerun", str(meta.parent)]):
+        assert main(command) == 2
+        err = capsys.readouterr().err.strip()
+        assert len(err.splitlines()) == 1 and "files['bm25']" in err
