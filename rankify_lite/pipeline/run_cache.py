@@ -11,10 +11,12 @@ Two identical runs started together on one cache don't both compute: :meth:`RunC
 an entry that is not there takes a lock for it (``<stem>.lock``, holding the pid and host),
 which :meth:`RunCache.store` (or the end of the process) releases. A second run finding the
 lock held by a live process waits for it, then serves the first run's result; a lock left by a
-process that is gone (a kill -9) is broken, with a note. A lock this host cannot check (held on
-another host: a shared cache on NFS, a cluster job that died) is waited for at most
-``RANKIFY_LITE_LOCK_TIMEOUT`` seconds (default 30 minutes): the wait says once, on stderr, who
-holds the lock, since when and which file to delete to break it, and giving up is one line.
+process that is gone (a kill -9) is broken, with a note. A holder running on this host is waited
+for as long as it runs (its liveness is checked at every poll: a multi-hour rerank is not given
+up on). A lock this host cannot check (held on another host: a shared cache on NFS, a cluster
+job that died) is waited for at most ``RANKIFY_LITE_LOCK_TIMEOUT`` seconds (default 30
+minutes). The wait says once, on stderr, who holds the lock, since when and which file to delete
+to break it, and giving up is one line.
 """
 
 from __future__ import annotations
@@ -147,14 +149,17 @@ class RunCache:
                         if os.stat(path).st_ino == inode:
                             path.unlink()
                     continue
+                local = host == me["host"]  # alive (checked above): waited for while it runs
                 held = (f"process {pid} on {host}, which holds the lock {path} since "
                         f"{_since(holder, path)}")
                 if not waited:
+                    bound = ("while it runs on this host" if local else
+                             f"giving up after {timeout:g} s, {LOCK_TIMEOUT_ENV}")
                     self.notes.append(f"{what}: waited for {held} (computing the same entry)")
                     print(f"rankify-lite: {what}: waiting for {held}, computing the same entry; "
-                          f"if that process is gone, delete {path} (giving up after "
-                          f"{timeout:g} s, {LOCK_TIMEOUT_ENV})", file=sys.stderr, flush=True)
-                elif time.monotonic() >= deadline:
+                          f"if that process is gone, delete {path} ({bound})", file=sys.stderr,
+                          flush=True)
+                elif not local and time.monotonic() >= deadline:
                     raise InputError(
                         f"{what}: gave up after {timeout:g} s waiting for {held}.",
                         fix=f"if that process is gone (another host, a job that died), delete "

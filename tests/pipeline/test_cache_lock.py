@@ -119,21 +119,37 @@ def test_a_lock_held_on_another_host_is_named_once_and_given_up_on(tmp_path, cap
     assert (tmp_path / "x.lock").exists()  # not ours to break
 
 
-def test_a_live_local_holder_is_bounded_too_and_since_falls_back_to_the_files_time(tmp_path):
-    import socket
-
+def test_since_falls_back_to_the_lock_files_time(tmp_path):
     import pytest
 
     from rankify_lite.errors import InputError
 
-    holder = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    lock = tmp_path / "y.lock"
+    _foreign_lock(lock, since="yesterday")
+    os.utime(lock, (1_600_000_000, 1_600_000_000))
+    with pytest.raises(InputError, match="since 2020-09-13 12:26:40 UTC"):
+        RunCache(tmp_path, poll_s=0.02, lock_timeout_s=0.1).load("y", "r", "run")
+
+
+def test_a_live_holder_on_this_host_is_waited_for_past_the_timeout(tmp_path, capsys):
+    """The timeout bounds only what this host cannot check: a live local holder (a multi-hour
+    rerank) is waited for while it runs; once it is gone its lock is broken (review #3)."""
+    import socket
+    import threading
+
+    holder = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(1.5)"])
+    threading.Thread(target=holder.wait, daemon=True).start()  # reaped when it ends: no zombie
     try:
-        lock = tmp_path / "y.lock"
-        lock.write_text(json.dumps({"pid": holder.pid, "host": socket.gethostname(),
-                                    "since": "yesterday"}))
-        os.utime(lock, (1_600_000_000, 1_600_000_000))
-        with pytest.raises(InputError, match="since 2020-09-13 12:26:40 UTC"):
-            RunCache(tmp_path, poll_s=0.02, lock_timeout_s=0.1).load("y", "r", "run")
+        (tmp_path / "y.lock").write_text(json.dumps({"pid": holder.pid, "since": time.time(),
+                                                     "host": socket.gethostname()}))
+        cache = RunCache(tmp_path, poll_s=0.02, lock_timeout_s=0.1)
+        started = time.monotonic()
+        assert cache.load("y", "r", "run") is None          # the entry is ours to compute now
+        assert time.monotonic() - started > 1.0              # well past the 0.1 s timeout
+        assert any(f"process {holder.pid}" in n and "no longer running" in n
+                   for n in cache.notes)
+        waiting = [ln for ln in capsys.readouterr().err.splitlines() if "waiting for" in ln]
+        assert len(waiting) == 1 and "while it runs on this host" in waiting[0]
     finally:
         holder.kill()
         holder.wait()
