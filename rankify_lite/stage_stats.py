@@ -4,13 +4,16 @@
 cost (``timing`` and ``llm_stats`` in its metadata, so cached runs keep them): seconds in total
 and per query, queries resumed from a checkpoint, queries per model call, batches, and the
 family's counters (prompts, forward passes, tokens, malformed outputs, ...), summed over
-batches by the batch driver. :class:`StageStats` is what
+batches by the batch driver (a first stage's seconds per query take the same shape,
+:meth:`RerankStats.per_query`). :class:`StageStats` is what
 :class:`~rankify_lite.pipeline.PipelineResult` reports per stage; readers use its typed fields.
+It is assembled in one place, :meth:`StageStats.of`, from what the stage's output recorded,
+whether a cache served it or it was computed (see :mod:`rankify_lite.pipeline.run_cached`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any
@@ -53,6 +56,14 @@ class RerankStats:
         if self.counts:
             out["llm_stats"] = dict(self.counts)
         return out
+
+    @classmethod
+    def per_query(cls, seconds_per_query: float | None, queries: Iterable[str]) -> RerankStats:
+        """The same seconds for every query (what a first stage measures: one call for all)."""
+        if seconds_per_query is None:
+            return cls(0.0, {})
+        per_query_s = {q: seconds_per_query for q in queries}
+        return cls(seconds_per_query * len(per_query_s), per_query_s)
 
     @classmethod
     def of(cls, metadata: Mapping[str, Any] | None) -> RerankStats | None:
@@ -109,6 +120,23 @@ class StageStats:
     def __post_init__(self) -> None:
         object.__setattr__(self, "per_query_s", MappingProxyType(dict(self.per_query_s)))
         object.__setattr__(self, "counts", MappingProxyType(dict(self.counts)))
+
+    @classmethod
+    def of(cls, system: SystemId, kind: str, *, cached: bool, wall_s: float | None = None,
+           recorded: RerankStats | None = None, index_s: float | None = None,
+           queries_per_call: int | None = None, precomputed: bool = False) -> StageStats:
+        """The one assembly of a stage's statistics, served from a cache or computed here.
+        ``recorded``: what the stage's output recorded about its cost (a reranked run's
+        :meth:`RerankStats.of`; a first stage's per-query seconds from its cache record), the
+        same whoever computed it; ``wall_s``: seconds this run spent (ignored when ``cached``:
+        nothing ran)."""
+        return cls(system, kind, cached=cached, wall_s=None if cached else wall_s,
+                   index_s=index_s,
+                   per_query_s=recorded.per_query_s if recorded is not None else {},
+                   resumed_queries=recorded.resumed_queries if recorded is not None else 0,
+                   queries_per_call=queries_per_call,
+                   counts=recorded.counts if recorded is not None else {},
+                   precomputed=precomputed)
 
     @property
     def name(self) -> str:

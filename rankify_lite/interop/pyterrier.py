@@ -8,8 +8,11 @@
 
 A transformer keeps what our components have everywhere else: ``spec()`` (what ``rerun``
 rebuilds the component from) and ``config()`` (the provenance record), a **cache** of its output
-keyed by content (the queries, the candidates, the corpus, the component's config, the depth),
-verified before it is served (:class:`~rankify_lite.pipeline.run_cache.RunCache`), and **resume**:
+keyed by content (the queries, the candidates and their passages, the component's config, the
+depth), verified before it is served (:class:`~rankify_lite.pipeline.run_cache.RunCache`): the
+stage runs through the Pipeline's own runner (:mod:`rankify_lite.pipeline.run_cached`), so a
+Pipeline run of the same stage on the same cache is served to it, and the other way round; and
+**resume**:
 a reranking that stops half way continues from its per-query checkpoint on the next call, with
 the same bytes as an uninterrupted one. ``cache=False`` turns both off; ``refresh=True``
 recomputes. No Terrier index and no JVM are needed (PyTerrier's Java starts only for Terrier's
@@ -23,6 +26,7 @@ score) and takes passage text from ``corpus``, or, without one, from the frame's
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 from typing import Any
 
@@ -80,6 +84,17 @@ class _Base(pt.Transformer):
         self.notes: list[str] = []
         #: True when the last call was served from the cache
         self.cached: bool | None = None
+        #: the last call's statistics (``rankify_lite.stage_stats.StageStats``)
+        self.stats: Any = None
+
+    def _stage(self, run_stage: Any) -> Run:
+        """``run_stage(cache)`` (a ``run_cached`` stage on this transformer's cache); keeps
+        what it said (notes, cached, stats) and gives its run."""
+        store = _cache(self.cache)
+        done = run_stage(store)
+        self.notes = [*(store.notes if store is not None else []), *done.notes]
+        self.cached, self.stats = done.cached, done.stats
+        return done.run
 
     def spec(self):
         """The wrapped component's saved spec (``rankify_lite.spec.ComponentSpec``)."""
@@ -118,26 +133,25 @@ class RetrieverTransformer(_Base):
         return f"RetrieverTransformer({self.component.name}, k={self.k})"
 
     def transform(self, inp):
-        from rankify_lite.pipeline.keys import stage_key
+        from rankify_lite.pipeline.run_cached import first_stage
 
         if not len(inp):
             return _empty_results()
         queries = frame_to_queries(inp)
-        store = _cache(self.cache)
-        stem = "pt-first-" + stage_key("pt-first", self.corpus.content_hash(),
-                                       queries.content_hash(), self.config())
-        self.notes, self.cached = [], False
-        run = None
-        if store is not None and not self.refresh:
-            run = store.load(stem, self.component.name, "PyTerrier first-stage run")
-            self.notes += store.notes
-            self.cached = run is not None
-        if run is None:
-            run = self.component.retrieve(queries, k=self.k, corpus=self.corpus,
-                                          exclude_self_hits=self.exclude_self_hits)
-            if store is not None:
-                store.store(stem, run)
+        run = self._stage(lambda store: first_stage(
+            self.component, queries, self.corpus, self.k, self.exclude_self_hits, store,
+            lambda: self._retrieve(queries), refresh=self.refresh))
         return self._results(run, queries)
+
+    def _retrieve(self, queries: Queries):
+        from rankify_lite.stage_stats import FirstStageTiming
+
+        t0 = time.perf_counter()
+        self.component.index(self.corpus)
+        index_s = time.perf_counter() - t0
+        t0 = time.perf_counter()
+        run = self.component.retrieve(queries, k=self.k, exclude_self_hits=self.exclude_self_hits)
+        return run, FirstStageTiming(index_s, time.perf_counter() - t0)
 
 
 class RerankerTransformer(_Base):
@@ -160,45 +174,17 @@ class RerankerTransformer(_Base):
         return f"RerankerTransformer({self.component.family}, depth={self.depth})"
 
     def transform(self, inp):
-        from rankify_lite.pipeline.checkpoint import JsonlCheckpoint
-        from rankify_lite.pipeline.keys import reranker_parts, stage_key
+        from rankify_lite.cascade import Stage
+        from rankify_lite.pipeline.run_cached import rerank_stage
 
         if not len(inp):
             return _empty_results()
         queries = frame_to_queries(inp)
         candidates = frame_to_run(inp, name="pyterrier-input")
         corpus = self.corpus if self.corpus is not None else _corpus_from_frame(inp)
-        stem = "pt-rerank-" + stage_key("pt-rerank", queries.content_hash(),
-                                        candidates.content_hash(), corpus.content_hash(),
-                                        *reranker_parts(self.component, self.depth))
-        store = _cache(self.cache)
-        self.notes, self.cached = [], False
-        name = f"{self.component.family}"
-        if store is not None and not self.refresh:
-            run = store.load(stem, name, "PyTerrier reranked run")
-            self.notes += store.notes
-            if run is not None:
-                self.cached = True
-                return self._results(run, queries, inp)
-        checkpoint = None
-        if store is not None:
-            partial = store.root / f"{stem}.partial.jsonl"
-            if self.refresh:
-                partial.unlink(missing_ok=True)
-            checkpoint = JsonlCheckpoint(partial)
-            self.notes += checkpoint.notes
-            if checkpoint.done():
-                self.notes.append(f"resumed from a checkpoint ({len(checkpoint.done())} "
-                                  "queries kept)")
-        try:
-            run = self.component.rerank(queries, candidates, corpus, self.depth,
-                                        checkpoint=checkpoint)
-        finally:
-            if checkpoint is not None:
-                checkpoint.close()
-        if store is not None:
-            store.store(stem, run)
-            checkpoint.close(remove=True)
+        run = self._stage(lambda store: rerank_stage(
+            Stage(self.component, self.depth), queries, candidates, corpus, store,
+            refresh=self.refresh))
         return self._results(run, queries, inp)
 
 

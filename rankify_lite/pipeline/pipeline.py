@@ -8,12 +8,14 @@ statistics all key by that.
 
 Stage outputs are cached by content, keyed by what each stage reads: the first-stage run by the
 hash of the corpus and queries (not the qrels: editing judgments only re-scores), the
-retriever's full config, ``k`` and the self-hit rule; each reranked stage by its input's key, the
-reranker's config (model id, revision, prompt hash), its depth and the queries per call. So a
-cascade prefix shared by several systems has one key and is computed once (keys.py makes every
-key, with one version). Cached runs are
-verified against a recorded sha256 before they are served (see run_cache.py). Reranking
-checkpoints every finished query, so a killed run continues where it stopped.
+retriever's full config, ``k`` and the self-hit rule; each reranked stage by the queries, the
+candidates and the passages its reranker sees, the reranker's config (model id, revision,
+prompt hash), its tie rule, depth and queries per call (keys.py makes every key, with one
+version). A cascade prefix shared by several systems is computed once. Every stage runs through
+the one cached-stage runner (run_cached.py), which the PyTerrier transformers use too, so the
+same computation asked for either way is one cache entry. Cached runs are verified against a
+recorded sha256 before they are served (see run_cache.py). Reranking checkpoints every
+finished query, so a killed run continues where it stopped.
 """
 
 from __future__ import annotations
@@ -29,18 +31,18 @@ from rankify_lite.cascade import Chain, Stage, as_chain
 from rankify_lite.datasets import Dataset, DatasetGroup, load_dataset
 from rankify_lite.errors import InputError
 from rankify_lite.evaluation import compare
-from rankify_lite.executors.base import LocalExecutor, rerank
-from rankify_lite.pipeline.checkpoint import JsonlCheckpoint
+from rankify_lite.executors.base import LocalExecutor
 from rankify_lite.pipeline.environment import environment
 from rankify_lite.pipeline.group import GroupResult, run_group
-from rankify_lite.pipeline.keys import rerank_key, stage_key
+from rankify_lite.pipeline.keys import rerank_key
 from rankify_lite.pipeline.naming import stage_names
 from rankify_lite.pipeline.result import PipelineResult
 from rankify_lite.pipeline.run_cache import RunCache
+from rankify_lite.pipeline.run_cached import first_stage, rerank_stage
 from rankify_lite.rerankers.base import Reranker
 from rankify_lite.retrievers.base import Retriever
 from rankify_lite.retrievers.runs import SHIPPED_PREFIX, RunStage, as_first_stage
-from rankify_lite.stage_stats import RerankStats, StageStats
+from rankify_lite.stage_stats import FirstStageTiming, StageStats
 from rankify_lite.systems import SystemId, file_names
 from rankify_lite.types import Run
 
@@ -170,121 +172,64 @@ class Pipeline:
     def _first_stage(self, ds: Dataset, cache: RunCache | None, notes: list[str],
                      stages: list[StageStats]) -> tuple[Run, str]:
         rconf = self.first.config()
-        key = stage_key("first", ds.input_hash(), rconf, self.k, ds.rules.self_hits)
-        stem = f"first-{key}"
-        system = SystemId(self.first.name)
-        precomputed = isinstance(self.first, RunStage)
-        if cache is not None and not self.refresh:
-            run = cache.load(stem, self.first.name, "first-stage run")
-            if run is not None:  # what it cost when it was computed is kept with it
-                cost = cache.cost(stem)
-                per_q = cost.get("retrieve_s_per_query")
-                stages.append(StageStats(
-                    system, "first-stage", cached=True, precomputed=precomputed,
-                    index_s=cost.get("index_s"),
-                    per_query_s={q: per_q for q in ds.queries} if per_q is not None else {}))
-                return run.with_metadata(retriever=rconf, k=self.k), key
-        t0 = time.perf_counter()
-        run, timing = self.first.first_stage(ds, self.k, self.executor)
-        wall = time.perf_counter() - t0
-        removed = int(run.metadata.get("self_hits_removed", 0)) if timing.retrieved else 0
-        cost = None
-        if timing.retrieved:
-            per_q = timing.retrieve_s / max(1, len(ds.queries))
-            cost = {"retrieve_s_per_query": per_q, "index_s": timing.index_s, "wall_s": wall}
-            stages.append(StageStats(system, "first-stage", cached=False, wall_s=wall,
-                                     index_s=timing.index_s,
-                                     per_query_s={q: per_q for q in ds.queries}))
-        else:
-            stages.append(StageStats(system, "first-stage", cached=False, wall_s=wall,
-                                     precomputed=True))
-        run = run.restrict(ds.queries).top(self.k)  # a shipped run may cover more topics
-        if not len(run):
-            raise InputError(f"the first stage returned no query of dataset {ds.name!r}.",
-                             fix="check that the run and the dataset share query ids.")
-        if ds.remove_self_hits:
-            removed += run.count_self_hits()
-            run = run.without_self_hits()
-        empty = [q for q, rl in run.items() if not len(rl)]
-        if empty:
-            notes.append(f"{len(empty)} queries got no documents from the first stage "
-                         f"(e.g. {empty[0]!r}: nothing indexable in the query text?); "
-                         "they score 0")
-            warnings.warn(notes[-1], stacklevel=3)
-        run = run.replace(name=self.first.name,
-                          metadata={**run.metadata, "retriever": rconf,
-                                    "self_hits_removed": removed})
-        if cache is not None:
-            cache.store(stem, run, cost={k: v for k, v in (cost or {}).items() if v is not None})
-        return run, key
 
-    def _rerank(self, ds: Dataset, source: Run, source_key: str, system: SystemId,
-                reranker: Reranker, depth: int, cache: RunCache | None, notes: list[str],
-                stages: list[StageStats]) -> tuple[Run, str]:
+        def compute() -> tuple[Run, FirstStageTiming]:
+            run, timing = self.first.first_stage(ds, self.k, self.executor)
+            removed = int(run.metadata.get("self_hits_removed", 0)) if timing.retrieved else 0
+            run = run.restrict(ds.queries).top(self.k)  # a shipped run may cover more topics
+            if not len(run):
+                raise InputError(f"the first stage returned no query of dataset {ds.name!r}.",
+                                 fix="check that the run and the dataset share query ids.")
+            if ds.remove_self_hits:
+                removed += run.count_self_hits()
+                run = run.without_self_hits()
+            empty = [q for q, rl in run.items() if not len(rl)]
+            if empty:
+                notes.append(f"{len(empty)} queries got no documents from the first stage "
+                             f"(e.g. {empty[0]!r}: nothing indexable in the query text?); "
+                             "they score 0")
+                warnings.warn(notes[-1], stacklevel=7)  # the caller of run()
+            return run.replace(name=self.first.name,
+                               metadata={**run.metadata, "retriever": rconf,
+                                         "self_hits_removed": removed}), timing
+
+        done = first_stage(self.first, ds.queries, ds.corpus, self.k, ds.remove_self_hits,
+                           cache, compute, refresh=self.refresh)
+        notes.extend(done.notes)
+        stages.append(done.stats)
+        return done.run, done.key
+
+    def _rerank(self, ds: Dataset, source: Run, system: SystemId, stage: Stage,
+                cache: RunCache | None, notes: list[str], stages: list[StageStats]) -> Run:
         """One reranking stage on ``source`` (the first stage or the stage before it)."""
-        per_call = reranker.queries_per_call(depth)
-        key = rerank_key(source_key, reranker, depth)
-        name = system.label
-        stem = f"rerank-{key}"
-        if cache is not None and not self.refresh:
-            run = cache.load(stem, name, f"reranked run {name}")
-            if run is not None:
-                recorded = RerankStats.of(run.metadata)
-                stages.append(StageStats(
-                    system, "rerank", cached=True,
-                    per_query_s=recorded.per_query_s if recorded else {},
-                    resumed_queries=recorded.resumed_queries if recorded else 0,
-                    queries_per_call=per_call, counts=recorded.counts if recorded else {}))
-                return run.with_metadata(first_stage=source.name), key
         if ds.corpus is None:
             raise InputError(f"dataset {ds.name!r} has no corpus; rerankers need passage text.",
                              fix="use a dataset folder with corpus.jsonl.")
-        checkpoint = None
-        if cache is not None:
-            partial = cache.root / f"{stem}.partial.jsonl"
-            if self.refresh and partial.is_file():
-                partial.unlink()
-            checkpoint = JsonlCheckpoint(partial, total=len(source))
-            notes.extend(checkpoint.notes)
-        bar = _progress_bar(len(source), f"rerank {system.reranker}", self.progress)
-        t0 = time.perf_counter()
-        try:
-            run = rerank(self.executor or LocalExecutor(), reranker, ds.queries, source,
-                         ds.corpus, depth, checkpoint=checkpoint,
-                         progress=bar.update if bar else None, name=name)
-        finally:
-            if bar:
-                bar.close()
-            if checkpoint is not None:
-                checkpoint.close()
-        wall = time.perf_counter() - t0
-        recorded = RerankStats.of(run.metadata)
-        resumed = recorded.resumed_queries if recorded else 0
-        stages.append(StageStats(system, "rerank", cached=False, wall_s=wall,
-                                 per_query_s=recorded.per_query_s if recorded else {},
-                                 resumed_queries=resumed, queries_per_call=per_call,
-                                 counts=recorded.counts if recorded else {}))
-        if resumed:
-            notes.append(f"{name}: resumed from a checkpoint ({resumed} queries kept)")
-        if cache is not None:
-            cache.store(stem, run)
-            checkpoint.close(remove=True)
-        return run, key
+        done = rerank_stage(
+            stage, ds.queries, source, ds.corpus, cache, refresh=self.refresh,
+            executor=self.executor, system=system,
+            progress_bar=lambda: _progress_bar(len(source), f"rerank {system.reranker}",
+                                               self.progress))
+        notes.extend(done.notes)
+        stages.append(done.stats)
+        return done.run
 
     def _systems(self, ds: Dataset, first: Run, first_key: str, cache: RunCache | None,
                  notes: list[str], stages: list[StageStats]) -> list[Run]:
         """Every system's final run; a stage shared by several systems is computed once."""
-        done: dict[tuple[str, str], tuple[Run, str]] = {}
+        done: dict[tuple[str, str], Run] = {}
         out = []
         for chain, sid in zip(self.chains, self.system_ids, strict=True):
-            run, key, system = first, first_key, SystemId(first.name)
+            run, lineage, system = first, first_key, SystemId(first.name)
             for st, (name, depth) in zip(chain.stages, sid.stages, strict=True):
                 system = system.then(name, depth)
-                memo = (rerank_key(key, st.reranker, depth), name)
+                # the same stage on the same input: the input's lineage (not its content,
+                # which the cache key reads) tells it apart without hashing any text
+                lineage = rerank_key(lineage, st)
+                memo = (lineage, name)
                 if memo not in done:
-                    done[memo] = self._rerank(ds, run, key, system, st.reranker, depth, cache,
-                                              notes, stages)
-                run, key = done[memo]
+                    done[memo] = self._rerank(ds, run, system, st, cache, notes, stages)
+                run = done[memo]
             out.append(run.replace(name=sid.label))
         return out
 

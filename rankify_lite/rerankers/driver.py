@@ -18,6 +18,27 @@ The contract is declared: :class:`Scorer` is everything the driver reads from a 
 belongs to the pipeline step rather than to the model (its depth, its tie rule, its name) is
 read from the :class:`~rankify_lite.cascade.Stage` it is driven as; a wrapper (lazy, cached,
 remote) only has to forward :class:`Scorer`.
+
+Batch sizes: each knob sizes one level, and this is the one place that says which.
+
+* ``queries_per_call(depth)`` (:class:`Scorer`): the driver's batch, the only one read here:
+  the candidates' query order is cut into slices of this many queries, one ``_rerank_batch``
+  call each. It enters the stage's cache key (a listwise model's output can depend on what
+  it is batched with) and a Ray worker's rebuilt reranker must agree on it
+  (executors/spec.py). :class:`~rankify_lite.rerankers.base.Reranker` derives it from the
+  next two; a wrapper (LazyReranker) answers from the memoised pair.
+* ``query_batch_size`` (a reranker attribute; the option of most families): queries per call.
+* ``max_pairs_per_call`` (pair scorers: the cross-encoder's 4,096): when set, queries per call
+  is ``max(1, max_pairs_per_call // depth)`` instead, about that many (query, passage) pairs
+  per call at any depth; the cross-encoder's ``query_batch_size`` option clears it.
+* ``batch_size`` (a family option, passed to the LLM engines that batch, see
+  rerankers/engines): items per model forward pass *inside* one call (pairs, texts,
+  prompts), read only by the family or its engine, never by the driver; the cross-encoder's
+  ``max_tokens`` bounds a forward pass by padded tokens as well. It never changes which
+  queries share a call.
+* first stages: the dense / SPLADE encoders' ``batch_size`` times ``chunk_batches``
+  (models/_batching.py) is a tokenisation chunk of corpus texts; executors/encode_plan.py cuts
+  the same chunks for workers. Nothing here reads it.
 """
 
 from __future__ import annotations
