@@ -177,6 +177,9 @@ COUNT_OR_ZERO = Number(whole=True, low=0)
 SEED = Number(whole=True, low=0, high=2**32 - 1)
 #: a relevance level (trec_eval -l): grades >= it count as relevant
 REL_LEVEL = Number(whole=True, low=0)
+#: seconds (a stage's time per query): bounded, so a plot's log scale (3x the largest) stays
+#: finite; no stage takes 11 days a query
+SECONDS = Number(low=0, high=1e6)
 #: a metric cut-off (nDCG@k): ranx's kernels take a C int; nothing ranks 10^7 documents a query
 CUTOFF = Number(whole=True, low=1, high=10**7)
 
@@ -200,4 +203,4 @@ def id_text(value: Any, what: str, fix: str | None = None) -> str:
 
 
 __all__ = ["COUNT", "COUNT_OR_ZERO", "CUTOFF", "FINITE", "MAX_INT", "NON_NEGATIVE", "POSITIVE",
-           "PROBABILITY", "REL_LEVEL", "SEED", "WHOLE", "Number", "id_text"]
+           "PROBABILITY", "REL_LEVEL", "SECONDS", "SEED", "WHOLE", "Number", "id_text"]

@@ -14,7 +14,8 @@ from pathlib import Path
 from typing import Any
 
 from rankify_lite.errors import InputError
-from rankify_lite.io.numbers import COUNT_OR_ZERO, FINITE, NON_NEGATIVE, Number
+from rankify_lite.io.files import iter_lines
+from rankify_lite.io.numbers import COUNT_OR_ZERO, FINITE, SECONDS, Number
 from rankify_lite.report.common import (
     declared_metrics,
     first_differing,
@@ -40,26 +41,40 @@ def _read_per_query(path: Path, systems: dict[str, list[str]]) -> PerQuery:
     if not path.is_file():
         return out
     f = Fields(path, FIX)
-    with open(path, newline="", encoding="utf-8") as fh:
-        reader = csv.DictReader(fh)
+    # read through the one line reader: bad bytes, endless lines are one line naming the file
+    reader = csv.DictReader(text for _, text in iter_lines(path, "per_query.csv"))
+    try:
         header = list(reader.fieldnames or [])
-        missing = [c for c in ("dataset", "system", "query_id") if c not in header]
-        if missing:
-            raise InputError(f"the header lacks {', '.join(missing)}.", path=path, line=1, fix=FIX)
-        columns = {c: f.metric(c, f"column {c!r}") for c in header if c not in FIXED_COLUMNS}
-        for row in reader:
-            line = reader.line_num
-            dname, system = row["dataset"], row["system"]
-            if system not in systems.get(dname, ()):
-                raise InputError(f"system {system!r} of dataset {dname!r} is not in "
-                                 "results.json.", path=path, line=line, fix=FIX)
-            sys_pq = out.setdefault(dname, {}).setdefault(system, {})
-            for column, metric in columns.items():
-                value = row.get(column)
-                if value in (None, ""):
-                    continue
-                sys_pq.setdefault(metric, {})[row["query_id"]] = FINITE.parse(
-                    value, f"column {column!r}", path=path, line=line, fix=FIX)
+    except csv.Error as exc:
+        raise InputError(f"the header is not CSV ({exc}).", path=path, line=1, fix=FIX) from None
+    missing = [c for c in ("dataset", "system", "query_id") if c not in header]
+    if missing:
+        raise InputError(f"the header lacks {', '.join(missing)}.", path=path, line=1, fix=FIX)
+    columns = {c: f.metric(c, f"column {c!r}") for c in header if c not in FIXED_COLUMNS}
+    while True:
+        try:
+            row = next(reader)
+        except StopIteration:
+            break
+        except csv.Error as exc:
+            raise InputError(f"a row is not CSV ({exc}).", path=path, line=reader.line_num,
+                             fix=FIX) from None
+        line = reader.line_num
+        empty = [c for c in ("dataset", "system", "query_id") if not row.get(c)]
+        if empty:
+            raise InputError(f"the row has no {', '.join(empty)} (a short row?).", path=path,
+                             line=line, fix=FIX)
+        dname, system = row["dataset"], row["system"]
+        if system not in systems.get(dname, ()):
+            raise InputError(f"system {system!r} of dataset {dname!r} is not in "
+                             "results.json.", path=path, line=line, fix=FIX)
+        sys_pq = out.setdefault(dname, {}).setdefault(system, {})
+        for column, metric in columns.items():
+            value = row.get(column)
+            if value in (None, ""):
+                continue
+            sys_pq.setdefault(metric, {})[row["query_id"]] = FINITE.parse(
+                value, f"column {column!r}", path=path, line=line, fix=FIX)
     return out
 
 
@@ -106,7 +121,7 @@ def _view(f: Fields, dname: str, d: Any, metrics: list[str], pq_all: PerQuery) -
             "beats": beats,
             "dagger": {m: s != baseline and p[m] < settings["alpha"] for m in names},
             "p": p, "seconds": f.number(info.get("seconds_per_query"),
-                                        f"{at}.seconds_per_query", NON_NEGATIVE, None),
+                                        f"{at}.seconds_per_query", SECONDS, None),
             "precomputed": precomputed is True, "parent": parent(s, order), "changed": None})
     pq = {s: pq_all.get(dname, {}).get(s, {}) for s in order}
     main = names[0] if names else ""

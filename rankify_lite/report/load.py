@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from rankify_lite.errors import InputError
-from rankify_lite.io.numbers import COUNT_OR_ZERO, NON_NEGATIVE, WHOLE
+from rankify_lite.io.numbers import COUNT_OR_ZERO, SECONDS, WHOLE
 from rankify_lite.report.common import (
     declared_metrics,
     first_differing,
@@ -58,7 +58,7 @@ def _stages(f: Fields, meta: dict[str, Any]) -> dict[str, dict[str, Any]]:
             raise f.refuse(f"stages[{i}].precomputed", f"must be true or false, not "
                                                        f"{precomputed!r}.")
         out[f.text(st.get("system"), f"stages[{i}].system")] = {
-            "mean_s": f.number(st.get("mean_s"), f"stages[{i}].mean_s", NON_NEGATIVE, None),
+            "mean_s": f.number(st.get("mean_s"), f"stages[{i}].mean_s", SECONDS, None),
             "first_stage": f.text(st.get("kind"), f"stages[{i}].kind", "") == "first-stage",
             "precomputed": precomputed is True}
     return out

@@ -93,6 +93,7 @@ META_CASES = [
     (_set("stages", [{"system": 5}]), "stages[0].system"),
     (_set("stages", [{"system": "bm25", "mean_s": -1}]), "stages[0].mean_s"),
     (_set("stages", [{"system": "bm25", "mean_s": math.inf}]), "stages[0].mean_s"),
+    (_set("stages", [{"system": "bm25", "mean_s": 1e308}]), "stages[0].mean_s"),  # plot: inf
     (_set("stages", [{"system": "bm25", "precomputed": "yes"}]), "stages[0].precomputed"),
     (_set("notes", "one string"), "notes"),
     (_set("notes", [1]), "notes[0]"),
@@ -155,6 +156,8 @@ LB_CASES = [
     (_lb("systems", "bm25", "mean", {"bogus": 0.5}), "datasets['d'].systems['bm25'].mean key"),
     (_lb("systems", "bm25", "seconds_per_query", -1),
      "datasets['d'].systems['bm25'].seconds_per_query"),
+    (_lb("systems", "bm25", "seconds_per_query", 1e308),        # finite, but the plot's 3x: inf
+     "datasets['d'].systems['bm25'].seconds_per_query"),
     (_lb("systems", "bm25", "precomputed", "no"), "datasets['d'].systems['bm25'].precomputed"),
     (_lb("baseline", "ghost"), "datasets['d'].baseline"),
     (_lb("queries", -3), "datasets['d'].queries"),
@@ -179,6 +182,9 @@ def test_each_bad_results_field_is_one_line_naming_it(leaderboard, change, field
     ('d,bm25,bm25,,q1,<img>,0.01', "'<img>'"),
     ('d,ghost,ghost,,q1,0.5,0.01', "system 'ghost'"),
     ('other,bm25,bm25,,q1,0.5,0.01', "dataset 'other'"),
+    ('d,bm25,bm25', "query_id"),                        # a short row: no query id (review 4c)
+    ('d,bm25,bm25,,,0.5,0.01', "query_id"),
+    (',bm25,bm25,,q1,0.5,0.01', "dataset"),
 ])
 def test_bad_per_query_rows_are_refused_with_their_line(leaderboard, row, needle):
     path = leaderboard / "per_query.csv"
@@ -186,6 +192,24 @@ def test_bad_per_query_rows_are_refused_with_their_line(leaderboard, row, needle
     path.write_text("\n".join([*lines, row]) + "\n")
     message = _refused(leaderboard, needle)
     assert message.startswith(f"{path}:{len(lines) + 1}:"), message
+
+
+def test_per_query_bytes_that_are_not_utf8_are_one_line(leaderboard, tmp_path, capsys):
+    path = leaderboard / "per_query.csv"
+    lines = path.read_text().splitlines()
+    path.write_bytes(("\n".join(lines) + "\n").encode() + b"d,bm25,bm25,,q\xff,0.5,0.01\n")
+    message = _refused(leaderboard, "not UTF-8")
+    assert message.startswith(f"{path}:{len(lines) + 1}:"), message
+    assert main(["report", str(leaderboard), "-o", str(tmp_path / "r.html")]) == 2
+    assert len(capsys.readouterr().err.strip().splitlines()) == 1
+
+
+def test_a_huge_time_is_one_line_in_the_cli_not_a_plot_overflow(leaderboard, tmp_path,
+                                                                  capsys):
+    _edit(leaderboard / "results.json", _lb("systems", "bm25", "seconds_per_query", 1e308))
+    assert main(["report", str(leaderboard), "-o", str(tmp_path / "r.html")]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "seconds_per_query" in err
 
 
 def test_a_per_query_column_must_be_a_metric(leaderboard):
