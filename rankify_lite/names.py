@@ -63,3 +63,15 @@ def check_name(name: Any, what: str, *, path: str | Path | None = None,
         shown = text if len(text) <= 60 else text[:57] + "..."
         raise InputError(f"{what} {shown!r} {problem}.", path=path, fix=fix)
     return text
+
+
+def check_label(label: Any, what: str, *, path: str | Path | None = None) -> str:
+    """A system label read from a file (stage names joined by ``>>``, e.g. a saved result's
+    ``files`` key): each stage name by :func:`check_name`; the label as it is, or an
+    InputError naming ``what`` and ``path``."""
+    if not isinstance(label, str):
+        return check_name(label, what, path=path)
+    for part in label.split(STAGE_SEPARATOR):
+        check_name(part, f"{what} {label[:40]!r}: the stage name", path=path,
+                   example="bm25>>ce-l12")
+    return label

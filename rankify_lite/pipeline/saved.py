@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from rankify_lite.errors import InputError
+from rankify_lite.names import check_label
 from rankify_lite.systems import SystemId
 from rankify_lite.types import Run
 
@@ -164,6 +165,8 @@ def open_saved(where: str | Path, *, allow_changed: bool = False,
         raise InputError("file_sha256 must be an object of system name -> sha256 hex digest.",
                          path=meta_path, fix="restore the 'file_sha256' entry written by "
                                              "rankify-lite (or rerun to write a new result).")
+    for system in listed:  # a name as declared: a 80 000-character one would hang a plot
+        check_label(system, "files key", path=meta_path)
     files = tuple(saved_file(folder, system, fname, hashes, str(meta_path))
                   for system, fname in listed.items())
     refuse_shared_files(files, str(meta_path))

@@ -16,6 +16,7 @@ from typing import Any
 from rankify_lite.errors import InputError
 from rankify_lite.io.files import iter_lines
 from rankify_lite.io.numbers import COUNT_OR_ZERO, FINITE, SECONDS, Number
+from rankify_lite.names import check_label
 from rankify_lite.report.common import (
     declared_metrics,
     first_differing,
@@ -153,8 +154,9 @@ def load_leaderboard(folder: Path) -> dict[str, Any]:
     f = Fields(path, FIX)
     metrics = declared_metrics(f, [("", summary)], [])
     datasets = f.object(summary.get("datasets"), "datasets", {})
-    systems = {d: list(f.object(f.object(v, f"datasets[{d!r}]").get("systems"),
-                                f"datasets[{d!r}].systems", {}))
+    systems = {d: [check_label(s, f"datasets[{d!r}].systems key", path=path)
+                   for s in f.object(f.object(v, f"datasets[{d!r}]").get("systems"),
+                                     f"datasets[{d!r}].systems", {})]
                for d, v in datasets.items()}
     per_query = _read_per_query(folder / "per_query.csv", systems)
     views = [v for v in (_view(f, d, info, metrics, per_query) for d, info in datasets.items())

@@ -46,22 +46,32 @@ def _c(v: float) -> str:
 LABEL_PX = 10
 
 
+def _char_width(c: str) -> float:
+    """One character's rough width in ems (capitals and wide letters count more)."""
+    return 0.85 if c in "MWmw@%&" else 0.3 if c in "il.,:;'|!()[] " else (
+        0.7 if c.isupper() else 0.58)
+
+
 def text_width(text: str, px: float = LABEL_PX) -> float:
     """A rough, generous width of ``text`` in a sans-serif font of ``px`` pixels (no font
     metrics here: capitals and wide letters count more, so a label measured to fit does)."""
-    wide, narrow = "MWmw@%&", "il.,:;'|!()[] "
-    return px * sum(0.85 if c in wide else 0.3 if c in narrow else 0.7 if c.isupper() else
-                    0.58 for c in text)
+    return px * sum(_char_width(c) for c in text)
 
 
 def fit(text: str, room: float, px: float = LABEL_PX) -> str:
     """``text``, or its start with an ellipsis, no wider than ``room`` pixels (see
-    :func:`text_width`); "" when not even the ellipsis fits."""
+    :func:`text_width`); "" when not even the ellipsis fits. Linear in the text's length:
+    each character is measured once."""
     if text_width(text, px) <= room:
         return text
-    while text and text_width(text + "\u2026", px) > room:
-        text = text[:-1]
-    return text + "\u2026" if text else ""
+    budget = room - text_width("\u2026", px)
+    width, end = 0.0, 0
+    for c in text:
+        width += px * _char_width(c)
+        if width > budget:
+            break
+        end += 1
+    return text[:end] + "\u2026" if end else ""
 
 
 def latency_plot(view: dict[str, Any], width: int = 560, height: int = 340) -> dict[str, Any]:

@@ -212,6 +212,23 @@ def test_a_huge_time_is_one_line_in_the_cli_not_a_plot_overflow(leaderboard, tmp
     assert len(err.splitlines()) == 1 and "seconds_per_query" in err
 
 
+@pytest.mark.parametrize("name", ["x" * 2000, "bm25>>", "bm25>>a\u0007b", ">>ce", "bm25>> "],
+                         ids=["long", "empty-stage", "control", "empty-first", "blank-stage"])
+def test_system_names_are_checked_as_declared_names(result, leaderboard, name):
+    """A system name read from a folder follows the declared-name rule (names.check_name per
+    stage): an 80 000-character name would hang the plots (review 5)."""
+    def rename(data):
+        data["files"][name] = data["files"].pop("other")
+    _edit(result, rename)
+    assert _refused(result.parent, "files key").startswith(str(result))
+
+    def rename_lb(data):
+        systems = data["datasets"]["d"]["systems"]
+        systems[name] = systems.pop("bm25>>ce")
+    _edit(leaderboard / "results.json", rename_lb)
+    _refused(leaderboard, "datasets['d'].systems key")
+
+
 def test_a_per_query_column_must_be_a_metric(leaderboard):
     path = leaderboard / "per_query.csv"
     text = path.read_text()

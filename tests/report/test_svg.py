@@ -52,3 +52,21 @@ def test_fit_keeps_short_text_and_cuts_long_text():
     cut = fit(LONG, 80)
     assert cut.endswith("\u2026") and LONG.startswith(cut[:-1]) and text_width(cut) <= 80
     assert fit(LONG, 1) == ""
+
+
+def test_fit_is_linear_in_the_length_of_the_text():
+    """One long name must not hang the report: each character is measured once (review 5)."""
+    import time
+
+    started = time.monotonic()
+    for n in (8_000, 80_000):
+        cut = fit("w" * n, 80)
+        assert cut.endswith("\u2026") and text_width(cut) <= 80
+    assert time.monotonic() - started < 2
+    text = "a Bm25 >> monoT5-base wide WW"
+    for room in range(0, 200, 3):                   # the same cut as measuring each prefix
+        cut = fit(text, room)
+        best = max((k for k in range(1, len(text) + 1)
+                    if text_width(text[:k] + "\u2026") <= room), default=0)
+        expected = text if text_width(text) <= room else (text[:best] + "\u2026" if best else "")
+        assert cut == expected, room
