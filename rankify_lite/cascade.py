@@ -8,8 +8,9 @@ Written as PyTerrier writes them: ``reranker % depth`` cuts the candidates a rer
     Pipeline("run:bm25.top100", [ce % 100, ce % 100 >> first % 20])
 
 A reranker without ``% depth`` uses the pipeline's ``depth``. Stages shared by several systems
-of one pipeline (here ``ce % 100``) are computed once: a stage's cache key is its input's key
-plus its own config and depth, so equal prefixes have equal keys.
+of one pipeline (here ``ce % 100``) are computed once, and a stage's cache key is what it reads
+(its input's queries, candidates and passages) plus its own config, tie rule and depth
+(:mod:`rankify_lite.pipeline.keys`), so equal prefixes have equal keys.
 
 A :class:`Stage` owns what belongs to a step of a pipeline rather than to a model: its depth,
 its tie rule and its name (``Stage(ce, 100, ties="first-stage", name="ce-top100")``). The batch
