@@ -36,6 +36,9 @@ from rankify_lite.errors import InputError
 
 #: the largest whole number a field takes unless it declares its own bound (a C ``int``)
 MAX_INT = 2**31 - 1
+#: the longest text read as a number (a float's range ends near 1e308; Python's ``int`` stops at
+#: 4 300 digits with an error of its own)
+MAX_DIGITS = 400
 _INT = re.compile(r"[+-]?[0-9]+")
 _FLOAT = re.compile(r"[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
 _NON_FINITE = re.compile(r"[+-]?(?:nan|inf|infinity)", re.I)
@@ -96,6 +99,10 @@ class Number:
         if _NON_FINITE.fullmatch(text):
             raise InputError(f"{what} {_show(text)} is not finite.", path=path, line=line,
                              fix=fix)
+        if len(text) > MAX_DIGITS:  # int() refuses past 4 300 digits with a bare ValueError
+            raise InputError(f"{what} {_show(text)} is out of range: it must be "
+                             f"{self._bounds()}, in at most {MAX_DIGITS} characters.",
+                             path=path, line=line, fix=fix)
         if _INT.fullmatch(text):
             value: float = int(text)
         elif _FLOAT.fullmatch(text):
@@ -202,5 +209,5 @@ def id_text(value: Any, what: str, fix: str | None = None) -> str:
     return str(int(value))
 
 
-__all__ = ["COUNT", "COUNT_OR_ZERO", "CUTOFF", "FINITE", "MAX_INT", "NON_NEGATIVE", "POSITIVE",
+__all__ = ["COUNT", "COUNT_OR_ZERO", "CUTOFF", "FINITE", "MAX_DIGITS", "MAX_INT", "NON_NEGATIVE", "POSITIVE",
            "PROBABILITY", "REL_LEVEL", "SECONDS", "SEED", "WHOLE", "Number", "id_text"]

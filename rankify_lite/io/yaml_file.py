@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from rankify_lite.errors import InputError
+from rankify_lite.io.numbers import MAX_DIGITS
 
 
 class _AliasRefused(Exception):
@@ -57,6 +58,9 @@ def _decimal(loader: Any, node: Any) -> int:
     if not re.fullmatch(_INT, text):  # an explicit !!int 0x10, 1_0, ...
         raise yaml.constructor.ConstructorError(None, None, f"{text!r} is not a decimal "
                                                 "integer", node.start_mark)
+    if len(text) > MAX_DIGITS:  # int() stops at 4 300 digits with a bare ValueError
+        raise yaml.constructor.ConstructorError(None, None, f"a {len(text)}-digit integer is "
+                                                "out of range", node.start_mark)
     return int(text)
 
 

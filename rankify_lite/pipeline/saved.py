@@ -21,7 +21,6 @@ they rebuild from; the Python route a PyTerrier user takes);
 from __future__ import annotations
 
 import hashlib
-import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -127,21 +126,10 @@ class SavedResult:
 
 
 def _read_meta(path: Path) -> dict[str, Any]:
-    fix = "point at a folder written by rankify-lite run --output (meta.json unedited)."
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise InputError("result metadata not found.", path=path, fix=fix) from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise InputError(f"cannot read the result metadata ({exc}).", path=path, fix=fix) from None
-    try:
-        data = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise InputError(f"result metadata is not valid JSON ({exc.msg}).", path=path,
-                         line=exc.lineno, fix=fix) from None
-    if not isinstance(data, dict):
-        raise InputError("result metadata is not a JSON object.", path=path, fix=fix)
-    return data
+    from rankify_lite.io.json_file import load_json_object
+
+    return load_json_object(path, "result metadata", "point at a folder written by rankify-lite "
+                                                     "run --output (meta.json unedited).")
 
 
 def open_saved(where: str | Path, *, allow_changed: bool = False,

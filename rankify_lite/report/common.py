@@ -3,26 +3,20 @@ and the metrics a folder declares (checked by :class:`~rankify_lite.report.field
 
 from __future__ import annotations
 
-import json
 import string
 from pathlib import Path
 from typing import Any
 
-from rankify_lite.errors import InputError
 from rankify_lite.report.fields import Fields
 from rankify_lite.systems import SystemId
 
 
 def read_json(path: Path) -> dict[str, Any]:
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError) as exc:
-        raise InputError(f"cannot read it as JSON ({exc}).", path=path,
-                         fix="point at a folder written by rankify-lite run --output or "
-                             "rankify-lite leaderboard.") from None
-    if not isinstance(data, dict):
-        raise InputError("expected a JSON object.", path=path, fix="use the file rankify-lite wrote.")
-    return data
+    """The JSON object in ``path`` (the one reader, :mod:`rankify_lite.io.json_file`)."""
+    from rankify_lite.io.json_file import load_json_object
+
+    return load_json_object(path, "JSON file", "point at a folder written by rankify-lite run "
+                                               "--output or rankify-lite leaderboard.")
 
 
 def letter(i: int) -> str:

@@ -129,3 +129,33 @@ def test_yaml_numbers_are_plain_decimals(tmp_path):
     path.write_text("a: 1\nb: !!int 0x10\n")
     with pytest.raises(InputError, match=f"^{path}:2: invalid YAML"):
         load_yaml_file(path)
+
+
+@pytest.mark.parametrize("kind", [FINITE, WHOLE, COUNT])
+def test_a_number_past_pythons_digit_limit_is_out_of_range_not_a_value_error(kind):
+    """int() stops at 4 300 digits with a bare ValueError: the parser refuses long text first
+    (review 6), by every reader that uses it."""
+    for text in ("9" * 5000, "-" + "9" * 5000, "1" * 401, "0." + "1" * 500):
+        with pytest.raises(InputError, match="out of range") as exc:
+            kind.parse(text, "x")
+        assert len(str(exc.value)) < 400
+    assert FINITE.parse("1" * 300, "x") == float("1" * 300)   # long but in range: read
+
+
+def test_readers_refuse_a_5000_digit_integer_in_one_line(tmp_path):
+    from rankify_lite.io.trec import read_run
+    from rankify_lite.io.yaml_file import load_yaml_file
+
+    big = "9" * 5000
+    trec = tmp_path / "big.trec"
+    trec.write_text(f"q1 Q0 d1 {big} 1.0 t\n")
+    with pytest.raises(InputError, match="out of range"):
+        read_run(trec)
+    trec.write_text(f"q1 Q0 d1 1 {big} t\n")
+    with pytest.raises(InputError, match="out of range"):
+        read_run(trec)
+    yml = tmp_path / "big.yaml"
+    yml.write_text(f"depth: {big}\n")
+    with pytest.raises(InputError, match="out of range") as exc:
+        load_yaml_file(yml)
+    assert str(exc.value).startswith(f"{yml}:1:")

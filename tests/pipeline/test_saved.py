@@ -42,7 +42,9 @@ def test_a_changed_file_names_the_flag_and_is_listed_when_allowed(meta):
     assert list(saved.read_run("bm25>>x")["q1"].doc_ids) == ["d0", "d1"]
 
 
-@pytest.mark.parametrize("text", ["{not json", "[1]", "\"a string\""])
+@pytest.mark.parametrize("text", ["{not json", "[1]", "\"a string\"",
+                                  '{"files": {}, "x": ' + "9" * 5000 + "}"],
+                         ids=["not-json", "a-list", "a-string", "5000-digits"])
 def test_garbled_meta_is_one_line(meta, text):
     meta.write_text(text)
     with pytest.raises(InputError, match="meta.json"):
