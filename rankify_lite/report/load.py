@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from rankify_lite.errors import InputError
-from rankify_lite.io.numbers import COUNT_OR_ZERO, SECONDS, WHOLE
+from rankify_lite.io.numbers import COUNT_OR_ZERO, SECONDS, SEED
 from rankify_lite.report.common import (
     declared_metrics,
     first_differing,
@@ -137,7 +137,7 @@ def _settings(f: Fields, meta: dict[str, Any], names: list[str]) -> dict[str, An
     return {"metrics": metrics, "order": order,
             "baseline": f.choice(sig.get("baseline"), "significance.baseline", order, order[0]),
             **significance_settings(f, sig, "significance."),
-            "seed": f.number(pipe.get("seed"), "pipeline.seed", WHOLE, 0),
+            "seed": f.number(pipe.get("seed"), "pipeline.seed", SEED, 0),
             "rel_level": f.number(dinfo.get("rel_level"), "dataset.rel_level", COUNT_OR_ZERO,
                                   None),
             "content_hash": f.text(dinfo.get("content_hash"), "dataset.content_hash", None),

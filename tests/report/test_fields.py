@@ -84,6 +84,8 @@ META_CASES = [
     (_set("metrics", "bm25", {"nope": 0.5}), "metrics['bm25'] key"),
     (_set("pipeline", "seed", 1.5), "pipeline.seed"),
     (_set("pipeline", "seed", "x"), "pipeline.seed"),
+    (_set("pipeline", "seed", -1), "pipeline.seed"),          # compare()'s rule: [0, 2^32 - 1]
+    (_set("pipeline", "seed", 2**32), "pipeline.seed"),
     (_set("significance", "metrics", ["ndcg@99999999999999999999"]), "significance.metrics[0]"),
     (_set("dataset", "rel_level", -1), "dataset.rel_level"),
     (_set("dataset", "rel_level", "2x"), "dataset.rel_level"),
@@ -117,6 +119,11 @@ def test_a_valid_folder_loads_and_its_settings_are_used(result):
     assert view["alpha"] == 0.2 and view["correction"] == "none"
     assert [s["name"] for s in view["systems"]] == SYSTEMS and view["notes"][0] == "a note"
     assert "alpha=0.2;" in report_html(result.parent)
+
+
+def test_a_32_bit_seed_the_pipeline_can_record_loads(result):
+    _edit(result, _set("pipeline", "seed", 2**32 - 1))
+    assert load_folder(result.parent)["views"][0]["systems"]
 
 
 def test_the_hostile_alpha_with_two_systems_is_one_line_in_the_cli(result, tmp_path, capsys):
