@@ -96,8 +96,9 @@ class SystemId:
         table, time line, report and plot shows; :attr:`label` (``>>``) is what data and
         commands carry, :attr:`filename` what files are named."""
         if fmt == "latex":
-            esc = str.maketrans({"_": r"\_", "&": r"\&", "%": r"\%", "#": r"\#"})
-            return " $\\gg$ ".join(p.translate(esc) for p in self._parts)
+            from rankify_lite.io.latex import latex_escape
+
+            return " $\\gg$ ".join(latex_escape(p) for p in self._parts)
         return " » ".join(self._parts)
 
     @property

@@ -100,9 +100,10 @@ class Comparison:
 
     def to_latex(self) -> str:
         cols = "ll" + "r" * len(self.labels)
-        esc = str.maketrans({"_": r"\_", "&": r"\&", "%": r"\%", "#": r"\#"})
+        from rankify_lite.io.latex import latex_escape
+
         lines = [f"\\begin{{tabular}}{{{cols}}}", "\\toprule",
-                 " & system & " + " & ".join(lb.translate(esc) for lb in self.labels) + " \\\\",
+                 " & system & " + " & ".join(latex_escape(lb) for lb in self.labels) + " \\\\",
                  "\\midrule"]
         for r in self._cells("latex"):
             lines.append(" & ".join(r) + " \\\\")

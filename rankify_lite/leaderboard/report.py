@@ -119,14 +119,16 @@ def _config_ref(result: LeaderboardResult) -> str:
 
 
 def to_latex(result: LeaderboardResult) -> str:
-    esc = str.maketrans({"_": r"\_", "&": r"\&", "%": r"\%", "#": r"\#"})
+    from rankify_lite.io.latex import latex_escape
+
     metrics = result.config.metrics
     cols = "ll" + "r" * len(metrics) + "r"
     out = []
     for d in result.datasets:
-        out += [f"% {d.label}: {d.queries} queries, baseline {d.baseline}",
+        out += [f"% {latex_escape(d.label)}: {d.queries} queries, baseline "
+                f"{latex_escape(d.baseline)}",
                 f"\\begin{{tabular}}{{{cols}}}", "\\toprule",
-                " & system & " + " & ".join(_label(m).translate(esc) for m in metrics)
+                " & system & " + " & ".join(latex_escape(_label(m)) for m in metrics)
                 + " & ms/query \\\\", "\\midrule"]
         for i, s in enumerate(d.systems):
             vals = [f"{s.mean[parse_metric(m).name]:.4f}" + _marks(d, i, s, m, "latex")
