@@ -110,8 +110,9 @@ class SystemId:
 
     @property
     def slug(self) -> str:
-        """Lower-case, dash-separated: for ids such as expected-score entries."""
-        return "-".join(self._parts).lower().replace("+", "p").replace(" ", "-")
+        """Lower-case, dash-separated: for ids such as expected-score entries (see
+        :func:`slug`; not injective: :func:`unique_ids` makes ids of slugs)."""
+        return slug(*self._parts)
 
     def with_depth(self, depth: int | None) -> SystemId:
         return SystemId(self.first_stage, self.reranker, depth, self.prefix)
@@ -124,6 +125,34 @@ class SystemId:
         if not stages:
             return cls(label)
         return cls(first, stages[-1], depth, tuple((s, None) for s in stages[:-1]))
+
+
+def slug(*parts: str) -> str:
+    """Readable text for an id: the parts lower-cased, joined by ``-``, ``+`` as ``p`` and
+    spaces as ``-`` (``bm25-monopt5``). Two names can share one slug (``ce+`` / ``cep``,
+    ``CE`` / ``ce``, ``a-b>>c`` / ``a>>b-c``): :func:`unique_ids` tells them apart."""
+    return "-".join(parts).lower().replace("+", "p").replace(" ", "-")
+
+
+def unique_ids(keys: Iterable[tuple[str, ...]], exact: Iterable[object] | None = None
+               ) -> list[str]:
+    """One id per key (a tuple of names): its :func:`slug`, plus ``~`` and 8 hex digits of the
+    sha256 of the exact key (``exact``, default the key itself; distinct per key) wherever
+    two keys share a slug. Every id is then distinct (a written expected.yaml always reads
+    back) and an id that collides with nothing stays as readable as it was."""
+    keys = list(keys)
+    exact = list(exact) if exact is not None else keys
+    slugs = [slug(*k) for k in keys]
+    count: dict[str, int] = {}
+    for text in slugs:
+        count[text] = count.get(text, 0) + 1
+    out = []
+    for key, text in zip(exact, slugs, strict=True):
+        if count[text] > 1:
+            digest = hashlib.sha256(json.dumps(key, ensure_ascii=False).encode("utf-8"))
+            text = f"{text}{HASH_MARK}{digest.hexdigest()[:8]}"
+        out.append(text)
+    return out
 
 
 def file_names(systems: Iterable[SystemId], suffix: str = ".trec") -> dict[str, str]:

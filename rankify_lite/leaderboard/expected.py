@@ -261,24 +261,27 @@ def entries_from_leaderboard(result: Any, tolerance: float = 0.0005) -> dict[str
     fs_specs = {(f.name, d.name): f for d in config.datasets for f in config.first_stages
                 if f.applies_to(d.name)}
     rr_specs = {r.name: r for r in config.rerankers}
+    from rankify_lite.systems import unique_ids
+
+    pairs = [(d, s) for d in result.datasets for s in d.systems]
+    ids = unique_ids([(config.name, d.label, s.system.slug) for d, s in pairs],
+                     [[config.name, d.name, s.system.label] for d, s in pairs])
     entries = []
-    for d in result.datasets:
-        for s in d.systems:
-            fs = fs_specs[(s.first_stage, d.name)]
-            entry: dict[str, Any] = {"id": f"{config.name}-{d.label}-{s.system.slug}".lower()
-                                     .replace("+", "p").replace(" ", "-"),
-                                     "dataset": d.name, "first_stage": fs.describe()}
-            ci = True
-            if s.reranker is not None:
-                spec = rr_specs[s.reranker]
-                entry["reranker"] = {**spec.describe(), "depth": s.depth}
-                ci = spec.family not in LLM_FAMILIES
-            if config.k is not None and fs.run is None:
-                entry["k"] = config.k
-            entry["scores"] = {m: round(float(s.mean[m]), 4) for m in s.mean}
-            entry["tolerance"] = tolerance
-            entry["ci"] = ci
-            entries.append(entry)
+    for (d, s), entry_id in zip(pairs, ids, strict=True):
+        fs = fs_specs[(s.first_stage, d.name)]
+        entry: dict[str, Any] = {"id": entry_id, "dataset": d.name,
+                                 "first_stage": fs.describe()}
+        ci = True
+        if s.reranker is not None:
+            spec = rr_specs[s.reranker]
+            entry["reranker"] = {**spec.describe(), "depth": s.depth}
+            ci = spec.family not in LLM_FAMILIES
+        if config.k is not None and fs.run is None:
+            entry["k"] = config.k
+        entry["scores"] = {m: round(float(s.mean[m]), 4) for m in s.mean}
+        entry["tolerance"] = tolerance
+        entry["ci"] = ci
+        entries.append(entry)
     import json
 
     # fresh objects: entries sharing one options mapping were dumped with a YAML alias, which

@@ -11,6 +11,7 @@ from rankify_lite.cli.main import main as cli
 from rankify_lite.errors import InputError
 from rankify_lite.leaderboard import check_expected, load_expected
 from rankify_lite.leaderboard.expected import failure_report
+from rankify_lite.systems import SystemId
 
 EXPECTED = Path(__file__).resolve().parents[2] / "benchmarks" / "expected" / "main.yaml"
 
@@ -167,7 +168,7 @@ def test_written_expected_scores_read_back_without_aliases(tmp_path):
         "rerankers": [{"name": "same", "family": "identity", "depth": 20,
                        "options": {"ties": "first-stage"}}]})
     datasets = [SimpleNamespace(name=d.name, label=d.label, systems=[SimpleNamespace(
-        first_stage="bm25", reranker="same", depth=20, system=SimpleNamespace(slug="bm25-same"),
+        first_stage="bm25", reranker="same", depth=20, system=SystemId("bm25", "same", 20),
         mean={"ndcg@10": 0.5})]) for d in config.datasets]
     doc = entries_from_leaderboard(SimpleNamespace(config=config, datasets=datasets))
     path = tmp_path / "expected.yaml"
@@ -175,6 +176,37 @@ def test_written_expected_scores_read_back_without_aliases(tmp_path):
     assert "*id" not in path.read_text()
     entries = load_expected(path)
     assert [e.reranker.options for e in entries] == [{"ties": "first-stage"}] * 2
+
+
+def test_names_sharing_a_slug_get_distinct_ids_that_read_back(tmp_path):
+    """Legal names that share one slug (ce+ / cep, CE / ce, x y / x-y) got one id, and the
+    written expected.yaml was refused by its own loader (review 9): colliding ids get a hash of
+    the exact name; an id that collides with nothing is unchanged."""
+    from types import SimpleNamespace
+
+    from rankify_lite.leaderboard import parse_config
+    from rankify_lite.leaderboard.expected import entries_from_leaderboard
+
+    names = ["ce+", "cep", "CE", "ce", "x y", "x-y"]
+    config = parse_config({
+        "name": "t", "metrics": ["ndcg@10"], "datasets": ["trec-dl/dl19-passage"],
+        "first_stages": [{"name": "bm25", "run": "bm25.top100"}],
+        "rerankers": [{"name": n, "family": "identity", "depth": 20} for n in names]})
+    (d,) = config.datasets
+    systems = [SimpleNamespace(first_stage="bm25", reranker=None, depth=None,
+                               system=SystemId("bm25"), mean={"ndcg@10": 0.5})]
+    systems += [SimpleNamespace(first_stage="bm25", reranker=n, depth=20,
+                                system=SystemId("bm25", n, 20), mean={"ndcg@10": 0.5})
+                for n in names]
+    doc = entries_from_leaderboard(SimpleNamespace(config=config, datasets=[SimpleNamespace(
+        name=d.name, label=d.label, systems=systems)]))
+    ids = [e["id"] for e in doc["entries"]]
+    assert len(set(ids)) == len(ids) == 7
+    assert ids[0] == f"t-{d.label.lower()}-bm25"                    # no collision: as before
+    assert all("~" in i for i in ids[1:])
+    path = tmp_path / "expected.yaml"
+    path.write_text(yaml.safe_dump(doc, sort_keys=False))
+    assert [e.id for e in load_expected(path)] == ids
 
 
 REPO = Path(__file__).resolve().parents[2]
