@@ -15,6 +15,7 @@ import io
 import lzma
 import os
 import tempfile
+import zlib
 from collections.abc import Iterator
 from pathlib import Path
 from typing import IO
@@ -84,7 +85,7 @@ def iter_lines(path: str | Path, what: str = "file") -> Iterator[tuple[int, str]
                 if lineno == 1 and text.startswith(BOM):
                     text = text[1:]  # a UTF-8 byte order mark (Windows editors) is not content
                 yield lineno, text
-    except (EOFError, OSError, lzma.LZMAError) as exc:
+    except (EOFError, OSError, lzma.LZMAError, zlib.error) as exc:  # zlib: corrupt gzip
         raise InputError(f"{what} could not be read after line {lineno}: {exc}.", path=path,
                          fix="the compressed file is truncated or corrupt; recreate it.") from None
 

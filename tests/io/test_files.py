@@ -37,6 +37,27 @@ def test_truncated_gzip_is_a_clear_error(tmp_path):
         read_run(path)
 
 
+def test_corrupt_gzip_body_is_a_clear_error_not_zlib_error(tmp_path, capsys):
+    """A deflate stream with flipped bytes raises zlib.error, none of EOFError/OSError/LZMA
+    (review 10): one InputError naming the file, one line through the CLI."""
+    from rankify_lite.cli.main import main
+
+    path = tmp_path / "run.trec.gz"
+    data = bytearray(gzip.compress("".join(f"q{i} Q0 d{i} 1 1.0 t\n"
+                                           for i in range(2000)).encode()))
+    for off in range(20, 60):
+        data[off] ^= 0xFF
+    path.write_bytes(bytes(data))
+    with pytest.raises(InputError, match="truncated or corrupt") as exc:
+        read_run(path)
+    assert str(exc.value).startswith(str(path))
+    qrels = tmp_path / "q.tsv"
+    qrels.write_text("q1\t0\td1\t1\n")
+    assert main(["eval", "--qrels", str(qrels), "--run", str(path)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "truncated or corrupt" in err
+
+
 def test_missing_file_and_folder_given_as_file(tmp_path):
     with pytest.raises(InputError, match="does not exist"):
         read_run(tmp_path / "nope.trec")
