@@ -72,7 +72,7 @@ def main() -> None:
     import torch
     from sentence_transformers import CrossEncoder
 
-    from rankify_lite.rerankers.cross_encoder import CrossEncoderReranker
+    from rankify_lite.rerankers.families.cross_encoder import CrossEncoderReranker
 
     if args.threads:
         torch.set_num_threads(args.threads)

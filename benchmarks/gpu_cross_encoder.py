@@ -80,7 +80,7 @@ def main() -> None:
     import torch
     from sentence_transformers import CrossEncoder
 
-    from rankify_lite.rerankers.cross_encoder import CrossEncoderReranker
+    from rankify_lite.rerankers.families.cross_encoder import CrossEncoderReranker
 
     small, on_gpu, device, sync = runtime(args.small)
     pairs = scifact_pairs(args.queries or (3 if small else None))

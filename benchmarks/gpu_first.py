@@ -76,7 +76,7 @@ def main() -> None:
     import numpy as np
     import torch
 
-    from rankify_lite.rerankers.llm_backend import TransformersBackend
+    from rankify_lite.rerankers.engines.llm_backend import TransformersBackend
 
     small, on_gpu, device, sync = runtime(args.small)
     batches = [int(b) for b in (args.batches or ("1,2" if small else "1,8,32")).split(",")]

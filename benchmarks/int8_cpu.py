@@ -278,7 +278,7 @@ def cross_part(args, tmp: Path, peer, peer_why, peaks) -> str:
     from rankify_lite import load_dataset
     from rankify_lite.io.trec import read_run
     from rankify_lite.models.openvino_backend import has_native_bf16
-    from rankify_lite.rerankers.cross_encoder import CrossEncoderReranker
+    from rankify_lite.rerankers.families.cross_encoder import CrossEncoderReranker
 
     ds = load_dataset(SHARED)
     bm25 = read_run(SHARED / "runs" / "anserini-bm25-flat.top1000.trec.gz").top(100)

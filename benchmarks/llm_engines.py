@@ -175,9 +175,9 @@ def main(argv: list[str] | None = None) -> None:
     from _results import markdown_table, write_section
 
     from rankify_lite import load_dataset
-    from rankify_lite.rerankers.first import FirstReranker
-    from rankify_lite.rerankers.listwise import ListwiseReranker
-    from rankify_lite.rerankers.windows import window_spans
+    from rankify_lite.rerankers.families.first import FirstReranker
+    from rankify_lite.rerankers.families.listwise import ListwiseReranker
+    from rankify_lite.rerankers.llm.windows import window_spans
     from rankify_lite.types import Run
 
     torch.set_num_threads(args.threads)

@@ -39,9 +39,9 @@ NAME = "llm_rerankers"
 
 
 def build(family: str, backend, args):
-    from rankify_lite.rerankers.first import FirstReranker
-    from rankify_lite.rerankers.listwise import ListwiseReranker
-    from rankify_lite.rerankers.pointwise import PointwiseReranker
+    from rankify_lite.rerankers.families.first import FirstReranker
+    from rankify_lite.rerankers.families.listwise import ListwiseReranker
+    from rankify_lite.rerankers.families.pointwise import PointwiseReranker
 
     common = {"backend": backend, "passage_words": args.passage_words,
               "query_batch_size": args.query_batch_size}
@@ -125,7 +125,7 @@ def main(argv: list[str] | None = None) -> None:
 
     import torch
 
-    from rankify_lite.rerankers.llm_backend import TransformersBackend
+    from rankify_lite.rerankers.engines.llm_backend import TransformersBackend
 
     torch.set_num_threads(args.threads)
     ds = load_dataset("trec-dl/dl19-passage")

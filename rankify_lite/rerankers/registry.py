@@ -2,12 +2,12 @@
 
 Keys are explicit names; a model id never selects a family by substring. Adding a family:
 
-1. one new file, e.g. ``rankify_lite/rerankers/my_family.py``, with one class that subclasses
+1. one new file, e.g. ``rankify_lite/rerankers/families/my_family.py``, with one class that subclasses
    :class:`~rankify_lite.rerankers.base.Reranker` and implements ``config()`` and
    ``_rerank_batch(items)`` (heavy imports inside methods, not at module level);
 2. one line at the bottom of this module::
 
-       register("my-family", "rankify_lite.rerankers.my_family:MyReranker", extra="rerank",
+       register("my-family", "rankify_lite.rerankers.families.my_family:MyReranker", extra="rerank",
                 requires=("torch",), default_model="org/name", description="...")
 
 The options a family takes are read from its constructor's signature (and, through
@@ -162,69 +162,69 @@ def _build(family: str, model: str | None, options: dict[str, Any]) -> Reranker:
 
 
 # ---- the families (one line each) ------------------------------------------------------------
-register("identity", "rankify_lite.rerankers.identity:IdentityReranker",
+register("identity", "rankify_lite.rerankers.families.identity:IdentityReranker",
          description="keeps the first-stage order (baseline)")
-register("cross-encoder", "rankify_lite.rerankers.cross_encoder:CrossEncoderReranker",
+register("cross-encoder", "rankify_lite.rerankers.families.cross_encoder:CrossEncoderReranker",
          extra="rerank", requires=("torch", "transformers"),
          default_model="cross-encoder/ms-marco-MiniLM-L6-v2",
          description="Hugging Face sequence-classification ranker scoring (query, passage) pairs")
-register("bi-encoder", "rankify_lite.rerankers.bi_encoder:BiEncoderReranker",
+register("bi-encoder", "rankify_lite.rerankers.families.bi_encoder:BiEncoderReranker",
          extra="dense", requires=("torch", "transformers"),
          default_model="sentence-transformers/all-MiniLM-L6-v2",
          description="dense encoder: cosine / dot product of query and passage embeddings")
-register("colbert", "rankify_lite.rerankers.colbert:ColBERTReranker",
+register("colbert", "rankify_lite.rerankers.families.colbert:ColBERTReranker",
          extra="dense", requires=("torch", "transformers"),
          default_model="answerdotai/answerai-colbert-small-v1",
          description="ColBERT late interaction: MaxSim over token embeddings (markers, query "
                      "augmentation, projection; PyLate / Stanford checkpoints); passages cached")
-register("first", "rankify_lite.rerankers.first:FirstReranker",
+register("first", "rankify_lite.rerankers.families.first:FirstReranker",
          extra="llm", requires=("torch", "transformers"),
          default_model="castorini/first_mistral",
          description="FIRST: listwise LLM, one forward pass per window, reads first-token "
                      "logits (rank_llm prompts, token for token)")
-register("listwise", "rankify_lite.rerankers.listwise:ListwiseReranker",
+register("listwise", "rankify_lite.rerankers.families.listwise:ListwiseReranker",
          extra="llm", requires=("torch", "transformers"),
          default_model="castorini/rank_zephyr_7b_v1_full",
          description="listwise LLM generating the full permutation ([2] > [1] > ...; "
                      "rank_llm prompts: RankZephyr, RankVicuna, RankGPT presets)")
-register("pointwise", "rankify_lite.rerankers.pointwise:PointwiseReranker",
+register("pointwise", "rankify_lite.rerankers.families.pointwise:PointwiseReranker",
          extra="llm", requires=("torch", "transformers"),
          default_model="HuggingFaceTB/SmolLM2-135M-Instruct",
          description="pointwise LLM relevance: log P(yes) normalised over {yes, no}")
-register("icr", "rankify_lite.rerankers.icr:ICRReranker",
+register("icr", "rankify_lite.rerankers.families.icr:ICRReranker",
          extra="llm", requires=("torch", "transformers"),
          default_model="HuggingFaceTB/SmolLM2-135M-Instruct",
          description="ICR: attention from the query to each in-context document, N/A-calibrated "
                      "(2 forward passes per query; transformers, eager attention)")
-register("pairwise", "rankify_lite.rerankers.pairwise:PairwiseReranker",
+register("pairwise", "rankify_lite.rerankers.families.pairwise:PairwiseReranker",
          extra="llm", requires=("torch", "transformers"),
          default_model="HuggingFaceTB/SmolLM2-135M-Instruct",
          description="PRP pairwise: 'Passage A or B?' from single-token logits, both orders; "
                      "sliding top-k bubble passes or all pairs")
-register("monot5", "rankify_lite.rerankers.monot5:MonoT5Reranker",
+register("monot5", "rankify_lite.rerankers.families.monot5:MonoT5Reranker",
          extra="rerank", requires=("torch", "transformers"),
          default_model="castorini/monot5-base-msmarco-10k",
          description="monoT5 seq2seq pointwise: P(true) vs false at the first decoder step")
-register("setwise", "rankify_lite.rerankers.setwise:SetwiseReranker",
+register("setwise", "rankify_lite.rerankers.families.setwise:SetwiseReranker",
          extra="llm", requires=("torch", "transformers"),
          default_model="HuggingFaceTB/SmolLM2-135M-Instruct",
          description="Setwise: 'which of Passage A/B/C/D is most relevant?', heapsort or "
                      "bubblesort to the top k; generation or label likelihood; causal LMs and T5")
-register("rank1", "rankify_lite.rerankers.rank1:Rank1Reranker",
+register("rank1", "rankify_lite.rerankers.families.rank1:Rank1Reranker",
          extra="llm", requires=("torch", "transformers"), default_model="jhu-clsp/rank1-7b",
          description="Rank1 pointwise reasoning: think within reasoning_token_budget, close the "
                      "block (forced when the budget runs out), read true/false logits")
-register("reasonrank", "rankify_lite.rerankers.reasonrank:ReasonRankReranker",
+register("reasonrank", "rankify_lite.rerankers.families.reasonrank:ReasonRankReranker",
          extra="llm", requires=("torch", "transformers"), default_model="liuwenhan/reasonrank-7B",
          description="ReasonRank listwise reasoning: think, then write the permutation "
                      "(rank_llm's ReasonRank / thinking templates; forced close on budget)")
-register("causal-lm", "rankify_lite.rerankers.causal_lm:CausalLMReranker",
+register("causal-lm", "rankify_lite.rerankers.families.causal_lm:CausalLMReranker",
          extra="llm", requires=("torch", "transformers"),
          default_model="Qwen/Qwen3-Reranker-0.6B",
          description="causal-LM pointwise rerankers in their own formats (presets): "
                      "Qwen3-Reranker, mxbai-rerank-v2, bge-reranker-v2-gemma / layerwise "
                      "(cutoff_layers); score from the last position's answer-token logits")
-register("duot5", "rankify_lite.rerankers.duot5:DuoT5Reranker",
+register("duot5", "rankify_lite.rerankers.families.duot5:DuoT5Reranker",
          extra="rerank", requires=("torch", "transformers"),
          default_model="castorini/duot5-base-msmarco",
          description="duoT5 seq2seq pairwise: P(Document0 better than Document1), summed over "

@@ -191,7 +191,7 @@ def test_expected_scores_number_fields(tmp_path, capsys, field, text):
                                   "99999999999999999999"])
 def test_a_prompt_file_with_an_unknown_version(tmp_path, text):
     from rankify_lite.errors import InputError
-    from rankify_lite.rerankers.prompts_io import load_prompt
+    from rankify_lite.rerankers.prompts.templates import load_prompt
 
     path = tmp_path / "p.yaml"
     path.write_text(f"name: mine\nversion: {text}\nprompt: 'Q: {{query}}'\n")

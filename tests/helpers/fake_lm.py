@@ -14,8 +14,8 @@ from typing import Any
 
 import numpy as np
 
-from rankify_lite.rerankers.llm_backend import Generation, NextTokenLogits
-from rankify_lite.rerankers.windows import window_spans
+from rankify_lite.rerankers.engines.llm_backend import Generation, NextTokenLogits
+from rankify_lite.rerankers.llm.windows import window_spans
 from rankify_lite.types import Corpus, Document, Queries, Run
 
 _TOKEN = re.compile(r"\s+|[A-Za-z0-9]+|\S")

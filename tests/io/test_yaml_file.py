@@ -7,7 +7,7 @@ import pytest
 
 from rankify_lite.errors import InputError
 from rankify_lite.leaderboard.config import load_config
-from rankify_lite.rerankers.prompts_io import load_prompt
+from rankify_lite.rerankers.prompts.templates import load_prompt
 
 SECRET = "api_key: sk-live-SECRET [unclosed"
 

@@ -126,7 +126,7 @@ def tiny_llm(tmp_path_factory) -> str:
 
 
 def test_transformers_backend_records_the_folder_revision_and_dtype(tiny_llm):
-    from rankify_lite.rerankers.llm_backend import TransformersBackend
+    from rankify_lite.rerankers.engines.llm_backend import TransformersBackend
 
     backend = TransformersBackend(tiny_llm, device="cpu", dtype="fp16")
     cfg = backend.config()
@@ -175,7 +175,7 @@ def test_monot5_records_the_revision(tmp_path):
 def test_cached_hub_model_records_its_snapshot_hash():
     from helpers.tiny import cached_or_skip
 
-    from rankify_lite.rerankers.llm_backend import TransformersBackend
+    from rankify_lite.rerankers.engines.llm_backend import TransformersBackend
 
     backend = TransformersBackend(cached_or_skip(SMOLLM2), device="cpu")
     assert HASH.match(backend.config()["revision"])

@@ -76,7 +76,7 @@ def test_export_is_cached_by_model_revision_and_settings(tiny_encoder, tmp_path,
 
 
 def test_cross_encoder_onnx_scores(tmp_path_factory, texts, scifact):
-    from rankify_lite.rerankers.cross_encoder import CrossEncoderReranker
+    from rankify_lite.rerankers.families.cross_encoder import CrossEncoderReranker
 
     folder = save_tiny_bert(tmp_path_factory.mktemp("ce") / "tiny-ce", texts)
     queries = [q.text for q in list(scifact.queries.values())[:5]]
@@ -97,7 +97,7 @@ def test_cross_encoder_onnx_scores(tmp_path_factory, texts, scifact):
 
 
 def test_cross_encoder_onnx_two_labels(tmp_path_factory, texts):
-    from rankify_lite.rerankers.cross_encoder import CrossEncoderReranker
+    from rankify_lite.rerankers.families.cross_encoder import CrossEncoderReranker
 
     folder = save_tiny_bert(tmp_path_factory.mktemp("ce2") / "tiny-ce2", texts, num_labels=2)
     pairs = [("cells", t) for t in texts[:10]]

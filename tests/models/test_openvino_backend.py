@@ -102,7 +102,7 @@ def test_dense_openvino_int8_calibrated_on_first_texts_and_cached(tiny_encoder, 
 def test_cross_encoder_openvino_scores(tmp_path_factory, texts, scifact):
     from scipy.stats import spearmanr
 
-    from rankify_lite.rerankers.cross_encoder import CrossEncoderReranker
+    from rankify_lite.rerankers.families.cross_encoder import CrossEncoderReranker
 
     folder = save_tiny_bert(tmp_path_factory.mktemp("ce") / "tiny-ce", texts)
     queries = [q.text for q in list(scifact.queries.values())[:5]]

@@ -150,7 +150,7 @@ def test_queries_per_call_is_part_of_the_cache_key(dl19, tmp_path):
 
 
 def test_bi_encoder_checkpoints_in_small_query_batches():
-    from rankify_lite.rerankers.bi_encoder import BiEncoderReranker
+    from rankify_lite.rerankers.families.bi_encoder import BiEncoderReranker
 
     # DL19 (43 queries) is 6 checkpointed batches, not one batch of 64 that a kill loses whole
     assert BiEncoderReranker.query_batch_size == 8

@@ -9,7 +9,7 @@ from helpers.extras import requires
 
 from rankify_lite.errors import InputError, MissingDependencyError
 from rankify_lite.rerankers import load_reranker, registry
-from rankify_lite.rerankers.identity import IdentityReranker
+from rankify_lite.rerankers.families.identity import IdentityReranker
 
 
 @requires("torch", "transformers", extra="rerank")  # the cross-encoder row must be available
@@ -76,11 +76,11 @@ def test_default_model_is_passed_when_none_given(monkeypatch):
         def __init__(self, model: str | None = None, batch_size: int | None = None) -> None:
             got.update(model=model, batch_size=batch_size)
 
-    import rankify_lite.rerankers.identity as identity_module
+    import rankify_lite.rerankers.families.identity as identity_module
 
     monkeypatch.setattr(registry, "_REGISTRY", dict(registry._REGISTRY))
     monkeypatch.setattr(identity_module, "Probe", Probe, raising=False)
-    registry.register("probe", "rankify_lite.rerankers.identity:Probe", default_model="org/x")
+    registry.register("probe", "rankify_lite.rerankers.families.identity:Probe", default_model="org/x")
     load_reranker("probe", batch_size=3)
     assert got == {"model": "org/x", "batch_size": 3}
     load_reranker("probe", model="/my/folder")
@@ -98,7 +98,7 @@ def test_every_family_class_carries_its_registered_key_and_default_model():
             assert cls.family == info.key
             own = getattr(cls, "default_model", None)
             assert not own or not info.default_model or own == info.default_model
-    wrong = FamilyInfo("not-identity", "rankify_lite.rerankers.identity:IdentityReranker",
+    wrong = FamilyInfo("not-identity", "rankify_lite.rerankers.families.identity:IdentityReranker",
                        None, (), None, "")
     with pytest.raises(TypeError, match="make them equal"):
         wrong.cls()

@@ -26,7 +26,7 @@ from rankify_lite.file_policy import FileOptions
 
 #: engine -> "module:Class" of its backend (imported only when that engine is used)
 ENGINE_CLASSES: dict[str, str] = {
-    "transformers": "rankify_lite.rerankers.llm_backend:TransformersBackend",
+    "transformers": "rankify_lite.rerankers.engines.llm_backend:TransformersBackend",
     "vllm": "rankify_lite.rerankers.engines.vllm_backend:VLLMBackend",
     "openai": "rankify_lite.rerankers.engines.openai_backend:OpenAIBackend",
     "llamacpp": "rankify_lite.rerankers.engines.llamacpp_backend:LlamaCppBackend",

@@ -28,8 +28,8 @@ from typing import Any
 import numpy as np
 
 from rankify_lite.errors import InputError, require
+from rankify_lite.rerankers.engines.llm_backend import Generation, NextTokenLogits
 from rankify_lite.rerankers.engines.tokenizer_side import TokenizerSide, check_prompts, load_tokenizer
-from rankify_lite.rerankers.llm_backend import Generation, NextTokenLogits
 
 #: checked at start-up: our tokenizer and llama.cpp's vocabulary must give the same ids
 PROBE = "Rank the passages [1] > [2]: relevance of 'photosynthesis' to Query:?"

@@ -26,8 +26,8 @@ import numpy as np
 
 from rankify_lite.errors import InputError
 from rankify_lite.rerankers.engines.http_client import ClientError, JsonClient, ServerError
+from rankify_lite.rerankers.engines.llm_backend import Generation, NextTokenLogits
 from rankify_lite.rerankers.engines.tokenizer_side import TokenizerSide, check_prompts, load_tokenizer
-from rankify_lite.rerankers.llm_backend import Generation, NextTokenLogits
 
 PROMPT_FORMATS = ("ids", "text")
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from rankify_lite.errors import InputError, require
-from rankify_lite.rerankers.llm_backend import TokenizerSide, check_prompts
+from rankify_lite.rerankers.engines.llm_backend import TokenizerSide, check_prompts
 
 __all__ = ["TokenizerSide", "check_prompts", "load_tokenizer"]
 

@@ -26,8 +26,8 @@ from typing import Any
 import numpy as np
 
 from rankify_lite.errors import InputError, require
+from rankify_lite.rerankers.engines.llm_backend import Generation, NextTokenLogits
 from rankify_lite.rerankers.engines.tokenizer_side import TokenizerSide, check_prompts, load_tokenizer
-from rankify_lite.rerankers.llm_backend import Generation, NextTokenLogits
 
 #: options VLLMBackend takes by name (not accepted inside engine_args)
 _NAMED = ("model", "tokenizer", "revision", "dtype", "max_model_len", "tensor_parallel_size",

@@ -18,9 +18,9 @@ import time
 
 def main(src: str, dst: str) -> None:
     from rankify_lite import load_dataset
-    from rankify_lite.rerankers.first import FirstReranker
-    from rankify_lite.rerankers.listwise import ListwiseReranker
-    from rankify_lite.rerankers.pointwise import PointwiseReranker
+    from rankify_lite.rerankers.families.first import FirstReranker
+    from rankify_lite.rerankers.families.listwise import ListwiseReranker
+    from rankify_lite.rerankers.families.pointwise import PointwiseReranker
     from rankify_lite.types import Run
 
     job = json.loads(open(src).read())

@@ -18,8 +18,8 @@ from pathlib import Path
 def main(src: str, dst: str) -> None:
     from rankify_lite import load_dataset
     from rankify_lite.rerankers.engines import build_backend
-    from rankify_lite.rerankers.rank1 import Rank1Reranker
-    from rankify_lite.rerankers.reasonrank import ReasonRankReranker
+    from rankify_lite.rerankers.families.rank1 import Rank1Reranker
+    from rankify_lite.rerankers.families.reasonrank import ReasonRankReranker
     from rankify_lite.types import Run
 
     job = json.loads(Path(src).read_text())

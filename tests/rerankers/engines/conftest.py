@@ -15,10 +15,10 @@ def inprocess(dl19):
     pytest.importorskip("transformers")
     if not smol_cached():
         pytest.skip("SmolLM2-135M-Instruct is not in the Hugging Face cache")
-    from rankify_lite.rerankers.first import FirstReranker
-    from rankify_lite.rerankers.listwise import ListwiseReranker
-    from rankify_lite.rerankers.pointwise import PointwiseReranker
-    from rankify_lite.rerankers.windows import window_spans
+    from rankify_lite.rerankers.families.first import FirstReranker
+    from rankify_lite.rerankers.families.listwise import ListwiseReranker
+    from rankify_lite.rerankers.families.pointwise import PointwiseReranker
+    from rankify_lite.rerankers.llm.windows import window_spans
     from rankify_lite.types import Run
 
     run = dl19.load_run("bm25.top100")

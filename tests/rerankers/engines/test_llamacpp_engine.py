@@ -66,9 +66,9 @@ def test_prefix_reuse_gives_the_values_of_fresh_evaluation(inprocess, llama):
 
 
 def test_families_on_llamacpp_match_transformers(inprocess, llama, dl19):
-    from rankify_lite.rerankers.first import FirstReranker
-    from rankify_lite.rerankers.listwise import ListwiseReranker
-    from rankify_lite.rerankers.pointwise import PointwiseReranker
+    from rankify_lite.rerankers.families.first import FirstReranker
+    from rankify_lite.rerankers.families.listwise import ListwiseReranker
+    from rankify_lite.rerankers.families.pointwise import PointwiseReranker
 
     families = {"first": FirstReranker(backend=llama, **WINDOW),
                 "listwise": ListwiseReranker(backend=llama, **WINDOW),

@@ -18,9 +18,9 @@ from rankify_lite.rerankers.base import RerankQueryError
 from rankify_lite.rerankers.engines import build_backend
 from rankify_lite.rerankers.engines.http_client import ServerError
 from rankify_lite.rerankers.engines.openai_backend import OpenAIBackend
-from rankify_lite.rerankers.first import FirstReranker
-from rankify_lite.rerankers.listwise import ListwiseReranker
-from rankify_lite.rerankers.pointwise import PointwiseReranker
+from rankify_lite.rerankers.families.first import FirstReranker
+from rankify_lite.rerankers.families.listwise import ListwiseReranker
+from rankify_lite.rerankers.families.pointwise import PointwiseReranker
 from rankify_lite.types import Run
 
 SCORES = {"q1": [0.1, 3.0, 2.0, 5.0, 0.5, 4.0, 1.0, 6.0], "q2": [2.0, 1.0, 7.0, 0.0, 3.0, 5.0]}

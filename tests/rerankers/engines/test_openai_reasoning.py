@@ -10,8 +10,8 @@ from helpers.fake_lm import FakeLM, perfect_writer, rerank_inputs
 from helpers.fake_server import FakeServer, FakeTokenizer
 
 from rankify_lite.rerankers.engines.openai_backend import OpenAIBackend
-from rankify_lite.rerankers.rank1 import Rank1Reranker
-from rankify_lite.rerankers.reasonrank import ReasonRankReranker
+from rankify_lite.rerankers.families.rank1 import Rank1Reranker
+from rankify_lite.rerankers.families.reasonrank import ReasonRankReranker
 
 SCORES = {"q1": [0.1, 3.0, 2.0, 5.0, 0.5, 4.0, 1.0, 6.0], "q2": [2.0, 1.0, 7.0, 0.0, 3.0, 5.0]}
 

@@ -24,9 +24,9 @@ from helpers.slow_reranker import wait_for_checkpoint
 
 from rankify_lite.rerankers.base import RerankQueryError
 from rankify_lite.rerankers.engines.http_client import ServerError
-from rankify_lite.rerankers.first import FirstReranker
-from rankify_lite.rerankers.listwise import ListwiseReranker
-from rankify_lite.rerankers.pointwise import PointwiseReranker
+from rankify_lite.rerankers.families.first import FirstReranker
+from rankify_lite.rerankers.families.listwise import ListwiseReranker
+from rankify_lite.rerankers.families.pointwise import PointwiseReranker
 from rankify_lite.types import Run
 
 pytestmark = pytest.mark.slow

@@ -16,8 +16,8 @@ from helpers.fake_lm import FakeLM, docs_with_relevance
 from helpers.fake_server import FakeTokenizer
 
 from rankify_lite.errors import InputError
-from rankify_lite.rerankers.first import FirstReranker
-from rankify_lite.rerankers.listwise import ListwiseReranker
+from rankify_lite.rerankers.families.first import FirstReranker
+from rankify_lite.rerankers.families.listwise import ListwiseReranker
 from rankify_lite.types import Corpus, Queries, Run
 
 

@@ -30,9 +30,9 @@ def results(dl19, tmp_path_factory):
         pytest.skip("no vLLM environment (set RANKIFY_LITE_VLLM_PYTHON; .ci/run makes one)")
     if not smol_cached():
         pytest.skip("SmolLM2-135M-Instruct is not in the Hugging Face cache")
-    from rankify_lite.rerankers.llm_backend import TransformersBackend
-    from rankify_lite.rerankers.rank1 import Rank1Reranker
-    from rankify_lite.rerankers.reasonrank import ReasonRankReranker
+    from rankify_lite.rerankers.engines.llm_backend import TransformersBackend
+    from rankify_lite.rerankers.families.rank1 import Rank1Reranker
+    from rankify_lite.rerankers.families.reasonrank import ReasonRankReranker
     from rankify_lite.types import Run
 
     run = dl19.load_run("bm25.top100")
