@@ -33,6 +33,8 @@ def add_parsers(sub) -> None:
     p = sub.add_parser("run", help="retrieve, rerank and evaluate a dataset")
     p.add_argument("--dataset", default="beir/scifact", help="name or folder (default: bundled "
                    "beir/scifact)")
+    p.add_argument("--qrels", help="judgments (TREC or BEIR qrels) for a pre-retrieved "
+                   "--dataset file (rank_llm / Rankify JSON; its run is run:pre-retrieved)")
     p.add_argument("--retriever", default="bm25",
                    help="bm25 | bm25-multifield | bm25s | dense | splade | run:NAME (a run "
                         "shipped with the dataset, e.g. run:bm25.top100)")
@@ -164,7 +166,12 @@ def cmd_run(args: argparse.Namespace) -> int:
     pipeline = Pipeline(retriever, rerankers, depth=args.depth, k=args.k, test=args.test,
                         cache=not args.no_cache, refresh=args.refresh, **kwargs)
     _check_output(pipeline, args)
-    return _finish(pipeline.run(args.dataset), args)
+    dataset: Any = args.dataset
+    if args.qrels:
+        from rankify_lite.datasets.pre_retrieved import load_pre_retrieved_with_qrels
+
+        dataset = load_pre_retrieved_with_qrels(args.dataset, args.qrels)
+    return _finish(pipeline.run(dataset), args)
 
 
 def cmd_rerun(args: argparse.Namespace) -> int:

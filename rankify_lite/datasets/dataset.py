@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from rankify_lite.datasets.rules import CollectionRules
-from rankify_lite.types import Corpus, Qrels, Queries
+from rankify_lite.types import Corpus, Qrels, Queries, Run
 
 
 @dataclass(frozen=True)
@@ -17,7 +17,8 @@ class Dataset:
     """One test collection.
 
     ``corpus`` is None for sets shipped as topics + qrels only (evaluate runs, don't retrieve).
-    ``runs`` maps names of first-stage runs shipped with the data to their files.
+    ``runs`` maps names of first-stage runs shipped with the data to their files (or to the
+    Run itself, when it was read with the data: a pre-retrieved file's).
     ``rules`` says how the collection is evaluated (relevance level of binary metrics, BEIR's
     self-hit rule, default metrics and split): read from the folder's ``collection.yaml`` or the
     table of known collections, never guessed from the name (see :mod:`rankify_lite.datasets.rules`).
@@ -27,7 +28,7 @@ class Dataset:
     corpus: Corpus | None
     queries: Queries
     qrels: Qrels
-    runs: Mapping[str, Path] = field(default_factory=dict)
+    runs: Mapping[str, Path | Run] = field(default_factory=dict)
     rules: CollectionRules = field(default_factory=CollectionRules)
     metadata: Mapping[str, Any] = field(default_factory=dict)
 
@@ -94,7 +95,10 @@ class Dataset:
         if name not in self.runs:
             raise InputError(f"dataset {self.name!r} ships no run named {name!r}.",
                              fix=f"use one of: {', '.join(sorted(self.runs)) or '(none)'}.")
-        return read_run(self.runs[name], name=name)
+        source = self.runs[name]
+        if isinstance(source, Run):  # read with the data (a pre-retrieved file's own run)
+            return source
+        return read_run(source, name=name)
 
     def describe(self) -> dict[str, Any]:
         return {"name": self.name, "docs": len(self.corpus) if self.corpus is not None else 0,

@@ -113,6 +113,10 @@ def load_dataset(name_or_path: str | os.PathLike, split: str | None = None,
     raw = str(name_or_path)
     path = Path(raw).expanduser()
     if path.exists():
+        from rankify_lite.datasets.pre_retrieved import is_pre_retrieved_name, load_pre_retrieved
+
+        if path.is_file() and is_pre_retrieved_name(path):  # rank_llm / Rankify JSON
+            return load_pre_retrieved(path)
         if not is_beir_folder(path):
             raise DatasetNotFoundError(
                 f"{path}: not a dataset folder. Fix: give a folder in BEIR layout "

@@ -245,6 +245,11 @@ class Pipeline:
         if not len(ds.queries):
             raise InputError(f"dataset {ds.name!r} has no queries.",
                              fix="check queries.jsonl (and that the qrels split names its queries).")
+        if not ds.qrels.restrict(ds.queries):  # refused before hours of reranking, not after
+            raise InputError(f"dataset {ds.name!r} has no relevance judgments for its queries, "
+                             "so its runs can't be scored.", fix="give qrels (e.g. "
+                             "load_pre_retrieved(path, qrels=...), or run --qrels FILE), or "
+                             "rerank without scoring: reranker.rerank(queries, run, corpus).")
         root = self._cache_root()
         cache = RunCache(root) if root is not None else None
         stages: list[StageStats] = []
