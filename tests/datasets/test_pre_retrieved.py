@@ -11,7 +11,8 @@ import json
 import pytest
 
 from rankify_lite import load_dataset
-from rankify_lite.datasets.pre_retrieved import RUN_NAME, load_pre_retrieved
+from rankify_lite.datasets import load_pre_retrieved
+from rankify_lite.datasets.pre_retrieved import RUN_NAME
 from rankify_lite.errors import InputError
 from rankify_lite.evaluation import evaluate
 from rankify_lite.pipeline import Pipeline
