@@ -189,7 +189,7 @@ def cmd_rerun(args: argparse.Namespace) -> int:
     meta, folder = dict(saved.meta), saved.folder
     source = str(saved.meta_path)
     sanitize_meta(meta, folder, consent=consent, source=source)
-    ds = load_dataset(dataset_of_meta(meta))
+    ds = load_dataset(dataset_of_meta(meta, folder))
     record = verify_inputs(saved, ds, allow_changed_data=args.allow_changed_data, source=source)
     _check_output_of_saved(meta, args)
     pipeline, _ = pipeline_from_meta(meta, folder=folder, source=source, consent=consent,

@@ -7,6 +7,7 @@ before specs were recorded fall back to the options of their ``config()`` the cl
 
 from __future__ import annotations
 
+import contextlib
 import warnings
 from pathlib import Path
 from typing import Any
@@ -144,15 +145,53 @@ def first_stage_from_meta(conf: dict[str, Any], folder: Path | None,
     return retriever_from_config(rconf)
 
 
-def dataset_of_meta(meta: dict[str, Any]) -> str:
-    """The dataset name (or folder) a saved result was computed on."""
+def dataset_candidates(info: Any, folder: Path | None) -> list[str | Path]:
+    """Where the dataset a saved result names may be read, in order: the one rule ``report``
+    and ``rerun`` share (:func:`dataset_of_meta`). A shared meta.json never makes either read
+    a dataset outside its folder that its author does not already know:
+
+    * a relative ``dataset.source`` only inside the result folder (:func:`io.files.inside
+      <rankify_lite.io.files.inside>`: no ``..``, no link out); otherwise it is ignored;
+    * an absolute ``source`` only when ``dataset.content_hash`` is recorded: the dataset found
+      there must then match it (``rerun`` and ``report`` refuse a mismatch unless allowed), so
+      an unknown dataset is never read into a report; without a hash it is ignored (``~`` is
+      never expanded);
+    * then ``dataset.name`` (a name of the registry or the data folder).
+
+    A dataset the user passes explicitly (``report --dataset``) bypasses this rule."""
+    from rankify_lite.io.files import inside
+
+    info = info if isinstance(info, dict) else {}
+    source, name, recorded = info.get("source"), info.get("name"), info.get("content_hash")
+    out: list[str | Path] = []
+    if isinstance(source, str) and source and not source.startswith("ir_datasets:"):
+        path = Path(source)
+        if path.is_absolute():
+            if isinstance(recorded, str) and recorded:
+                out.append(path)
+        elif folder is not None:
+            with contextlib.suppress(InputError):
+                out.append(inside(folder, source, "dataset.source"))
+    if isinstance(name, str) and name:
+        out.append(name)
+    return out
+
+
+def dataset_of_meta(meta: dict[str, Any], folder: str | Path | None = None) -> str:
+    """The dataset name (or folder) a saved result was computed on (see
+    :func:`dataset_candidates`): the first folder that exists, else its name."""
     dataset = meta.get("dataset") if isinstance(meta, dict) else None
     if not isinstance(dataset, dict) or not isinstance(dataset.get("name"), str):
         raise InputError("metadata lacks dataset.name or is garbled; not a rankify-lite result "
                          "file.", fix="pass the meta.json written by 'rankify-lite run --output "
                                       "DIR'.")
-    source = dataset.get("source") or dataset["name"]
-    return dataset["name"] if not str(source).startswith("/") else str(source)
+    for cand in dataset_candidates(dataset, Path(folder) if folder is not None else None):
+        if isinstance(cand, Path):
+            if cand.exists():
+                return str(cand)
+            continue
+        return cand
+    return dataset["name"]
 
 
 def pipeline_from_meta(meta: dict[str, Any], folder: str | Path | None = None, *,
@@ -192,4 +231,4 @@ def pipeline_from_meta(meta: dict[str, Any], folder: str | Path | None = None, *
     pipeline = Pipeline(first, rerankers, depth=conf["depth"], k=conf["k"],
                         metrics=conf.get("metrics"), seed=conf.get("seed", 0),
                         test=conf.get("test", "t-test"))
-    return pipeline, dataset_of_meta(meta)
+    return pipeline, dataset_of_meta(meta, folder)

@@ -90,21 +90,17 @@ def _snippet(doc) -> str:
 
 
 def _find_dataset(info: dict[str, Any], f: Fields, folder: Path, dataset: str | Path | None):
+    """The dataset given (``dataset``), else the one meta.json names, found by the rule rerun
+    uses too (:func:`~rankify_lite.pipeline.rebuild.dataset_candidates`: nothing outside the
+    folder that the file's author does not already know)."""
     from rankify_lite import load_dataset
     from rankify_lite.errors import DatasetNotFoundError
+    from rankify_lite.pipeline.rebuild import dataset_candidates
 
+    f.text(info.get("source"), "dataset.source", "")   # checked: text, or refused naming it
+    f.text(info.get("name"), "dataset.name", "")
     tried: list[str] = []
-    candidates: list[str | Path] = []
-    if dataset is not None:
-        candidates = [dataset]
-    else:
-        source = f.text(info.get("source"), "dataset.source", "")
-        if source:
-            src = Path(source).expanduser()
-            candidates += [src] if src.is_absolute() else [Path.cwd() / src, folder / src]
-        name = f.text(info.get("name"), "dataset.name", "")
-        if name:
-            candidates.append(name)
+    candidates = [dataset] if dataset is not None else dataset_candidates(info, folder)
     for cand in candidates:
         if isinstance(cand, Path) and not cand.exists():
             tried.append(str(cand))
@@ -114,9 +110,10 @@ def _find_dataset(info: dict[str, Any], f: Fields, folder: Path, dataset: str | 
         except DatasetNotFoundError:
             tried.append(str(cand))
     raise InputError(f"cannot find the dataset this result was scored on (tried: "
-                     f"{', '.join(tried) or 'nothing recorded'}).", path=f.path,
-                     fix="pass the dataset folder or name: rankify-lite report FOLDER "
-                         "--dataset PATH.")
+                     f"{', '.join(tried) or 'nothing usable recorded'}; a dataset outside the "
+                     "result folder is read only when meta.json records its content_hash).",
+                     path=f.path, fix="pass the dataset folder or name: rankify-lite report "
+                                      "FOLDER --dataset PATH.")
 
 
 def _settings(f: Fields, meta: dict[str, Any], names: list[str]) -> dict[str, Any]:
@@ -171,6 +168,11 @@ def load_result(folder: Path, dataset: str | Path | None = None, *,
                  for s, e in zip(order, comp.evaluations, strict=True)}
     notes = list(conf["notes"])
     if conf["content_hash"] and conf["content_hash"] != ds.content_hash():
+        if dataset is None and not allow_changed:  # found by what meta.json says: refused
+            raise InputError(f"the dataset found ({ds.name}) is not the one this result was "
+                             "scored on: its content hash differs from dataset.content_hash.",
+                             path=saved.meta_path, fix="pass the dataset it was scored on "
+                             "(--dataset PATH), or --allow-changed to score it on this one.")
         notes.append(f"the dataset found ({ds.name}) is not the one this result was scored on "
                      "(its content hash differs): scores below are computed on the one found")
     if not saved.verified:

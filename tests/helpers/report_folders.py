@@ -39,9 +39,12 @@ def write_result(folder: Path, dataset: Path, runs: dict[str, dict[str, list[str
             for qid, docs in ranking.items():
                 for rank, did in enumerate(docs, 1):
                     fh.write(f"{qid} Q0 {did} {rank} {100 - rank} t\n")
+    from rankify_lite import load_dataset
+
     names = list(runs)
     meta = {"files": files, "file_sha256": saved_file_hashes(folder, files),
-            "dataset": {"source": str(dataset), "name": "tiny"},
+            "dataset": {"source": str(dataset), "name": "tiny",   # as a save records it
+                        "content_hash": load_dataset(str(dataset)).content_hash()},
             "significance": {"systems": names, "metrics": ["ndcg@10"], "baseline": names[0],
                              "test": "t-test", "correction": "holm", "alpha": 0.05},
             "stages": [{"system": s, "kind": "first-stage" if i == 0 else "reranker",

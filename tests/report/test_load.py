@@ -134,7 +134,7 @@ def test_a_cascade_moves_against_the_stage_before_it(dl19, shared_data, tmp_path
         files[name] = name.replace(">>", "__") + ".trec"
         write_run(run, tmp_path / files[name])
     meta = {"files": files, "dataset": {"source": str(shared_data / "trec-dl" / "dl19-passage"),
-                                        "rel_level": 2},
+                                        "rel_level": 2, "content_hash": dl19.content_hash()},
             "significance": {"systems": names, "metrics": ["ndcg@10"], "baseline": "bm25"},
             "something_new": {"ignored": True}}
     (tmp_path / "meta.json").write_text(json.dumps(meta))
