@@ -118,3 +118,30 @@ def test_hostile_page_in_chromium_runs_nothing_and_works_as_the_clean_one(browse
         assert docs == [d for d, _ in view["top"][first][qids[1]]] == IDS
         assert page.locator(".notes li").first.inner_text() == TEXTS[1]
     assert page.evaluate("window.__pwned") is None
+
+
+#: ids that name properties every JavaScript object inherits (corpora with word ids have them)
+PROTO_IDS = ["constructor", "toString", "valueOf", "hasOwnProperty", "__proto__"]
+
+
+def test_ids_naming_object_prototype_properties_find_nothing(browser, tmp_path):
+    """grades[doc] / docs[doc] on plain objects found Object.prototype's functions: a badge
+    'function Object() { [native code] }' and a snippet of its source (review 12)."""
+    data = write_dataset(tmp_path / "data", {"constructor": "one", "q2": "two"},
+                         {"d0": "a text", "d1": "b text"},
+                         {"constructor": {"d0": 1}, "q2": {"d1": 1}})
+    ranking = [*PROTO_IDS, "d0", "d1"]
+    meta = write_result(tmp_path / "result", data,
+                        {"bm25": {"constructor": ranking, "q2": ranking},
+                         "bm25>>x": {"constructor": ranking[::-1], "q2": ranking[::-1]}})
+    html = build_report(meta.parent, tmp_path / "r.html")
+    page, problems, _ = open_page(browser, html)
+    assert problems == []
+    page.select_option("#qpick-0", "constructor")
+    card = page.locator('#qview-0 .list[data-system="bm25"] li')
+    assert [li.get_attribute("data-doc") for li in card.all()] == ranking
+    badges = [li.locator(".g").inner_text() for li in card.all()]
+    assert badges == ["?"] * len(PROTO_IDS) + ["1", "?"]
+    text = page.inner_text("#qview-0")
+    assert "native code" not in text and "function" not in text
+    assert page.locator('#qview-0 .list[data-system="bm25"] .snip').count() == 2   # d0, d1

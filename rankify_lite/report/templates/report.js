@@ -7,6 +7,11 @@
     if (text !== undefined) { e.textContent = text; }
     return e;
   }
+  // a key's own value, never an inherited one: a document or query id such as "constructor"
+  // or "toString" must not find Object.prototype's function
+  function own(obj, key) {
+    return obj && Object.prototype.hasOwnProperty.call(obj, key) ? obj[key] : undefined;
+  }
   function fmt(v) { return (v === undefined || v === null) ? "\u2013" : v.toFixed(4); }
   function move(before, now) {
     if (before === null || before === undefined) {
@@ -34,8 +39,8 @@
       tr.appendChild(el("td", "", s.letter + " " + s.display +
                         (s.changed ? "  [CHANGED run file]" : "")));
       view.metrics.forEach(function (m) {
-        var pq = (view.per_query[s.name] || {})[m] || {};
-        var td = el("td", "num", fmt(pq[qid]));
+        var pq = own(own(view.per_query, s.name), m) || {};
+        var td = el("td", "num", fmt(own(pq, qid)));
         td.setAttribute("data-system", s.name); td.setAttribute("data-metric", m);
         tr.appendChild(td);
       });
@@ -43,7 +48,7 @@
     });
     box.appendChild(t);
     if (!view.has_runs) { return; }
-    var lists = el("div", "lists"), grades = view.grades[qid] || {};
+    var lists = el("div", "lists"), grades = own(view.grades, qid) || {};
     view.systems.forEach(function (s) {
       var card = el("div", "list");
       card.setAttribute("data-system", s.name);
@@ -51,8 +56,8 @@
         (s.parent ? "  (moves vs " + s.parent + ")" : "") +
         (s.changed ? "  [CHANGED run file]" : "")));
       var ol = el("ol");
-      ((view.top[s.name] || {})[qid] || []).forEach(function (entry, rank) {
-        var li = el("li"), doc = entry[0], g = grades[doc];
+      (own(own(view.top, s.name), qid) || []).forEach(function (entry, rank) {
+        var li = el("li"), doc = entry[0], g = own(grades, doc);
         li.setAttribute("data-doc", doc);
         var badge = el("span", "g " + (g === undefined ? "gx" : "g" + Math.min(g, 3)),
                        g === undefined ? "?" : String(g));
@@ -63,7 +68,8 @@
           var mv = move(entry[1], rank), m = el("span", mv[0], " " + mv[1]);
           m.title = mv[2]; li.appendChild(m);
         }
-        if (view.docs[doc]) { li.appendChild(el("span", "snip", view.docs[doc])); }
+        var snip = own(view.docs, doc);
+        if (snip) { li.appendChild(el("span", "snip", snip)); }
         ol.appendChild(li);
       });
       card.appendChild(ol);
