@@ -35,9 +35,10 @@ def add_parsers(sub) -> None:
                    "beir/scifact)")
     p.add_argument("--qrels", help="judgments (TREC or BEIR qrels) for a pre-retrieved "
                    "--dataset file (rank_llm / Rankify JSON; its run is run:pre-retrieved)")
-    p.add_argument("--retriever", default="bm25",
+    p.add_argument("--retriever", default=None,
                    help="bm25 | bm25-multifield | bm25s | dense | splade | run:NAME (a run "
-                        "shipped with the dataset, e.g. run:bm25.top100)")
+                        "shipped with the dataset, e.g. run:bm25.top100) (default: bm25; "
+                        "run:pre-retrieved for a pre-retrieved .json/.jsonl --dataset file)")
     p.add_argument("--retriever-model", help="model id for dense/splade")
     p.add_argument("--retriever-option", action="append", metavar="KEY=VALUE",
                    help="first-stage option, repeatable (JSON values), e.g. "
@@ -149,6 +150,10 @@ def cmd_run(args: argparse.Namespace) -> int:
     from rankify_lite.pipeline import Pipeline
     from rankify_lite.retrievers.registry import build_retriever
 
+    if args.retriever is None:  # a pre-retrieved file is reranked, not indexed again
+        from rankify_lite.datasets.pre_retrieved import default_first_stage
+
+        args.retriever = default_first_stage(args.dataset)
     if args.retriever.startswith("run:"):
         retriever: Any = args.retriever
     else:

@@ -147,6 +147,13 @@ def load_pre_retrieved_with_qrels(path: str | os.PathLike, qrels: str | os.PathL
     return load_pre_retrieved(path, qrels=qrels)
 
 
+def default_first_stage(dataset: Any) -> str:
+    """The CLI's first stage when none is named: a pre-retrieved file's own run
+    (``run:pre-retrieved``), else ``bm25``."""
+    path = Path(str(dataset)).expanduser()
+    return f"run:{RUN_NAME}" if path.is_file() and is_pre_retrieved_name(path) else "bm25"
+
+
 def _why_from_rank(qid: str, order: list[str], per: dict[str, float | None]) -> str | None:
     """Why this list's scores can't be kept (missing, or increasing down the list); None."""
     previous = None
@@ -181,5 +188,5 @@ def _read_qrels(qrels: str | os.PathLike | Qrels | None) -> Qrels:
     return read_qrels(qrels)
 
 
-__all__ = ["FORMATS", "RUN_NAME", "detect_format", "is_pre_retrieved_name", "load_pre_retrieved",
-           "load_pre_retrieved_with_qrels"]
+__all__ = ["FORMATS", "RUN_NAME", "default_first_stage", "detect_format", "is_pre_retrieved_name",
+           "load_pre_retrieved", "load_pre_retrieved_with_qrels"]

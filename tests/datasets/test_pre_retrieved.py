@@ -123,11 +123,13 @@ def test_cli_run_on_a_pre_retrieved_file(dl19, tmp_path, capsys):
     qrels.write_text("query-id\tcorpus-id\tscore\n" + "".join(
         f"{q}\t{d}\t{g}\n" for q, docs in ds.qrels.items() for d, g in docs.items()))
     out = tmp_path / "out"
-    args = ["run", "--dataset", str(path), "--retriever", f"run:{RUN_NAME}", "--reranker",
-            "identity", "--depth", "100", "--no-cache", "-m", "ndcg@10", "--json"]
+    # no --retriever: a pre-retrieved file's first stage is its own run, not a new BM25 index
+    args = ["run", "--dataset", str(path), "--reranker", "identity", "--depth", "100",
+            "--no-cache", "-m", "ndcg@10", "--json"]
     assert main([*args, "--qrels", str(qrels), "--output", str(out)]) == 0
     printed = json.loads(capsys.readouterr().out)
     scores = json.dumps(printed)
+    assert printed["pipeline"]["retriever"] == {"family": "shipped-run", "name": RUN_NAME}
     assert f"{BM25_NDCG10}" in scores or f"{BM25_NDCG10:.4f}" in scores, scores[:400]
     saved = (out / f"{RUN_NAME}__identity.trec").read_text().splitlines()
     ranked: dict[str, list[str]] = {}
