@@ -85,11 +85,10 @@ def render_html(data: dict[str, Any]) -> str:
 
     from rankify_lite import __version__
 
-    for i, view in enumerate(data["views"]):
-        view["index"] = i
+    views = [_view({**v, "index": i}) for i, v in enumerate(data["views"])]  # data unchanged
     template, css, js = _template()
     return template.render(
         title=data["title"], source=data["source"], version=__version__,
-        changed=data.get("changed", []), views=[_view(v) for v in data["views"]],
+        changed=data.get("changed", []), views=views,
         payload=markupsafe.Markup(json_script(data)), css=markupsafe.Markup(css),
         js=markupsafe.Markup(js))
