@@ -19,7 +19,8 @@ file's ranking.
   the dataset's metadata says so; qrels given for such a file must use those ids.
   ``relevance_from_answers=True`` turns ``has_answer`` into qrels (grade 1 when the passage
   holds an answer, 0 when it does not): the answer-match relevance Rankify's own top-k
-  accuracy uses, not human judgments.
+  accuracy uses, not human judgments. A ``reranked_ctxs`` list saved beside ``ctxs`` is not
+  read: the first stage is ``ctxs``.
 
 A file is a JSON array (``.json``, as both peers write it) or one record per line
 (``.jsonl``), possibly compressed (gzip, bzip2, xz; chosen by content, not by name). Each

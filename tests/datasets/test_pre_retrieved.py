@@ -229,3 +229,22 @@ def test_broken_json_is_refused_with_its_line(tmp_path):
     path.write_text("[]")
     with pytest.raises(InputError, match="holds no records"):
         load_pre_retrieved(path)
+
+
+def test_titles_kept_and_ids_assigned_when_hits_name_no_query(tmp_path):
+    beir = [{"query": {"text": "what is x", "qid": 7},
+             "candidates": [{"docid": 12, "score": 3.5, "doc": {"title": "X", "text": "x is y"}},
+                            {"docid": "d2", "score": 1, "doc": {"segment": "z", "title": None}}]}]
+    ds = load_pre_retrieved(write(tmp_path / "b.json", beir))
+    assert list(ds.queries) == ["7"] and ds.corpus["12"].title == "X"
+    assert (ds.corpus["d2"].text, ds.corpus["d2"].title) == ("z", "")
+    assert ds.load_run(RUN_NAME)["7"].scores == (3.5, 1.0)
+    rankify = [{"question": "q?", "answers": ["a"], "ctxs": [
+        {"id": 5, "title": "T", "text": "t", "score": None, "has_answer": True}]}]
+    ds = load_pre_retrieved(write(tmp_path / "r.json", rankify))
+    assert ds.corpus["5"].title == "T" and list(ds.queries) == ["0"]
+    assert ds.load_run(RUN_NAME).metadata["scores"] == "from-rank"  # Rankify saved no score
+    hits = [{"query": "q", "hits": [{"content": "c", "qid": None, "docid": "d", "rank": 1,
+                                     "score": 2.0}]}] * 2
+    ds = load_pre_retrieved(write(tmp_path / "h.jsonl", hits, jsonl=True))
+    assert list(ds.queries) == ["0", "1"] and ds.metadata["query_ids"].startswith("assigned")
