@@ -137,7 +137,7 @@ class PipelineResult:
         folder.mkdir(parents=True, exist_ok=True)
         for run in (self.first_stage, *self.reranked):
             write_run(run, inside(folder, files[run.name]))
-        from rankify_lite.pipeline.trust import saved_file_hashes
+        from rankify_lite.pipeline.saved import saved_file_hashes
 
         meta = {**self.as_dict(), "files": files,
                 "file_sha256": saved_file_hashes(folder, files)}  # rerun verifies these

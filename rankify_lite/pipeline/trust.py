@@ -38,11 +38,7 @@ from rankify_lite.file_policy import (
     consent_of,
     declared_kinds,
 )
-from rankify_lite.pipeline.saved import (  # noqa: F401 - saved_file_hashes: result.py's import
-    SavedResult,
-    confined,
-    saved_file_hashes,
-)
+from rankify_lite.pipeline.saved import SavedResult, confined
 from rankify_lite.spec import NESTED as _NESTED  # one copy: the key of a nested spec
 
 
