@@ -39,8 +39,9 @@ def route_irds_logs(irds_log_module: object | None = None) -> Path:
     path = irds_log_path()
     logger = logging.getLogger(LOGGER)
     if not any(getattr(h, _OURS, False) for h in logger.handlers):
-        for handler in list(logger.handlers):  # ir_datasets' own stderr handler, if it ran
-            logger.removeHandler(handler)
+        for handler in list(logger.handlers):  # ir_datasets' own stderr handler, if it ran;
+            if type(handler).__module__.startswith("ir_datasets"):  # a user's handler stays
+                logger.removeHandler(handler)
         path.parent.mkdir(parents=True, exist_ok=True)
         to_file = logging.FileHandler(path, encoding="utf-8", delay=True)
         to_file.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s - %(message)s"))

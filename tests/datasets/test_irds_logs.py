@@ -37,3 +37,24 @@ def test_irds_info_and_warnings_go_to_the_log_file(tmp_path):
     for line in ("INFO ir_datasets - [starting] an info line",
                  "WARNING ir_datasets - a warning line", "ERROR ir_datasets - an error line"):
         assert line in logged
+
+
+_A_USERS_HANDLER = """
+import logging, sys
+mine = logging.StreamHandler(sys.stdout)
+logging.getLogger("ir_datasets").addHandler(mine)   # the user's own, before we route
+import ir_datasets
+ir_datasets.log.easy().info("[starting] an info line")  # ir_datasets adds its TqdmHandler
+from rankify_lite.datasets import irds
+irds._module()
+handlers = logging.getLogger("ir_datasets").handlers
+print(mine in handlers, [type(h).__name__ for h in handlers if h is not mine])
+"""
+
+
+def test_a_handler_the_user_installed_is_kept(tmp_path):
+    """Only ir_datasets' own stderr handler is replaced, not every handler (review 12)."""
+    env = dict(os.environ, RANKIFY_LITE_IRDS_LOG=str(tmp_path / "irds.log"))
+    done = subprocess.run([sys.executable, "-c", _A_USERS_HANDLER], env=env, text=True,
+                          capture_output=True, timeout=120, check=True)
+    assert done.stdout.strip().splitlines()[-1] == "True ['FileHandler', 'StreamHandler']"
