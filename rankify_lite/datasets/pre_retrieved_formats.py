@@ -55,9 +55,14 @@ class _Where:
     def __init__(self, path: Path, index: int, line: int) -> None:
         self.path, self.index, self.line = path, index, line
 
-    def error(self, problem: str, fix: str) -> InputError:
-        return InputError(f"record {self.index}: {problem}", path=self.path, line=self.line,
+    def error(self, problem: str, fix: str, sep: str = ": ") -> InputError:
+        return InputError(f"record {self.index}{sep}{problem}", path=self.path, line=self.line,
                           fix=fix)
+
+    def obj(self, value: Any, what: str, fix: str) -> dict:
+        if not isinstance(value, dict):
+            raise self.error(f"{what} is a JSON {type(value).__name__}, not an object.", fix)
+        return value
 
     def field(self, obj: Any, key: str, kind: type | tuple[type, ...], what: str, fix: str) -> Any:
         if not isinstance(obj, dict) or key not in obj:
@@ -69,7 +74,7 @@ class _Where:
         return value
 
     def id(self, value: Any, what: str) -> str:
-        fix = f"give every {what} a text or whole-number id without spaces."
+        fix = "write ids as text or whole numbers, without spaces."
         try:
             text = id_text(value, what, fix=fix)
         except InputError as exc:
@@ -183,7 +188,7 @@ def _rank_llm(obj: dict, w: _Where) -> tuple[str | None, str, list[_Candidate]]:
     out = []
     for i, cand in enumerate(w.field(obj, "candidates", list, "the record", fix)):
         what = f"candidate {i}"
-        docid = w.id(cand.get("docid") if isinstance(cand, dict) else None, f"{what}'s docid")
+        docid = w.id(w.obj(cand, what, fix).get("docid"), f"{what}'s docid")
         doc = w.field(cand, "doc", dict, what, fix)
         key = next((k for k in RANK_LLM_TEXT_KEYS if k in doc), None)
         if key is None:
@@ -205,7 +210,7 @@ def _rank_llm_hits(obj: dict, w: _Where) -> tuple[str | None, str, list[_Candida
     qids, out, last_rank = set(), [], 0
     for i, hit in enumerate(w.field(obj, "hits", list, "the record", fix)):
         what = f"hit {i}"
-        docid = w.id(hit.get("docid") if isinstance(hit, dict) else None, f"{what}'s docid")
+        docid = w.id(w.obj(hit, what, fix).get("docid"), f"{what}'s docid")
         body = w.field(hit, "content", str, what, fix)
         if hit.get("qid") is not None:
             qids.add(w.id(hit["qid"], f"{what}'s qid"))
@@ -233,7 +238,7 @@ def _rankify(obj: dict, w: _Where) -> tuple[str | None, str, list[_Candidate]]:
     out = []
     for i, ctx in enumerate(w.field(obj, "ctxs", list, "the record", fix)):
         what = f"ctx {i}"
-        docid = w.id(ctx.get("id") if isinstance(ctx, dict) else None, f"{what}'s id")
+        docid = w.id(w.obj(ctx, what, fix).get("id"), f"{what}'s id")
         body = w.field(ctx, "text", str, what, fix)
         title = ctx.get("title") or ""
         if not isinstance(title, str):
@@ -263,14 +268,15 @@ def read_records(path: str | Path, format: str = "auto") -> tuple[str, list[_Rec
         w = _Where(path, index, line)
         if not isinstance(obj, dict):
             raise w.error(f"is a JSON {type(obj).__name__}, not an object.",
-                          "write one object per query.")
+                          "write one object per query.", sep=" ")
         if chosen is None:
             chosen = detect_format(obj)
             if chosen is None:
                 raise w.error(f"is neither rank_llm's (query + candidates/hits) nor Rankify's "
                               f"(question + ctxs) format; its keys: "
                               f"{', '.join(map(str, list(obj)[:8])) or 'none'}.",
-                              "give a retrieve_results file from rank_llm or a Rankify dataset.")
+                              "give a retrieve_results file from rank_llm or a Rankify dataset.",
+                              sep=" ")
         qid, text, cands = _PARSERS[chosen](obj, w)
         records.append(_Record(index, line, qid, text, tuple(cands)))
     if not records:

@@ -210,7 +210,11 @@ def test_malformed_files_are_refused_in_one_line(dl19, tmp_path):
     recs = rank_llm_hits_records(ds, small)
     recs[0]["hits"][1]["rank"] = 1
     _refusal(tmp_path, recs, "not in rank order")
-    msg = _refusal(tmp_path, [{"queries": "x"}], "neither rank_llm")
+    _refusal(tmp_path, [{"query": {"text": "q", "qid": "1"}, "candidates": ["d1"]}],
+             "record 0: candidate 0 is a JSON str, not an object")
+    _refusal(tmp_path, [{"question": "q", "ctxs": [{"id": "d", "text": "t", "score": 1e400}]}],
+             "ctx 0's score 'inf' is not finite")
+    msg = _refusal(tmp_path, [{"queries": "x"}], "record 0 is neither rank_llm")
     assert "queries" in msg
     # the line of the record is named: record 1 starts after record 0's lines
     recs = rank_llm_records(ds, small)
