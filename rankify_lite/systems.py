@@ -25,6 +25,22 @@ HASH_MARK = "~"          # never in a plain stem, so a hashed stem never equals 
 STEM_MAX = 120           # characters (ASCII) before the hash: far under 255 bytes with suffixes
 
 
+#: LaTeX's special characters, each written as itself (see :func:`latex_escape`)
+_LATEX = str.maketrans({
+    "\\": r"\textbackslash{}", "{": r"\{", "}": r"\}", "$": r"\$", "&": r"\&", "%": r"\%",
+    "#": r"\#", "_": r"\_", "^": r"\^{}", "~": r"\~{}",
+    "\n": " ", "\r": " ",   # a line break would end a % comment line and start code
+})
+
+
+def latex_escape(text: str) -> str:
+    """The one LaTeX escaper, for every ``.tex`` table (names, labels, comments): each of
+    ``\\ { } $ ^ ~ & % # _`` is written as itself, in one pass. A name such as
+    ``\\input{/etc/passwd}`` (a name may hold any printable character) is then printed, never
+    run; a lone ``$`` no longer breaks the compile."""
+    return str(text).translate(_LATEX)
+
+
 def file_stem(parts: Iterable[str]) -> str:
     """An injective file name stem for a system's parts (first stage, then stages): the parts
     joined by ``__`` when each is plain (see ``_PLAIN``) and the whole fits in
@@ -96,8 +112,6 @@ class SystemId:
         table, time line, report and plot shows; :attr:`label` (``>>``) is what data and
         commands carry, :attr:`filename` what files are named."""
         if fmt == "latex":
-            from rankify_lite.io.latex import latex_escape
-
             return " $\\gg$ ".join(latex_escape(p) for p in self._parts)
         return " » ".join(self._parts)
 

@@ -100,7 +100,7 @@ class Comparison:
 
     def to_latex(self) -> str:
         cols = "ll" + "r" * len(self.labels)
-        from rankify_lite.io.latex import latex_escape
+        from rankify_lite.systems import latex_escape
 
         lines = [f"\\begin{{tabular}}{{{cols}}}", "\\toprule",
                  " & system & " + " & ".join(latex_escape(lb) for lb in self.labels) + " \\\\",

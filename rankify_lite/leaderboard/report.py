@@ -119,7 +119,7 @@ def _config_ref(result: LeaderboardResult) -> str:
 
 
 def to_latex(result: LeaderboardResult) -> str:
-    from rankify_lite.io.latex import latex_escape
+    from rankify_lite.systems import latex_escape
 
     metrics = result.config.metrics
     cols = "ll" + "r" * len(metrics) + "r"
