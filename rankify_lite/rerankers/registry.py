@@ -19,12 +19,12 @@ model=...)`` builds it (unknown options are refused before anything loads) and
 
 from __future__ import annotations
 
-import importlib
 import importlib.util
 from dataclasses import dataclass
 from typing import Any
 
-from rankify_lite.errors import InputError, MissingDependencyError
+from rankify_lite.errors import MissingDependencyError
+from rankify_lite.registry import Registry, import_target
 from rankify_lite.rerankers.base import Reranker
 from rankify_lite.ties import check_rule, with_ties
 
@@ -41,8 +41,7 @@ class FamilyInfo:
     def cls(self) -> type:
         """The family's class (its module imports no heavy dependency at import time). The
         key is declared once, here; the class must carry the same ``family``."""
-        module_name, cls_name = self.target.split(":")
-        klass = getattr(importlib.import_module(module_name), cls_name)
+        klass = import_target(self.target)
         if getattr(klass, "family", self.key) != self.key:
             raise TypeError(f"reranker family {self.key!r} is registered for {self.target}, "
                             f"whose family is {klass.family!r}: make them equal.")
@@ -69,7 +68,9 @@ class FamilyInfo:
         return f"pip install 'rankify-lite[{self.extra}]'" if self.extra else ""
 
 
-_REGISTRY: dict[str, FamilyInfo] = {}
+#: family key -> FamilyInfo (rankify_lite.registry: one type for every registry)
+_REGISTRY: Registry[FamilyInfo] = Registry("reranker family", sort=True,
+                                           listing=" (list them with 'rankify-lite rerankers')")
 
 
 def options_of(cls: type) -> tuple[str, ...]:
@@ -88,9 +89,7 @@ def options_of(cls: type) -> tuple[str, ...]:
 
 def register(key: str, target: str, *, extra: str | None = None, requires: tuple[str, ...] = (),
              default_model: str | None = None, description: str = "") -> None:
-    if key in _REGISTRY:
-        raise ValueError(f"reranker family {key!r} is registered twice")
-    _REGISTRY[key] = FamilyInfo(key, target, extra, requires, default_model, description)
+    _REGISTRY.register(key, FamilyInfo(key, target, extra, requires, default_model, description))
 
 
 def families() -> list[FamilyInfo]:
@@ -114,15 +113,8 @@ def describe_families() -> list[dict[str, Any]]:
 
 
 def family_info(key: str) -> FamilyInfo:
-    if key not in _REGISTRY:
-        import difflib
-
-        close = difflib.get_close_matches(key, list(_REGISTRY), n=3)
-        hint = f" Did you mean {', '.join(close)}?" if close else ""
-        raise InputError(f"unknown reranker family {key!r}.{hint}",
-                         fix=f"use one of: {', '.join(sorted(_REGISTRY))} "
-                             "(list them with 'rankify-lite rerankers').")
-    return _REGISTRY[key]
+    """The registered family ``key``; an unknown key is refused with close names and the list."""
+    return _REGISTRY.lookup(key)
 
 
 def load_reranker(family: str, model: str | None = None, *, name: str | None = None,

@@ -7,14 +7,14 @@ that build it (``bm25-multifield`` is ``bm25`` with ``fields="multifield"``).
 
 from __future__ import annotations
 
-import importlib
 import inspect
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Any
 
 from rankify_lite.errors import InputError
+from rankify_lite.registry import Registry, View, did_you_mean, import_target
 
 
 @dataclass(frozen=True)
@@ -30,39 +30,21 @@ class FirstStageInfo:
     description: str = ""
 
     def cls(self) -> type:
-        return _load(self.target)
+        return import_target(self.target)
 
 
-_REGISTRY: dict[str, FirstStageInfo] = {}
-
-
-class _View(Mapping):
-    """A read-only table computed from ``_REGISTRY`` on each use: no second copy to keep in
-    step by hand."""
-
-    def __init__(self, rows: Callable[[], dict[str, Any]]) -> None:
-        self._rows = rows
-
-    def __getitem__(self, key: str) -> Any:
-        return self._rows()[key]
-
-    def __iter__(self) -> Iterator[str]:
-        return iter(self._rows())
-
-    def __len__(self) -> int:
-        return len(self._rows())
-
-    def __repr__(self) -> str:
-        return repr(self._rows())
-
+#: family key -> FirstStageInfo (rankify_lite.registry: one type for every registry); the
+#: tables below are views of it, computed on each use
+_REGISTRY: Registry[FirstStageInfo] = Registry("first-stage family")
+_load = import_target  # "module:Class" -> the class (pipeline/trust.py reads it)
 
 #: CLI / leaderboard name -> ("module:Class", preset options)
-RETRIEVERS: Mapping[str, tuple[str, dict[str, Any]]] = _View(lambda: {
+RETRIEVERS: Mapping[str, tuple[str, dict[str, Any]]] = View(lambda: {
     n: (i.target, dict(o)) for i in _REGISTRY.values() for n, o in i.presets.items()})
 #: spec / config() family -> "module:Class", retrievers and runs
-FAMILIES: Mapping[str, str] = _View(lambda: {
+FAMILIES: Mapping[str, str] = View(lambda: {
     k: i.target for k, i in _REGISTRY.items() if i.kind == "retriever"})
-RUN_FAMILIES: Mapping[str, str] = _View(lambda: {
+RUN_FAMILIES: Mapping[str, str] = View(lambda: {
     k: i.target for k, i in _REGISTRY.items() if i.kind == "first-stage"})
 
 
@@ -71,7 +53,7 @@ def register(key: str, target: str, *, kind: str = "retriever",
              description: str = "") -> None:
     """One line per first-stage family, as the reranker registry does it. ``presets``: the
     names ``build_retriever`` / ``--retriever`` take (default: the key itself, no options)."""
-    if key in _REGISTRY:
+    if key in _REGISTRY:  # first: a second registration is named as such, not by its presets
         raise ValueError(f"first-stage family {key!r} is registered twice")
     if kind not in ("retriever", "first-stage"):
         raise ValueError(f"first-stage family {key!r}: kind {kind!r} is unknown")
@@ -81,18 +63,15 @@ def register(key: str, target: str, *, kind: str = "retriever",
             raise ValueError(f"retriever name {name!r} is registered twice")
     info = FirstStageInfo(key, target, kind, MappingProxyType(
         {n: MappingProxyType(dict(o)) for n, o in names.items()}), description)
-    _REGISTRY[key] = info
-
-
-def _load(target: str):
-    module, cls = target.split(":")
-    return getattr(importlib.import_module(module), cls)
+    _REGISTRY.register(key, info)
 
 
 def build_retriever(name: str, **options: Any):
     """``build_retriever("bm25")``, ``build_retriever("dense", model="org/name")``."""
     if name not in RETRIEVERS:
-        raise InputError(f"unknown retriever {name!r}.",
+        close = did_you_mean(name, RETRIEVERS)
+        hint = f" Did you mean {', '.join(close)}?" if close else ""
+        raise InputError(f"unknown retriever {name!r}.{hint}",
                          fix=f"use one of: {', '.join(RETRIEVERS)}, or run:<name> for a run "
                              "shipped with the dataset.")
     from rankify_lite.spec import check_options

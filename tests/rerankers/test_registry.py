@@ -37,7 +37,7 @@ def test_listing_imports_nothing_heavy():
 @pytest.fixture
 def fake_family(monkeypatch):
     """A family whose dependency is not installed, registered for this test only."""
-    monkeypatch.setattr(registry, "_REGISTRY", dict(registry._REGISTRY))
+    monkeypatch.setattr(registry, "_REGISTRY", registry._REGISTRY.copy())
     registry.register("fake-llm", "rankify_lite.rerankers.fake:Fake", extra="fakeextra",
                       requires=("no_such_module_rankify_xyz",), default_model="org/fake",
                       description="a family whose extra is missing")
@@ -78,7 +78,7 @@ def test_default_model_is_passed_when_none_given(monkeypatch):
 
     import rankify_lite.rerankers.families.identity as identity_module
 
-    monkeypatch.setattr(registry, "_REGISTRY", dict(registry._REGISTRY))
+    monkeypatch.setattr(registry, "_REGISTRY", registry._REGISTRY.copy())
     monkeypatch.setattr(identity_module, "Probe", Probe, raising=False)
     registry.register("probe", "rankify_lite.rerankers.families.identity:Probe", default_model="org/x")
     load_reranker("probe", batch_size=3)

@@ -12,7 +12,7 @@ from rankify_lite.retrievers import registry
 
 @pytest.fixture
 def scratch(monkeypatch):
-    monkeypatch.setattr(registry, "_REGISTRY", dict(registry._REGISTRY))
+    monkeypatch.setattr(registry, "_REGISTRY", registry._REGISTRY.copy())
     return registry
 
 

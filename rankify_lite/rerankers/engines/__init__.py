@@ -18,19 +18,22 @@ the requests in flight to a server).
 
 from __future__ import annotations
 
-import importlib
+from collections.abc import Mapping
 from typing import Any
 
 from rankify_lite.errors import InputError
 from rankify_lite.file_policy import FileOptions
+from rankify_lite.registry import Registry, View
 
-#: engine -> "module:Class" of its backend (imported only when that engine is used)
-ENGINE_CLASSES: dict[str, str] = {
-    "transformers": "rankify_lite.rerankers.engines.llm_backend:TransformersBackend",
-    "vllm": "rankify_lite.rerankers.engines.vllm_backend:VLLMBackend",
-    "openai": "rankify_lite.rerankers.engines.openai_backend:OpenAIBackend",
-    "llamacpp": "rankify_lite.rerankers.engines.llamacpp_backend:LlamaCppBackend",
-}
+#: engine -> "module:Class" of its backend, imported only when that engine is used
+#: (rankify_lite.registry: one type for every registry)
+_ENGINES: Registry[str] = Registry("LLM engine")
+_ENGINES.register("transformers", "rankify_lite.rerankers.engines.llm_backend:TransformersBackend")
+_ENGINES.register("vllm", "rankify_lite.rerankers.engines.vllm_backend:VLLMBackend")
+_ENGINES.register("openai", "rankify_lite.rerankers.engines.openai_backend:OpenAIBackend")
+_ENGINES.register("llamacpp", "rankify_lite.rerankers.engines.llamacpp_backend:LlamaCppBackend")
+#: engine -> "module:Class" (a read-only view of the registry)
+ENGINE_CLASSES: Mapping[str, str] = View(lambda: dict(_ENGINES))
 #: what every engine takes from the LLM family itself (not an engine option)
 COMMON = ("model", "tokenizer", "revision", "max_context")
 
@@ -53,16 +56,13 @@ _PASSED_ALWAYS = ("device", "dtype", "batch_size")
 
 
 def engine_names() -> list[str]:
-    return list(ENGINE_CLASSES)
+    return _ENGINES.names()
 
 
 def engine_class(engine: str) -> type:
-    """The backend class of ``engine`` (imports its module)."""
-    if engine not in ENGINE_CLASSES:
-        raise InputError(f"unknown LLM engine {engine!r}.",
-                         fix=f"use one of: {', '.join(ENGINE_CLASSES)}.")
-    module, name = ENGINE_CLASSES[engine].split(":")
-    return getattr(importlib.import_module(module), name)
+    """The backend class of ``engine`` (imports its module); an unknown engine is refused with
+    close names and the list."""
+    return _ENGINES.load(engine)
 
 
 def engine_options(engine: str) -> tuple[str, ...]:
