@@ -45,7 +45,8 @@ def order(head: Sequence[str], scores: Mapping[str, float], rule: str = DEFAULT,
     if bad is not None:
         where = f"query {query!r}, " if query is not None else ""
         raise RankifyError(f"the model scored {where}document {bad!r} {scores[bad]!r}, not a "
-                           "finite number; a ranking cannot be made from it")
+                           "finite number; a ranking cannot be made from it. Fix: check the model's dtype "
+                           "and inputs (a float16 overflow?), or report the family's bug")
     if rule == FIRST_STAGE:
         position = {d: i for i, d in enumerate(head)}
         return sorted(head, key=lambda d: (-scores[d], position[d]))
