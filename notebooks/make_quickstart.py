@@ -2,8 +2,9 @@
 
     python notebooks/make_quickstart.py            # rebuild + execute (about a minute on CPU)
 
-Runs offline: the TREC DL19 data from ``$RANKIFY_LITE_DATA`` (default ``../../shared/data``)
-and the all-MiniLM-L6-v2 weights from the local Hugging Face cache.
+Runs on a fresh clone: the TREC DL19 re-ranking subset and its first-stage runs ship inside the
+package (``load_dataset("dl19")``); the all-MiniLM-L6-v2 weights come from the Hugging Face hub,
+or, offline, from the local cache (``python scripts/install_offline_models.py``).
 """
 
 from __future__ import annotations
@@ -18,9 +19,10 @@ CELLS = [
     ("md", """# rankify_lite quickstart
 
 Load a dataset, run two pipelines, compare them with significance tests, and plot the result.
-Everything here runs offline on a laptop CPU in about a minute: TREC DL 2019 passage (43 queries,
-the re-ranking subset shipped with the project), the BM25 and SPLADE++ first-stage runs shipped
-with it, and the `all-MiniLM-L6-v2` bi-encoder as a reranker."""),
+Everything here runs on a laptop CPU in about a minute: TREC DL 2019 passage (43 queries, the
+re-ranking subset that ships inside the package), the BM25 and SPLADE++ first-stage runs shipped
+with it, and the `all-MiniLM-L6-v2` bi-encoder as a reranker (its weights come from the Hugging
+Face hub; without the hub, run `python scripts/install_offline_models.py` once)."""),
     ("code", """import os
 import warnings
 from pathlib import Path
@@ -28,14 +30,10 @@ from pathlib import Path
 os.environ.setdefault("TQDM_DISABLE", "1")  # no progress bars in the stored outputs
 warnings.filterwarnings("ignore", message="IProgress not found")
 
-# where the real test collections live (TREC DL folders with their first-stage runs)
-os.environ.setdefault("RANKIFY_LITE_DATA", str(Path("../../shared/data").resolve()))
-os.environ.setdefault("HF_HUB_OFFLINE", "1")
-
 from rankify_lite import Pipeline, load_dataset
 from rankify_lite.rerankers import load_reranker
 
-ds = load_dataset("trec-dl/dl19-passage")
+ds = load_dataset("dl19")   # bundled: TREC DL 2019 passage re-ranking subset with its runs
 print(ds, "| graded qrels, binary metrics count grade >=", ds.rel_level)"""),
     ("md", """## Two pipelines
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 import functools
 import http.server
 import os
+import re
 import subprocess
 import sys
 import threading
@@ -15,7 +16,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from helpers.doc_blocks import REPO, commands, run_example
+from helpers.doc_blocks import REPO, commands, run_example, skip_without_weights, weights_needed
 
 DOCS = REPO / "docs"
 
@@ -63,9 +64,53 @@ def test_the_docs_have_examples():
     assert {"python", "bash"} <= kinds
 
 
+#: a measured figure: a decimal with 3+ significant digits (0.5058, 125.6, 0.073) or a ratio
+#: (3.3x), outside code (a block's comments show what it prints) and outside included files
+MEASURED = re.compile(r"(?<![\w.^/@-])(?:\d+\.\d+x|0?\.\d{3,}|[1-9]\d*\.\d{2,}|[1-9]\d+\.\d+)(?![\w.])")
+#: published reference scores (the expected-scores file's), which a page may quote
+PUBLISHED = set(re.findall(r"\d+\.\d+", (REPO / "benchmarks/expected/main.yaml").read_text()))
+#: pages whose measured figures are still typed in, to move into their benchmark section's notes
+#: in benchmarks/RESULTS.md and include (as how-to/cpu-backends.md and how-to/ray.md do)
+TYPED_IN = {"concepts/rerankers.md"}
+
+
+def _typed_figures(markdown: str) -> list[str]:
+    text = re.sub(r"```.*?```", "", markdown, flags=re.S)
+    text = re.sub(r"`[^`\n]*`", "", text)
+    return [f for f in MEASURED.findall(text) if f not in PUBLISHED]
+
+
+def test_measured_numbers_come_from_an_include():
+    """Numbers in docs come from benchmarks/RESULTS.md or the leaderboard's files by inclusion
+    (--8<--), never typed in, so a rerun of a benchmark cannot leave a page stale."""
+    assert _typed_figures("took 125.6 docs/s, 3.3x faster, p 0.073 (`1.234` in code)") == [
+        "125.6", "3.3x", "0.073"]
+    assert _typed_figures("nDCG@10 0.5058 as published; DL19 has 43 queries, 9,260 qrels") == []
+    typed = {page: _typed_figures((DOCS / page).read_text()) for page in PAGES}
+    assert {page for page, figures in typed.items() if figures and page not in TYPED_IN} == set(), {
+        page: figures[:5] for page, figures in typed.items() if page not in TYPED_IN}
+    assert all(typed[page] for page in TYPED_IN), "a page is clean now: drop it from TYPED_IN"
+
+
+def test_an_example_that_loads_hub_weights_skips_without_them(monkeypatch):
+    import huggingface_hub
+
+    assert weights_needed('load_reranker("bi-encoder")') == ["sentence-transformers/all-MiniLM-L6-v2"]
+    assert weights_needed('load_dataset("dl19")') == []
+    monkeypatch.setattr(huggingface_hub, "try_to_load_from_cache", lambda *a, **k: None)
+    with pytest.raises(pytest.skip.Exception, match="scripts/install_offline_models.py"):
+        skip_without_weights('load_reranker("first", model="HuggingFaceTB/SmolLM2-135M-Instruct")')
+
+
+def test_no_page_sends_a_reader_to_data_they_do_not_have():
+    """Examples run on the data the package ships (a reader has no ../shared)."""
+    for page in PAGES:
+        assert "shared/data" not in (DOCS / page).read_text(), page
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("name,code", COMMANDS, ids=[n for n, _ in COMMANDS])
-def test_docs_example_runs(name, code, tmp_path, shared_data):
+def test_docs_example_runs(name, code, tmp_path):
     run_example(name, code)
 
 

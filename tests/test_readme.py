@@ -18,7 +18,7 @@ def test_readme_has_examples():
 
 @pytest.mark.slow
 @pytest.mark.parametrize("name,code", COMMANDS, ids=[n for n, _ in COMMANDS])
-def test_readme_example_runs(name, code, tmp_path, shared_data):
+def test_readme_example_runs(name, code, tmp_path):
     proc = run_example(name, code)
     if "--dataset beir/scifact --retriever bm25" in code:
         assert "0.6789" in proc.stdout and "0.9253" in proc.stdout and "0.9767" in proc.stdout

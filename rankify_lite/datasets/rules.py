@@ -4,7 +4,7 @@ A :class:`CollectionRules` holds the relevance level of binary metrics, BEIR's s
 the default metrics and split, and where the published numbers come from. :func:`resolve_rules`
 finds them, first match wins:
 
-1. ``collection.yaml`` in the dataset folder (schema: README, "Collection rules");
+1. ``collection.yaml`` in the dataset folder (schema: docs/concepts/datasets.md, "Collection rules");
 2. the table of known collections (``collections.yaml`` beside this module) by **exact** name:
    an entry's key, one of its ``names`` (ir_datasets ids, short names, data-directory folders),
    or the folder's ``parent/name`` or ``name``;

@@ -54,7 +54,7 @@ class Inputs:
                 why = why.split(" Did you mean")[0].rstrip(". ")
                 self._datasets[name] = MissingInput(
                     name, "dataset", f"{why} (not on this machine).",
-                    f"{fix} (../shared/data's README says where each set comes from; with "
+                    f"{fix} (docs/concepts/datasets.md says where each set comes from; with "
                     "internet, an ir_datasets id downloads it).")
         return self._datasets[name]
 

@@ -13,8 +13,8 @@ and the cross-encoder reranker runs the model with ONNX Runtime instead of torch
    load it in a second.
 
 Tokenisation, length-sorted batching, pooling and activations stay ours: only the forward
-pass changes. int8 scores differ slightly from fp32 (see README "Performance" for the measured
-agreement and nDCG).
+pass changes. int8 scores differ slightly from fp32 (docs/how-to/cpu-backends.md includes the measured
+agreement and nDCG from benchmarks/RESULTS.md, section int8_cpu).
 """
 
 from __future__ import annotations
