@@ -69,9 +69,9 @@ def test_the_docs_have_examples():
 MEASURED = re.compile(r"(?<![\w.^/@-])(?:\d+\.\d+x|0?\.\d{3,}|[1-9]\d*\.\d{2,}|[1-9]\d+\.\d+)(?![\w.])")
 #: published reference scores (the expected-scores file's), which a page may quote
 PUBLISHED = set(re.findall(r"\d+\.\d+", (REPO / "benchmarks/expected/main.yaml").read_text()))
-#: pages whose measured figures are still typed in, to move into their benchmark section's notes
+#: pages whose measured figures are still typed in (none left), to move into their benchmark section's notes
 #: in benchmarks/RESULTS.md and include (as how-to/cpu-backends.md and how-to/ray.md do)
-TYPED_IN = {"concepts/rerankers.md"}
+TYPED_IN: set[str] = set()
 
 
 def _typed_figures(markdown: str) -> list[str]:
