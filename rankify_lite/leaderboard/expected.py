@@ -187,6 +187,9 @@ def check_expected(entries: list[ExpectedEntry], *, ci_only: bool = False,
         except InputError as exc:
             results[e.id] = CheckResult(e, {}, {}, f"{type(exc).__name__}: {exc}")
             continue
+        if gone is None:
+            gone = next(filter(None, (inputs.missing_model(e.dataset, m)
+                                      for m in _models_of(e))), None)
         if gone is not None:
             results[e.id] = CheckResult(e, {}, missing=gone.line())
     for e in chosen:
@@ -211,6 +214,20 @@ def check_expected(entries: list[ExpectedEntry], *, ci_only: bool = False,
         shown = ", ".join(f"{m} {got[m]:.4f} (expected {v:.4f})" for m, v in e.scores.items())
         say(f"{status} {e.id}: {shown}")
     return [results[e.id] for e in chosen]
+
+
+def _models_of(entry: ExpectedEntry) -> list[str]:
+    """The model ids an entry loads: its first stage's ``model`` option and its reranker's model
+    (the family's default when none is named)."""
+    from rankify_lite.rerankers.registry import family_info
+    from rankify_lite.retrievers.registry import RETRIEVERS
+
+    fs = entry.first_stage
+    preset = RETRIEVERS[fs.retriever][1] if fs.retriever in RETRIEVERS else {}
+    models = [fs.options.get("model", preset.get("model"))]
+    if entry.reranker is not None:
+        models.append(entry.reranker.model or family_info(entry.reranker.family).default_model)
+    return [m for m in models if isinstance(m, str) and m]
 
 
 def failure_report(results: list[CheckResult]) -> str:

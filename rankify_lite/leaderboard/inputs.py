@@ -4,7 +4,8 @@ A missing input is its own state, never a drifted score or a crash halfway: a da
 not on this machine, or a shipped first-stage run that this copy of the dataset lacks (the
 bundled SciFact ships no runs), is reported as "not run: data missing" with how to get it.
 A run name that the dataset's own folder does not have is a mistake in the file, not missing
-data (the dataset lists the runs it has).
+data (the dataset lists the runs it has). A model whose weights are neither here nor
+downloadable (the hub switched off) is missing too.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from rankify_lite.errors import DatasetNotFoundError, InputError
 
 @dataclass(frozen=True)
 class MissingInput:
-    """One input that is not on this machine: ``what`` is "dataset" or "run"."""
+    """One input that is not on this machine: ``what`` is "dataset", "run" or "model"."""
 
     dataset: str
     what: str
@@ -78,6 +79,21 @@ class Inputs:
                 "(../shared/data has it).")
         raise InputError(f"dataset {dataset!r} ships no run named {run!r}.",
                          fix=f"use one of: {', '.join(sorted(runs)) or '(none)'}.")
+
+    def missing_model(self, dataset: str, model: str | None) -> MissingInput | None:
+        """A model whose weights cannot be had here: the hub is off limits (``HF_HUB_OFFLINE``)
+        and neither a local folder nor the Hugging Face cache holds them. With the hub allowed
+        a missing model downloads on first use, so it is never reported."""
+        from rankify_lite.models.local_weights import hub_offline, weights_here
+
+        if not model or not hub_offline() or weights_here(model) is not None:
+            return None
+        return MissingInput(
+            dataset, "model", f"the weights of {model!r} are not on this machine and the hub "
+            "is off limits (HF_HUB_OFFLINE).",
+            f"download them once with internet (huggingface-cli download {model}), or set "
+            "HF_HOME to a cache holding them (a checkout's scripts/install_offline_models.py "
+            "places the weights its tests use).")
 
     def all_missing(self, wanted: Iterable[tuple[str, str | None]]) -> list[MissingInput]:
         """The missing inputs of every (dataset, run) pair, each reported once."""

@@ -124,3 +124,30 @@ def test_a_leaderboard_checks_every_input_before_computing(no_data, tmp_path, ca
     err_line = capsys.readouterr().err.strip()
     assert len(err_line.splitlines()) == 1 and "Fix:" in err_line
     assert not (tmp_path / "out").exists()
+
+
+def test_a_model_whose_weights_cannot_be_had_is_missing_not_an_error(no_data, tmp_path,
+                                                                      monkeypatch):
+    """With the hub off limits, an entry whose reranker's weights are in no local folder or
+    cache is "not run" with how to get them (a fresh clone without the offline weights)."""
+    folder = _tiny_folder(tmp_path / "tiny")
+    path = tmp_path / "expected.yaml"
+    path.write_text(yaml.safe_dump({"entries": [
+        {"id": "weights-gone", "dataset": str(folder), "first_stage": {"run": "r"},
+         "reranker": {"family": "bi-encoder", "model": "no-such-org/no-such-model"},
+         "scores": {"ndcg@10": 0.5}, "ci": True},
+        {"id": "no-model", "dataset": str(folder), "first_stage": {"run": "r"},
+         "reranker": {"family": "identity"}, "scores": {"ndcg@10": 0.0}, "ci": True}]}))
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    monkeypatch.setenv("HF_HOME", str(tmp_path / "empty-hf-home"))
+    results = check_expected(load_expected(path), log=None)
+    assert results[0].status == "missing"
+    assert "weights of 'no-such-org/no-such-model' are not on this machine" in results[0].missing
+    assert "huggingface-cli download no-such-org/no-such-model" in missing_report(results)
+    assert results[1].status != "missing"
+    # with the hub allowed, the same entry is tried (and would download): not reported missing
+    monkeypatch.setenv("HF_HUB_OFFLINE", "0")
+    monkeypatch.setenv("TRANSFORMERS_OFFLINE", "0")
+    from rankify_lite.leaderboard.inputs import Inputs
+
+    assert Inputs().missing_model(str(folder), "no-such-org/no-such-model") is None
