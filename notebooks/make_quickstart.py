@@ -30,8 +30,8 @@ from pathlib import Path
 os.environ.setdefault("TQDM_DISABLE", "1")  # no progress bars in the stored outputs
 warnings.filterwarnings("ignore", message="IProgress not found")
 
-from rankify_lite import Pipeline, load_dataset
-from rankify_lite.rerankers import load_reranker
+from rankify_lite import Pipeline, load_dataset  # noqa: E402 (after the settings above)
+from rankify_lite.rerankers import load_reranker  # noqa: E402
 
 ds = load_dataset("dl19")   # bundled: TREC DL 2019 passage re-ranking subset with its runs
 print(ds, "| graded qrels, binary metrics count grade >=", ds.rel_level)"""),
@@ -66,7 +66,7 @@ Each bar is one query's nDCG@10 difference from BM25, sorted."""),
     ("code", """%matplotlib inline
 import matplotlib.pyplot as plt
 
-ev = {name: e for name, e in zip(comparison.systems, comparison.evaluations)}
+ev = {name: e for name, e in zip(comparison.systems, comparison.evaluations, strict=True)}
 base = ev["BM25"].per_query["ndcg@10"]
 fig, ax = plt.subplots(figsize=(8, 3.2))
 for name, color in (("SPLADE++", "tab:blue"), ("BM25 >> MiniLM", "tab:orange")):

@@ -111,9 +111,10 @@ class SystemId:
         escaped). A cascade reads ``bm25 » cross-encoder » first``. The one spelling every
         table, time line, report and plot shows; :attr:`label` (``>>``) is what data and
         commands carry, :attr:`filename` what files are named."""
+        parts = [p.strip() for p in self._parts]  # "BM25 >> MiniLM" reads "BM25 » MiniLM"
         if fmt == "latex":
-            return " $\\gg$ ".join(latex_escape(p) for p in self._parts)
-        return " » ".join(self._parts)
+            return " $\\gg$ ".join(latex_escape(p) for p in parts)
+        return " » ".join(parts)
 
     @property
     def filename(self) -> str:

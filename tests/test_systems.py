@@ -20,6 +20,9 @@ def test_labels_and_renderings():
     assert reranked.display() == "bm25_flat » first-smollm2"
     assert reranked.display("latex") == "bm25\\_flat $\\gg$ first-smollm2"
     assert reranked.filename == "bm25_flat__first-smollm2"
+    # a name a user spelled with spaces around >> reads with one space each side
+    spaced = SystemId.from_label("BM25 >> MiniLM")
+    assert spaced.display() == "BM25 » MiniLM" and spaced.label == "BM25 >> MiniLM"
     # a part that is not its own file name gets a readable slug plus a hash of the exact name
     assert SystemId("rrf(bm25+dense)", "x/y").filename.startswith("rrf(bm25+dense)__x_y~")
     assert SystemId("BM25 flat", "Mono+T5").slug == "bm25-flat-monopt5"
