@@ -50,11 +50,12 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _interrupted() -> str:
-    """The one line an interrupted command prints (what the checkpoint kept)."""
-    from rankify_lite.pipeline.checkpoint import last_unfinished
+def _interrupted(stop: KeyboardInterrupt) -> str:
+    """The one line an interrupted command prints (what the stopped stage's checkpoint kept,
+    attached to the interrupt by the cached-stage runner)."""
+    from rankify_lite.pipeline.run_cached import CHECKPOINTED
 
-    kept = last_unfinished()
+    kept = getattr(stop, CHECKPOINTED, None)
     if kept is None:
         return ("interrupted: no reranking was checkpointed yet; run the same command again "
                 "(finished stages come from the cache)")
@@ -77,16 +78,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         args = build_parser().parse_args(argv)
     except SystemExit as exc:  # --help, --version, or a bad command line (one line printed)
         return 0 if exc.code is None else exc.code if isinstance(exc.code, int) else 2
-    checkpoints = sys.modules.get("rankify_lite.pipeline.checkpoint")
-    if checkpoints is not None:
-        checkpoints.forget_unfinished()  # only this command's checkpoint is reported
     previous = None
     if threading.current_thread() is threading.main_thread():
         previous = signal.signal(signal.SIGTERM, _sigterm)
     try:
         return int(args.func(args) or 0)
-    except KeyboardInterrupt:
-        print(_interrupted(), file=sys.stderr)
+    except KeyboardInterrupt as stop:
+        print(_interrupted(stop), file=sys.stderr)
         return 130
     except RankifyError as exc:
         print(f"rankify-lite: error: {exc}", file=sys.stderr)

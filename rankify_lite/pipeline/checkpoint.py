@@ -12,24 +12,6 @@ from typing import IO
 
 from rankify_lite.types import RankedList
 
-#: the checkpoint most recently closed unfinished (what an interrupted command reports)
-_last_unfinished: JsonlCheckpoint | None = None
-
-
-def last_unfinished() -> tuple[int, int | None] | None:
-    """(queries checkpointed, queries in the stage) of the checkpoint most recently closed
-    without finishing, or None (the CLI reports it when interrupted)."""
-    if _last_unfinished is None:
-        return None
-    return len(_last_unfinished._done), _last_unfinished.total
-
-
-def forget_unfinished() -> None:
-    """Forget the checkpoint :func:`last_unfinished` reports (a new command starts: only its
-    own checkpoint is reported when it is interrupted)."""
-    global _last_unfinished
-    _last_unfinished = None
-
 
 def _digest(qid: str, doc_ids: list, scores: list) -> str:
     payload = json.dumps([qid, doc_ids, scores], separators=(",", ":"))
@@ -112,13 +94,13 @@ class JsonlCheckpoint:
             raise with_filename(exc, self.path) from exc
         self._done[qid] = ranked
 
+    def progress(self) -> tuple[int, int | None]:
+        """(queries checkpointed, queries in the stage or None): what an interrupted command
+        reports (the cached-stage runner attaches it to the interrupt)."""
+        return len(self._done), self.total
+
     def close(self, remove: bool = False) -> None:
-        global _last_unfinished
         if self._fh is not None:
             self._fh.close()
         if remove:
             self.path.unlink(missing_ok=True)
-            if _last_unfinished is self:
-                _last_unfinished = None
-        elif self.total is None or len(self._done) < self.total:
-            _last_unfinished = self

@@ -32,6 +32,10 @@ from rankify_lite.systems import SystemId
 from rankify_lite.types import Corpus, Queries, Run
 
 #: ``compute(checkpoint)`` -> (the run, its cost record or None): what a stage does on a miss
+#: attribute of a KeyboardInterrupt that stopped a resumable stage: (queries checkpointed,
+#: queries in the stage), read by the CLI's one-line "interrupted" message
+CHECKPOINTED = "rankify_checkpointed"
+
 Compute = Callable[[JsonlCheckpoint | None], tuple[Run, dict[str, Any] | None]]
 
 
@@ -83,6 +87,10 @@ def run_cached(cache: RunCache | None, stem: str, name: str, what: str, compute:
         notes.extend(checkpoint.notes)
     try:
         run, cost = compute(checkpoint)
+    except KeyboardInterrupt as stop:  # Ctrl-C / SIGTERM: the CLI says what was kept
+        if checkpoint is not None and not hasattr(stop, CHECKPOINTED):
+            setattr(stop, CHECKPOINTED, checkpoint.progress())
+        raise
     finally:
         if checkpoint is not None:
             checkpoint.close()

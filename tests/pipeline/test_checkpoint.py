@@ -1,31 +1,49 @@
-"""Checkpoints: the one closed unfinished is what an interrupted command reports, until the
-next command forgets it; a finished or removed checkpoint is not reported."""
+"""Checkpoints: what an interrupted stage kept travels with the interrupt itself (no module
+state): the cached-stage runner attaches the stopped stage's (checkpointed, total) to the
+KeyboardInterrupt, and the CLI's one line reads it from there."""
 
 from __future__ import annotations
 
-from rankify_lite.pipeline import checkpoint
-from rankify_lite.pipeline.checkpoint import JsonlCheckpoint, forget_unfinished, last_unfinished
+import pytest
+
+from rankify_lite.cli.main import _interrupted
+from rankify_lite.pipeline.checkpoint import JsonlCheckpoint
+from rankify_lite.pipeline.run_cache import RunCache
+from rankify_lite.pipeline.run_cached import CHECKPOINTED, run_cached
 from rankify_lite.types import RankedList
 
 
-def test_unfinished_checkpoint_is_reported_until_forgotten(tmp_path):
-    forget_unfinished()
-    assert last_unfinished() is None
+def test_progress_counts_what_was_checkpointed(tmp_path):
     ck = JsonlCheckpoint(tmp_path / "stage.jsonl", total=3)
     ck.add("q1", RankedList(("d1", "d2"), (2.0, 1.0)))
+    assert ck.progress() == (1, 3)
     ck.close()
-    assert last_unfinished() == (1, 3)
-    forget_unfinished()
-    assert last_unfinished() is None and checkpoint._last_unfinished is None
+    again = JsonlCheckpoint(tmp_path / "stage.jsonl", total=3)  # reopened: what was kept
+    assert again.progress() == (1, 3)
+    again.close(remove=True)
+    assert not (tmp_path / "stage.jsonl").exists()
 
 
-def test_finished_or_removed_checkpoint_is_not_reported(tmp_path):
-    forget_unfinished()
-    done = JsonlCheckpoint(tmp_path / "done.jsonl", total=1)
-    done.add("q1", RankedList(("d1",), (1.0,)))
-    done.close()
-    assert last_unfinished() is None
-    cut = JsonlCheckpoint(tmp_path / "cut.jsonl", total=2)
-    cut.add("q1", RankedList(("d1",), (1.0,)))
-    cut.close(remove=True)
-    assert last_unfinished() is None and not (tmp_path / "cut.jsonl").exists()
+def test_an_interrupted_stage_reports_its_own_checkpoint(tmp_path):
+    def stopped_after_two(checkpoint):
+        checkpoint.add("q1", RankedList(("d1",), (1.0,)))
+        checkpoint.add("q2", RankedList(("d2",), (1.0,)))
+        raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt) as stop:
+        run_cached(RunCache(tmp_path), "rerank-x", "x", "reranked run x", stopped_after_two,
+                   resumable=True, total=5)
+    assert getattr(stop.value, CHECKPOINTED) == (2, 5)
+    assert _interrupted(stop.value) == ("interrupted: 2 of 5 queries checkpointed; run the "
+                                        "same command again to resume")
+    assert (tmp_path / "rerank-x.partial.jsonl").is_file()  # kept for the resume
+
+
+def test_an_interrupt_outside_a_resumable_stage_says_nothing_was_checkpointed(tmp_path):
+    def stopped(_checkpoint):
+        raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt) as stop:
+        run_cached(RunCache(tmp_path), "first-x", "x", "first-stage run", stopped)
+    assert not hasattr(stop.value, CHECKPOINTED)
+    assert _interrupted(stop.value).startswith("interrupted: no reranking was checkpointed yet")
