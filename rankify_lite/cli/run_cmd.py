@@ -181,8 +181,11 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 def cmd_rerun(args: argparse.Namespace) -> int:
     from rankify_lite.cli.consent import consent_from
-    from rankify_lite.datasets import load_dataset
-    from rankify_lite.pipeline.rebuild import dataset_of_meta, pipeline_from_meta
+    from rankify_lite.pipeline.rebuild import (
+        dataset_of_meta,
+        load_recorded_dataset,
+        pipeline_from_meta,
+    )
     from rankify_lite.pipeline.saved import open_saved
     from rankify_lite.pipeline.trust import sanitize_meta, verify_inputs
 
@@ -194,7 +197,7 @@ def cmd_rerun(args: argparse.Namespace) -> int:
     meta, folder = dict(saved.meta), saved.folder
     source = str(saved.meta_path)
     sanitize_meta(meta, folder, consent=consent, source=source)
-    ds = load_dataset(dataset_of_meta(meta, folder))
+    ds = load_recorded_dataset(dataset_of_meta(meta, folder), meta.get("dataset"), folder)
     record = verify_inputs(saved, ds, allow_changed_data=args.allow_changed_data, source=source)
     _check_output_of_saved(meta, args)
     pipeline, _ = pipeline_from_meta(meta, folder=folder, source=source, consent=consent,

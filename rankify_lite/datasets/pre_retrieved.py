@@ -128,6 +128,10 @@ def load_pre_retrieved(path: str | os.PathLike, qrels: str | os.PathLike | Qrels
     meta: dict[str, Any] = {"source": str(path), "format": f"pre-retrieved/{fmt}",
                             "runs": {RUN_NAME: dict(run.metadata)},
                             "relevance": relevance or "none (metrics need qrels=)"}
+    if isinstance(qrels, (str, os.PathLike)):
+        meta["qrels_source"] = str(qrels)  # what `rankify-lite rerun` reads the judgments from
+    if relevance_from_answers:
+        meta["relevance_from_answers"] = True
     if assigned:
         meta["query_ids"] = "assigned: the record's index in the file (0, 1, ...)"
     if unjudged:

@@ -177,6 +177,38 @@ def dataset_candidates(info: Any, folder: Path | None) -> list[str | Path]:
     return out
 
 
+def load_recorded_dataset(where: str | Path, info: Any, folder: Path | None) -> Any:
+    """``load_dataset(where)`` for a candidate of :func:`dataset_candidates`; a pre-retrieved
+    file (rank_llm / Rankify JSON) is read with the judgments it was scored with: its
+    recorded ``qrels_source``, found by the same rule as ``dataset.source`` (inside the
+    result folder, or an absolute path when the content hash is recorded), or Rankify's
+    answer matches when ``relevance_from_answers`` was set."""
+    from rankify_lite.datasets import load_dataset
+    from rankify_lite.datasets.pre_retrieved import is_pre_retrieved_name, load_pre_retrieved
+
+    info = info if isinstance(info, dict) else {}
+    fmt = info.get("format")
+    path = Path(where)
+    if not (isinstance(fmt, str) and fmt.startswith("pre-retrieved/") and path.is_file()
+            and is_pre_retrieved_name(path)):
+        return load_dataset(where)
+    if info.get("relevance_from_answers") is True:
+        return load_pre_retrieved(path, relevance_from_answers=True)
+    qrels_source = info.get("qrels_source")
+    if not isinstance(qrels_source, str) or not qrels_source:
+        return load_pre_retrieved(path)
+    found = [c for c in dataset_candidates({"source": qrels_source,
+                                            "content_hash": info.get("content_hash")}, folder)
+             if isinstance(c, Path) and c.is_file()]
+    if not found:
+        raise InputError(f"the judgments this result was scored with ({qrels_source}) are not "
+                         "here, or not where a shared result may point (inside its folder, or "
+                         "an absolute path with the dataset's content_hash recorded).",
+                         fix="put the qrels file at that path, or run the file again: "
+                             f"rankify-lite run --dataset {path} --qrels QRELS.")
+    return load_pre_retrieved(path, qrels=found[0])
+
+
 def dataset_of_meta(meta: dict[str, Any], folder: str | Path | None = None) -> str:
     """The dataset name (or folder) a saved result was computed on (see
     :func:`dataset_candidates`): the first folder that exists, else its name."""

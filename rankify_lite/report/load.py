@@ -95,7 +95,7 @@ def _find_dataset(info: dict[str, Any], f: Fields, folder: Path, dataset: str | 
     folder that the file's author does not already know)."""
     from rankify_lite import load_dataset
     from rankify_lite.errors import DatasetNotFoundError
-    from rankify_lite.pipeline.rebuild import dataset_candidates
+    from rankify_lite.pipeline.rebuild import dataset_candidates, load_recorded_dataset
 
     f.text(info.get("source"), "dataset.source", "")   # checked: text, or refused naming it
     f.text(info.get("name"), "dataset.name", "")
@@ -106,7 +106,9 @@ def _find_dataset(info: dict[str, Any], f: Fields, folder: Path, dataset: str | 
             tried.append(str(cand))
             continue
         try:
-            return load_dataset(cand)
+            if dataset is not None:
+                return load_dataset(cand)
+            return load_recorded_dataset(cand, info, folder)
         except DatasetNotFoundError:
             tried.append(str(cand))
     raise InputError(f"cannot find the dataset this result was scored on (tried: "

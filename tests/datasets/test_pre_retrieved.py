@@ -252,3 +252,31 @@ def test_titles_kept_and_ids_assigned_when_hits_name_no_query(tmp_path):
                                      "score": 2.0}]}] * 2
     ds = load_pre_retrieved(write(tmp_path / "h.jsonl", hits, jsonl=True))
     assert list(ds.queries) == ["0", "1"] and ds.metadata["query_ids"].startswith("assigned")
+
+
+def test_rerun_reads_the_recorded_qrels_again(dl19, tmp_path, capsys):
+    """A result computed on a pre-retrieved file with --qrels reruns to the same numbers: the
+    judgments' path is recorded with the dataset and read again (absolute: allowed because the
+    dataset's content hash is recorded and checked); a moved qrels file is one line."""
+    from rankify_lite.cli.main import main
+
+    ds, run = dl19
+    path = write(tmp_path / "retrieve_results_dl19.json", rank_llm_records(ds, run))
+    qrels = tmp_path / "qrels.tsv"
+    qrels.write_text("query-id\tcorpus-id\tscore\n" + "".join(
+        f"{q}\t{d}\t{g}\n" for q, docs in ds.qrels.items() for d, g in docs.items()))
+    out, again = tmp_path / "out", tmp_path / "again"
+    assert main(["run", "--dataset", str(path), "--qrels", str(qrels), "--reranker", "identity",
+                 "--depth", "20", "--no-cache", "-m", "ndcg@10", "--output", str(out)]) == 0
+    meta = json.loads((out / "meta.json").read_text())
+    assert meta["dataset"]["qrels_source"] == str(qrels)
+    capsys.readouterr()
+    assert main(["rerun", str(out / "meta.json"), "--output", str(again)]) == 0
+    first = json.loads((out / "meta.json").read_text())["metrics"]
+    second = json.loads((again / "meta.json").read_text())["metrics"]
+    assert first == second and f"{BM25_NDCG10}" in json.dumps(first)
+    qrels.rename(tmp_path / "moved.tsv")
+    capsys.readouterr()
+    assert main(["rerun", str(out / "meta.json")]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "judgments this result was scored with" in err
