@@ -177,13 +177,26 @@ def check_expected(entries: list[ExpectedEntry], *, ci_only: bool = False,
         if unknown:
             raise InputError(f"no expected entry with id {unknown}.",
                              fix=f"use some of {[e.id for e in entries]}")
-    from rankify_lite.leaderboard.inputs import Inputs
+    from rankify_lite.leaderboard.inputs import Inputs, load_local
 
     inputs = Inputs()
     results: dict[str, CheckResult] = {}
+    # --ci-only leaves the other entries out; those whose data is missing are still listed
+    # (looked for on this machine only: a cheap check downloads nothing)
+    skipped = [e for e in entries if ci_only and not e.ci and (not only or e.id in only)]
+    local = Inputs(load_local)
+    for e in skipped:
+        try:
+            gone = local.missing(e.dataset, e.first_stage.run,
+                                 needs_corpus=e.first_stage.run is None)
+        except InputError:
+            continue  # a mistake in an entry not run: the full check reports it
+        if gone is not None:
+            results[e.id] = CheckResult(e, {}, missing=gone.line())
     for e in chosen:  # every input first: nothing is computed before all are found
         try:
-            gone = inputs.missing(e.dataset, e.first_stage.run)
+            gone = inputs.missing(e.dataset, e.first_stage.run,
+                                  needs_corpus=e.first_stage.run is None)
         except InputError as exc:
             results[e.id] = CheckResult(e, {}, {}, f"{type(exc).__name__}: {exc}")
             continue
@@ -213,7 +226,7 @@ def check_expected(entries: list[ExpectedEntry], *, ci_only: bool = False,
         status = "ok    " if not drift else "DRIFT "
         shown = ", ".join(f"{m} {got[m]:.4f} (expected {v:.4f})" for m, v in e.scores.items())
         say(f"{status} {e.id}: {shown}")
-    return [results[e.id] for e in chosen]
+    return [results[e.id] for e in entries if e.id in results]
 
 
 def _models_of(entry: ExpectedEntry) -> list[str]:

@@ -59,13 +59,17 @@ class Inputs:
                     "internet, an ir_datasets id downloads it).")
         return self._datasets[name]
 
-    def missing(self, dataset: str, run: str | None = None) -> MissingInput | None:
+    def missing(self, dataset: str, run: str | None = None, *,
+                needs_corpus: bool = False) -> MissingInput | None:
         """What is missing to run ``run`` (a shipped first-stage run name, or None) on
         ``dataset``; None when everything is here. A run name absent from a full dataset
-        folder raises (a mistake in the file)."""
+        folder raises (a mistake in the file). ``needs_corpus`` (a retriever indexes it): a
+        dataset here as topics and qrels only (``beir-topics-qrels``) is missing its corpus."""
         ds = self.dataset(dataset)
-        if isinstance(ds, MissingInput) or run is None:
-            return ds if isinstance(ds, MissingInput) else None
+        if isinstance(ds, MissingInput):
+            return ds
+        if run is None:
+            return _missing_corpus(dataset, ds) if needs_corpus else None
         runs = getattr(ds, "runs", None)
         if runs is None:  # a group of datasets: each part is checked when it is run
             return None
@@ -103,6 +107,47 @@ class Inputs:
             if m is not None and m not in out:
                 out.append(m)
         return out
+
+
+def load_local(name: str) -> Any:
+    """``load_dataset`` on what is on this machine only (a path, a data-directory folder, a
+    bundled set): a name only ir_datasets knows is not downloaded but not found."""
+    from rankify_lite.datasets import load_dataset
+    from rankify_lite.datasets.beir_folder import is_beir_folder
+    from rankify_lite.datasets.registry import (
+        ALIASES,
+        BUNDLED,
+        CQADUPSTACK_FORUMS,
+        _candidates,
+        data_dirs,
+    )
+
+    if Path(name).expanduser().exists():
+        return load_dataset(name)
+    key = name.strip("/")
+    forums = ([f"beir/cqadupstack-{f}" for f in CQADUPSTACK_FORUMS]
+              if key.removeprefix("beir/") == "cqadupstack" else [key])
+    for part in forums:
+        if not (ALIASES.get(part, part) in BUNDLED or any(
+                is_beir_folder(root / rel) for root in data_dirs() for rel in _candidates(part))):
+            raise DatasetNotFoundError(
+                f"unknown dataset {part!r}. Fix: this check downloads nothing: set "
+                f"RANKIFY_LITE_DATA to a folder holding {part}, or run the entry itself "
+                "(without --ci-only) to fetch it through ir_datasets.")
+    return load_dataset(name)
+
+
+def _missing_corpus(dataset: str, ds: Any) -> MissingInput | None:
+    """A dataset (or any part of a group) loaded without its corpus, else None."""
+    parts = getattr(ds, "parts", None) or (ds,)
+    if all(getattr(p, "corpus", True) is not None for p in parts):
+        return None
+    return MissingInput(
+        dataset, "corpus", f"{dataset!r} is here as queries and qrels only: its corpus is not "
+        "on this machine, so a retriever cannot index it.",
+        f"put a BEIR folder (corpus.jsonl, queries.jsonl, qrels/test.tsv) at "
+        f"$RANKIFY_LITE_DATA/{dataset}, or with internet use the ir_datasets id (public sets "
+        "download on first use; the others come from their owners).")
 
 
 def _is_bundled(ds: Any) -> bool:
