@@ -10,6 +10,7 @@ Schema (every key other than ``datasets`` and ``first_stages`` is optional)::
     test: t-test                       # or randomization; Holm-corrected (correction:)
     alpha: 0.05
     baseline: bm25                     # a first-stage or "first>>reranker" system name
+    average: beir                      # optional: a BEIR-average column (leaderboard.beir_average)
     datasets:                          # names or folders, or {name: ..., label: ...}
       - {name: beir/scifact, label: SciFact}
       - trec-dl/dl19-passage
@@ -43,7 +44,7 @@ from rankify_lite.names import check_name
 from rankify_lite.systems import SystemId
 
 _TOP_KEYS = {"name", "title", "metrics", "depth", "k", "test", "correction", "alpha", "baseline",
-             "datasets", "first_stages", "rerankers", "note"}
+             "datasets", "first_stages", "rerankers", "note", "average"}
 _FS_KEYS = {"name", "retriever", "run", "options", "datasets"}
 _RR_KEYS = {"name", "family", "model", "options", "depth", "datasets", "first_stages",
             "after"}
@@ -137,6 +138,7 @@ class LeaderboardConfig:
     alpha: float = 0.05
     baseline: str | None = None
     note: str = ""
+    average: str | None = None                 # "beir": the summary's BEIR-average column
 
     @property
     def main_metric(self) -> str:
@@ -328,7 +330,7 @@ def parse_config(data: Any, path: Path | None = None,
     (``--allow-server URL``, or the address configured in the environment), options that write
     files or take live objects are refused."""
     data = _check_keys(data, _TOP_KEYS, "the config", path)
-    for key in ("name", "title", "note", "baseline", "test", "correction"):
+    for key in ("name", "title", "note", "baseline", "test", "correction", "average"):
         _text(data, key, "the config", path)
     for key in ("datasets", "first_stages"):
         if not data.get(key):
@@ -391,6 +393,10 @@ def parse_config(data: Any, path: Path | None = None,
         if baseline not in valid:
             raise _error(path, f"baseline {baseline!r} is not a system of this leaderboard.",
                          fix=f"use one of {sorted(valid)}")
+    if data.get("average") not in (None, "beir"):
+        raise _error(path, f"average {data['average']!r} is unknown.",
+                     fix="average: beir (CQADupStack's forums first, then the datasets), or "
+                         "leave it out")
     test = data.get("test", "t-test")
     if test not in ("t-test", "randomization"):
         raise _error(path, f"test {test!r} is unknown.", fix="test: t-test or randomization")
@@ -403,7 +409,7 @@ def parse_config(data: Any, path: Path | None = None,
                              k=k, test=test,
                              correction=str(data.get("correction", "holm")),
                              alpha=0.05 if alpha is None else alpha, baseline=baseline,
-                             note=str(data.get("note") or ""))
+                             note=str(data.get("note") or ""), average=data.get("average"))
 
 
 def load_yaml(path: str | Path) -> Any:

@@ -79,18 +79,31 @@ def summary_markdown(result: LeaderboardResult) -> str:
     for d in result.datasets:
         order += [s.system.with_depth(None) for s in d.systems
                   if s.system.with_depth(None) not in order]
-    head = ["system", *(d.label for d in result.datasets)]
+    average = result.config.average == "beir"  # see rankify_lite.leaderboard.beir_average
+    head = ["system", *(d.label for d in result.datasets), *(["BEIR avg"] if average else [])]
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for system in order:
         cells = [system.display("md")]
+        scores: dict[str, float] = {}
         for d in result.datasets:
             idx = [i for i, s in enumerate(d.systems) if s.name == system.label]
             if not idx:
                 cells.append("–")
                 continue
             s = d.systems[idx[0]]
+            scores[d.name] = s.mean[name]
             cells.append(f"{s.mean[name]:.4f}" + _marks(d, idx[0], s, metric, "md"))
+        if average:
+            from rankify_lite.leaderboard.beir_average import beir_average
+
+            whole = len(scores) == len(result.datasets)
+            cells.append(f"{beir_average(scores):.4f}" if whole else "–")
         lines.append("| " + " | ".join(cells) + " |")
+    if average:
+        from rankify_lite.leaderboard.beir_average import coverage_note
+
+        lines.append("\n" + coverage_note([d.name for d in result.datasets],
+                                          {d.name: d.label for d in result.datasets}))
     return "\n".join(lines) + "\n"
 
 

@@ -53,6 +53,7 @@ def test_the_config_loads_with_every_public_dataset_and_both_bm25s():
     assert {(f.name, f.retriever) for f in config.first_stages} == {
         ("bm25", "bm25"), ("bm25-multifield", "bm25-multifield")}
     assert config.k == 1000 and config.metrics == ("ndcg@10", "recall@100")
+    assert config.average == "beir"  # the summary's BEIR-average column
     assert config.rerankers and all(r.depth == 100 for r in config.rerankers)
     assert {r.family for r in config.rerankers} == {"bi-encoder", "cross-encoder"}
     text = CONFIG.read_text()
