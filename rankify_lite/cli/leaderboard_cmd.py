@@ -25,6 +25,9 @@ def add_parsers(sub) -> None:
     p.add_argument("--require-data", action="store_true",
                    help="with --check: an entry whose data is not on this machine fails the "
                         "check (default: it is reported as 'not run: data missing')")
+    p.add_argument("--skip-missing", action="store_true",
+                   help="with CONFIG: leave out a dataset whose inputs are not on this machine "
+                        "(one line each says why) and report the rest (default: refuse)")
     p.add_argument("--no-plots", action="store_true", help="skip latency.png / winloss.png")
     p.add_argument("--no-cache", action="store_true", help="don't read or write cached runs")
     p.add_argument("--refresh", action="store_true", help="recompute and overwrite the cache")
@@ -51,7 +54,8 @@ def cmd_leaderboard(args: argparse.Namespace) -> int:
         folder = Path(args.output) if args.output else config.output_dir()
         check_folder(folder, args.overwrite)  # before anything is computed
         result = run_leaderboard(config, cache=cache, refresh=args.refresh,
-                                 log=lambda m: print(m, file=sys.stderr, flush=True))
+                                 log=lambda m: print(m, file=sys.stderr, flush=True),
+                                 skip_missing=args.skip_missing)
         paths = write_reports(result, folder, plots=not args.no_plots,
                               overwrite=args.overwrite)
         print(summary_markdown(result))

@@ -103,7 +103,7 @@ class Inputs:
         """The missing inputs of every (dataset, run) pair, each reported once."""
         out: list[MissingInput] = []
         for dataset, run in wanted:
-            m = self.missing(dataset, run)
+            m = self.missing(dataset, run, needs_corpus=run is None)  # None: a retriever
             if m is not None and m not in out:
                 out.append(m)
         return out

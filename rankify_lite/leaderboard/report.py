@@ -117,6 +117,8 @@ def to_markdown(result: LeaderboardResult) -> str:
     parts.append(summary_markdown(result))
     parts.append("## Per dataset\n")
     parts += [dataset_markdown(result, d) for d in result.datasets]
+    if result.notes:  # datasets left out (--skip-missing), one line each
+        parts.append("## Not run\n\n" + "\n".join(f"- {n}" for n in result.notes) + "\n")
     parts.append(legend(result) + "\n")
     return "\n".join(parts)
 

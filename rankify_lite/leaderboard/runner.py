@@ -157,8 +157,11 @@ def _pipeline_systems(entries: list[RerankerSpec], all_entries: tuple[RerankerSp
 
 def run_leaderboard(config: LeaderboardConfig, *, cache: bool | str | Path = True,
                     refresh: bool = False, progress: bool = True,
-                    log: Callable[[str], None] | None = print) -> LeaderboardResult:
-    """Run every (dataset, first stage, system) of ``config``; see the module docstring."""
+                    log: Callable[[str], None] | None = print,
+                    skip_missing: bool = False) -> LeaderboardResult:
+    """Run every (dataset, first stage, system) of ``config``; see the module docstring.
+    A missing input refuses the whole leaderboard up front; with ``skip_missing`` its dataset
+    is left out instead, with one line saying why (logged, and in the result's ``notes``)."""
     from rankify_lite.datasets import load_dataset
     from rankify_lite.pipeline import Pipeline
 
@@ -170,10 +173,19 @@ def run_leaderboard(config: LeaderboardConfig, *, cache: bool | str | Path = Tru
     n_cached = n_computed = 0
     results = []
     inputs = Inputs(load_dataset)  # every dataset and shipped run found before computing
-    refuse_missing(inputs.all_missing(
+    gone = inputs.all_missing(
         (d.name, fs.run) for d in config.datasets for fs in config.first_stages
-        if fs.applies_to(d.name)), f"leaderboard {config.name!r}")
+        if fs.applies_to(d.name))
+    why = {m.dataset: m for m in reversed(gone)}  # the first reason of each dataset
+    if not skip_missing or len(why) == len({d.name for d in config.datasets}):
+        refuse_missing(gone, f"leaderboard {config.name!r}")
+    notes = [f"not run (data missing): {d.label}: {why[d.name].line()}"
+             for d in config.datasets if d.name in why]
+    for line in notes:
+        say(line)
     for dspec in config.datasets:
+        if dspec.name in why:
+            continue
         ds = inputs.dataset(dspec.name)
         ds_hash = ds.content_hash()
         qids = list(ds.queries)
@@ -219,7 +231,7 @@ def run_leaderboard(config: LeaderboardConfig, *, cache: bool | str | Path = Tru
         n_computed += sum(not i["cached"] for i in info.values())
         results.append(_evaluate(config, dspec.name, dspec.label, ds, runs, info))
     return LeaderboardResult(config, tuple(results), time.perf_counter() - started,
-                             n_cached, n_computed)
+                             n_cached, n_computed, notes)
 
 
 def _chain_stages(res: Any, sid: SystemId) -> list[StageStats]:

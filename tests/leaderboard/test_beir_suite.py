@@ -168,3 +168,41 @@ def test_check_ci_only_runs_scifact_and_names_every_other_dataset_once(shared_da
     named = [re.search(r"'beir/([^']+)'", ln).group(1) for ln in lines]
     assert sorted(named) == sorted(n for n in (*PUBLIC, *NOT_PUBLIC) if n != "scifact")
     assert "all 2 entries run match their expected scores; 56 not run" in out
+
+
+def _tiny_corpus(folder: Path) -> Path:
+    _topics_only(folder)
+    (folder / "corpus.jsonl").write_text("".join(
+        json.dumps({"_id": d, "title": "", "text": t}) + "\n"
+        for d, t in {"d1": "cells divide", "d2": "proteins fold"}.items()))
+    return folder
+
+
+def test_a_leaderboard_skips_a_dataset_without_its_corpus_in_one_line(tmp_path, monkeypatch,
+                                                                     capsys):
+    """--skip-missing: the datasets that cannot run are named, one line each; the rest runs.
+    Without it the leaderboard refuses up front, naming the missing corpus."""
+    import yaml
+
+    from rankify_lite.errors import InputError
+    from rankify_lite.leaderboard import run_leaderboard
+
+    monkeypatch.setenv("RANKIFY_LITE_CACHE", str(tmp_path / "cache"))
+    here, gone = _tiny_corpus(tmp_path / "here"), _topics_only(tmp_path / "gone")
+    path = tmp_path / "suite.yaml"
+    path.write_text(yaml.safe_dump({
+        "average": "beir", "metrics": ["ndcg@10"],
+        "datasets": [{"name": str(here), "label": "Here"}, {"name": str(gone), "label": "Gone"}],
+        "first_stages": [{"name": "bm25", "retriever": "bm25"}]}))
+    config = load_config(path)
+    with pytest.raises(InputError, match="is here as queries and qrels only"):
+        run_leaderboard(config, log=None, progress=False)
+    result = run_leaderboard(config, log=None, progress=False, skip_missing=True)
+    assert [d.label for d in result.datasets] == ["Here"]
+    assert len(result.notes) == 1 and result.notes[0].startswith("not run (data missing): Gone:")
+    assert cli(["leaderboard", str(path), "--skip-missing", "--no-plots",
+                "--output", str(tmp_path / "out")]) == 0
+    captured = capsys.readouterr()
+    assert captured.err.count("not run (data missing)") == 1
+    table = (tmp_path / "out" / "table.md").read_text()
+    assert "## Not run" in table and "Gone:" in table and "| BEIR avg |" in table
