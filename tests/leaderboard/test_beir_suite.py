@@ -206,3 +206,15 @@ def test_a_leaderboard_skips_a_dataset_without_its_corpus_in_one_line(tmp_path, 
     assert captured.err.count("not run (data missing)") == 1
     table = (tmp_path / "out" / "table.md").read_text()
     assert "## Not run" in table and "Gone:" in table and "| BEIR avg |" in table
+
+
+def test_offline_the_suite_can_run_scifact_and_names_every_other_dataset(shared_data):
+    """What `leaderboard beir.yaml --skip-missing` leaves out here, found before computing."""
+    from rankify_lite.leaderboard.inputs import Inputs
+
+    config = load_config(CONFIG)
+    gone = Inputs().all_missing((d.name, fs.run) for d in config.datasets
+                                for fs in config.first_stages)
+    assert sorted({m.dataset for m in gone}) == sorted(f"beir/{n}" for n in PUBLIC
+                                                       if n != "scifact")
+    assert {m.what for m in gone} == {"corpus"}
