@@ -129,7 +129,7 @@ def load_pre_retrieved(path: str | os.PathLike, qrels: str | os.PathLike | Qrels
                             "runs": {RUN_NAME: dict(run.metadata)},
                             "relevance": relevance or "none (metrics need qrels=)"}
     if isinstance(qrels, (str, os.PathLike)):
-        meta["qrels_source"] = str(qrels)  # what `rankify-lite rerun` reads the judgments from
+        meta["qrels_source"] = str(Path(qrels).resolve())  # what `rankify-lite rerun` reads
     if relevance_from_answers:
         meta["relevance_from_answers"] = True
     if assigned:

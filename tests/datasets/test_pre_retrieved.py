@@ -269,7 +269,7 @@ def test_rerun_reads_the_recorded_qrels_again(dl19, tmp_path, capsys):
     assert main(["run", "--dataset", str(path), "--qrels", str(qrels), "--reranker", "identity",
                  "--depth", "20", "--no-cache", "-m", "ndcg@10", "--output", str(out)]) == 0
     meta = json.loads((out / "meta.json").read_text())
-    assert meta["dataset"]["qrels_source"] == str(qrels)
+    assert meta["dataset"]["qrels_source"] == str(qrels.resolve())
     capsys.readouterr()
     assert main(["rerun", str(out / "meta.json"), "--output", str(again)]) == 0
     first = json.loads((out / "meta.json").read_text())["metrics"]
