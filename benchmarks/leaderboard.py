@@ -42,7 +42,7 @@ def main(argv: list[str] | None = None) -> None:
     config = load_config(args.config)
     first = run_leaderboard(config, refresh=args.refresh, progress=False)
     folder = config.output_dir()
-    write_reports(first, folder)
+    write_reports(first, folder, overwrite=True)  # the folder is this script's output
     t0 = time.perf_counter()
     again = run_leaderboard(config, progress=False, log=None)
     rerun_s = time.perf_counter() - t0
