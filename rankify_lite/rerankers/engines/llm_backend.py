@@ -129,6 +129,17 @@ def single_token_ids(backend: LLMBackend, context: str, pieces: Sequence[str],
     return ids
 
 
+def answer_ids(backend: LLMBackend, context: str, words: Sequence[str]) -> list[int]:
+    """The distinct single-token ids, after ``context``, of those answer ``words`` that are one
+    token (a yes/no family's label words; the rest are skipped; empty when none is)."""
+    ids: list[int] = []
+    for w in words:
+        toks = continuation_ids(backend, context, w)
+        if len(toks) == 1 and toks[0] >= 0 and toks[0] not in ids:
+            ids.append(toks[0])
+    return ids
+
+
 def plain_chat(messages: Messages) -> str:
     """The fallback rendering for tokenizers without a chat template."""
     return "".join(f"{m['content']}\n\n" for m in messages)

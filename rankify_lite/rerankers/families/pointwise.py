@@ -19,7 +19,7 @@ import numpy as np
 from rankify_lite.errors import InputError
 from rankify_lite.file_policy import FileOptions
 from rankify_lite.rerankers.base import RerankItem, Scored
-from rankify_lite.rerankers.engines.llm_backend import continuation_ids
+from rankify_lite.rerankers.engines.llm_backend import answer_ids
 from rankify_lite.rerankers.families._scoring import split_per_query
 from rankify_lite.rerankers.llm.base import LLMReranker
 from rankify_lite.rerankers.prompts.presets import describe, resolve_prompt
@@ -63,11 +63,7 @@ class PointwiseReranker(LLMReranker):
 
     def _answer_ids(self, context: str, key: str) -> list[int]:
         words = [str(w) for w in self.template.get(key)]
-        ids = []
-        for w in words:
-            toks = continuation_ids(self.backend, context, w)
-            if len(toks) == 1 and toks[0] >= 0 and toks[0] not in ids:
-                ids.append(toks[0])
+        ids = answer_ids(self.backend, context, words)
         if not ids:
             raise InputError(f"none of the {key!r} answer words {words} is a single token for "
                              "this model's tokenizer.", path=self.template.path,
