@@ -43,6 +43,14 @@ def beir_average(scores: Mapping[str, float]) -> float:
     return sum(means) / len(means)
 
 
+def system_averages(scores: Mapping[str, Mapping[str, float]],
+                    datasets: list[str]) -> dict[str, float | None]:
+    """Each system's BEIR average (``scores``: system -> dataset -> score); ``None`` for a
+    system without a score on every one of ``datasets`` (it has no average)."""
+    return {system: beir_average(per) if all(d in per for d in datasets) else None
+            for system, per in scores.items()}
+
+
 def coverage_note(datasets: list[str], labels: Mapping[str, str] | None = None) -> str:
     """One sentence saying which datasets the average covers, and what it leaves out."""
     labels = labels or {}

@@ -71,39 +71,67 @@ def dataset_markdown(result: LeaderboardResult, d: DatasetResult) -> str:
             + "\n" + ("\nNotes:\n" + "\n".join(notes) + "\n" if notes else ""))
 
 
-def summary_markdown(result: LeaderboardResult) -> str:
-    """One row per system, one column per dataset: the main metric."""
-    metric = result.config.main_metric
-    name = parse_metric(metric).name
+def _order(result: LeaderboardResult) -> list[SystemId]:
     order: list[SystemId] = []
     for d in result.datasets:
         order += [s.system.with_depth(None) for s in d.systems
                   if s.system.with_depth(None) not in order]
-    average = result.config.average == "beir"  # see rankify_lite.leaderboard.beir_average
-    head = ["system", *(d.label for d in result.datasets), *(["BEIR avg"] if average else [])]
-    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
-    for system in order:
-        cells = [system.display("md")]
-        scores: dict[str, float] = {}
+    return order
+
+
+def _found(d: DatasetResult, system: SystemId) -> int | None:
+    return next((i for i, s in enumerate(d.systems) if s.name == system.label), None)
+
+
+def main_scores(result: LeaderboardResult) -> dict[str, dict[str, float]]:
+    """system label -> dataset -> the main metric's mean (systems in table order)."""
+    name = parse_metric(result.config.main_metric).name
+    out: dict[str, dict[str, float]] = {}
+    for system in _order(result):
+        row = out.setdefault(system.label, {})
         for d in result.datasets:
-            idx = [i for i, s in enumerate(d.systems) if s.name == system.label]
-            if not idx:
-                cells.append("–")
-                continue
-            s = d.systems[idx[0]]
-            scores[d.name] = s.mean[name]
-            cells.append(f"{s.mean[name]:.4f}" + _marks(d, idx[0], s, metric, "md"))
-        if average:
-            from rankify_lite.leaderboard.beir_average import beir_average
+            i = _found(d, system)
+            if i is not None:
+                row[d.name] = d.systems[i].mean[name]
+    return out
 
-            whole = len(scores) == len(result.datasets)
-            cells.append(f"{beir_average(scores):.4f}" if whole else "–")
+
+def averages(result: LeaderboardResult) -> dict[str, float | None] | None:
+    """Each system's BEIR average of the main metric when the config asks for it
+    (``average: beir``; see :mod:`rankify_lite.leaderboard.beir_average`), else ``None``."""
+    if result.config.average != "beir":
+        return None
+    from rankify_lite.leaderboard.beir_average import system_averages
+
+    return system_averages(main_scores(result), [d.name for d in result.datasets])
+
+
+def average_note(result: LeaderboardResult) -> str:
+    from rankify_lite.leaderboard.beir_average import coverage_note
+
+    return coverage_note([d.name for d in result.datasets],
+                         {d.name: d.label for d in result.datasets})
+
+
+def summary_markdown(result: LeaderboardResult) -> str:
+    """One row per system, one column per dataset: the main metric."""
+    metric = result.config.main_metric
+    avg = averages(result)
+    head = ["system", *(d.label for d in result.datasets), *(["BEIR avg"] if avg else [])]
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    name = parse_metric(metric).name
+    for system in _order(result):
+        cells = [system.display("md")]
+        for d in result.datasets:
+            i = _found(d, system)
+            cells.append("–" if i is None else f"{d.systems[i].mean[name]:.4f}"
+                         + _marks(d, i, d.systems[i], metric, "md"))
+        if avg is not None:
+            value = avg[system.label]
+            cells.append("–" if value is None else f"{value:.4f}")
         lines.append("| " + " | ".join(cells) + " |")
-    if average:
-        from rankify_lite.leaderboard.beir_average import coverage_note
-
-        lines.append("\n" + coverage_note([d.name for d in result.datasets],
-                                          {d.name: d.label for d in result.datasets}))
+    if avg is not None:
+        lines.append("\n" + average_note(result))
     return "\n".join(lines) + "\n"
 
 
@@ -138,7 +166,7 @@ def to_latex(result: LeaderboardResult) -> str:
 
     metrics = result.config.metrics
     cols = "ll" + "r" * len(metrics) + "r"
-    out = []
+    out = _latex_average(result)
     for d in result.datasets:
         out += [f"% {latex_escape(d.label)}: {d.queries} queries, baseline "
                 f"{latex_escape(d.baseline)}",
@@ -152,6 +180,28 @@ def to_latex(result: LeaderboardResult) -> str:
                                    _ms(s)]) + " \\\\")
         out += ["\\bottomrule", "\\end{tabular}", ""]
     return "\n".join(out)
+
+
+def _latex_average(result: LeaderboardResult) -> list[str]:
+    """The main metric across datasets with the BEIR-average column (``average: beir`` only)."""
+    from rankify_lite.systems import latex_escape
+
+    avg = averages(result)
+    if avg is None:
+        return []
+    scores = main_scores(result)
+    out = [f"% {latex_escape(_label(result.config.main_metric))} across datasets; "
+           f"{latex_escape(average_note(result))}",
+           f"\\begin{{tabular}}{{l{'r' * (len(result.datasets) + 1)}}}", "\\toprule",
+           "system & " + " & ".join(latex_escape(d.label) for d in result.datasets)
+           + " & BEIR avg \\\\", "\\midrule"]
+    for system in _order(result):
+        row = scores[system.label]
+        cells = [f"{row[d.name]:.4f}" if d.name in row else "--" for d in result.datasets]
+        value = avg[system.label]
+        cells.append("--" if value is None else f"{value:.4f}")
+        out.append(" & ".join([system.display("latex"), *cells]) + " \\\\")
+    return out + ["\\bottomrule", "\\end{tabular}", ""]
 
 
 def write_csv(result: LeaderboardResult, path: Path) -> None:
@@ -184,7 +234,16 @@ def summary_json(result: LeaderboardResult) -> dict:
                                                        "p_vs_first_stage": s.p_first_stage}
                                               for s in d.systems},
                                   "significance": d.comparison.as_dict()}
-                         for d in result.datasets}}
+                         for d in result.datasets},
+            **_average_json(result)}
+
+
+def _average_json(result: LeaderboardResult) -> dict:
+    avg = averages(result)
+    if avg is None:
+        return {}
+    return {"average": {"kind": "beir", "metric": result.config.main_metric,
+                        "note": average_note(result), "systems": avg}}
 
 
 def write_reports(result: LeaderboardResult, folder: Path, plots: bool = True,

@@ -89,6 +89,6 @@ def render_html(data: dict[str, Any]) -> str:
     template, css, js = _template()
     return template.render(
         title=data["title"], source=data["source"], version=__version__,
-        changed=data.get("changed", []), views=views,
+        changed=data.get("changed", []), views=views, average=data.get("average"),
         payload=markupsafe.Markup(json_script(data)), css=markupsafe.Markup(css),
         js=markupsafe.Markup(js))

@@ -159,14 +159,47 @@ def load_leaderboard(folder: Path) -> dict[str, Any]:
                                      f"datasets[{d!r}].systems", {})]
                for d, v in datasets.items()}
     per_query = _read_per_query(folder / "per_query.csv", systems)
-    views = [v for v in (_view(f, d, info, metrics, per_query) for d, info in datasets.items())
-             if v is not None]
+    named = [(d, v) for d, v in ((d, _view(f, d, info, metrics, per_query))
+                                 for d, info in datasets.items()) if v is not None]
+    views = [v for _, v in named]
     if not views:
         raise InputError("results.json lists no datasets with systems.", path=path,
                          fix="point at a folder written by rankify-lite leaderboard.")
     return {"kind": "leaderboard",
             "title": f"rankify_lite leaderboard: {f.text(summary.get('name'), 'name', '')}",
-            "source": str(folder), "views": views, "changed": []}
+            "source": str(folder), "views": views, "changed": [],
+            "average": _average(f, summary.get("average"), named)}
+
+
+def _average(f: Fields, block: Any, named: list[tuple[str, dict]]) -> dict | None:
+    """The BEIR-average table when results.json asks for one (``average.kind: beir``).
+
+    Only the kind is read from the file: every average is computed again here from the
+    datasets' checked means, so the page never shows a number the folder's data do not give."""
+    if block is None:
+        return None
+    kind = f.choice(f.object(block, "average").get("kind"), "average.kind", ["beir"])
+    from rankify_lite.leaderboard.beir_average import coverage_note, system_averages
+
+    main = named[0][1]["main"]
+    scores: dict[str, dict[str, float]] = {}
+    display: dict[str, str] = {}
+    for dname, view in named:
+        for s in view["systems"]:
+            key = SystemId.from_label(s["name"]).with_depth(None).label
+            display.setdefault(key, SystemId.from_label(key).display())
+            if main in s["mean"]:
+                scores.setdefault(key, {})[dname] = s["mean"][main]
+            else:
+                scores.setdefault(key, {})
+    names = [d for d, _ in named]
+    avg = system_averages(scores, names)
+    rows = [{"name": k, "display": display[k],
+             "cells": [f"{scores[k][d]:.4f}" if d in scores[k] else None for d in names],
+             "value": None if avg[k] is None else f"{avg[k]:.4f}"} for k in scores]
+    return {"kind": kind, "metric": _label(main) if main else "",
+            "datasets": [v["label"] for _, v in named], "rows": rows,
+            "note": coverage_note(names, {d: v["label"] for d, v in named})}
 
 
 __all__ = ["load_leaderboard"]
