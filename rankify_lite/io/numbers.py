@@ -41,6 +41,9 @@ MAX_INT = 2**31 - 1
 MAX_DIGITS = 400
 _INT = re.compile(r"[+-]?[0-9]+")
 _FLOAT = re.compile(r"[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
+#: a plain decimal short enough to be finite as a float (the fast path of Number.parse)
+_QUICK = re.compile(r"[+-]?[0-9]{1,30}(?:\.[0-9]{0,30})?(?:[eE][+-]?[0-9]{1,2})?")
+_QUICK_LEN = 64
 _NON_FINITE = re.compile(r"[+-]?(?:nan|inf|infinity)", re.I)
 
 
@@ -92,6 +95,13 @@ class Number:
               line: int | None = None, fix: str | None = None) -> Any:
         """The number written in ``text`` (an int for whole fields), or an InputError naming
         ``what`` (and ``path:line`` when given)."""
+        if type(text) is str and len(text) <= _QUICK_LEN and _QUICK.fullmatch(text):
+            # the common case (a plain decimal, finite, no refusal to word): no message built
+            if not self.whole and self.low is None and self.high is None:
+                return float(text)  # finite: the pattern bounds digits and exponent
+            quick = self._quick(int(text) if _INT.fullmatch(text) else float(text))
+            if quick is not None:
+                return quick
         fix = fix or f"write {what} as {self.describe()}, in plain ASCII digits."
         if not isinstance(text, str):
             raise InputError(f"{what} must be {self.describe()}, got {_show(text)}.",
@@ -111,6 +121,22 @@ class Number:
             raise InputError(f"{what} {_show(text)} is not {self.describe()}.", path=path,
                              line=line, fix=fix)
         return self._ranged(value, what, path, line, fix, text)
+
+    def _quick(self, value: float) -> Any:
+        """``value`` when it passes every rule as is (else None: the full path words why)."""
+        if self.whole:
+            if isinstance(value, float):
+                if value != int(value):
+                    return None
+                value = int(value)
+        else:
+            value = float(value)
+        low, high = self._limits()
+        if low is not None and (value < low or (self.low_open and value == low)):
+            return None
+        if high is not None and (value > high or (self.high_open and value == high)):
+            return None
+        return value
 
     def check(self, value: Any, what: str, *, path: str | Path | None = None,
               fix: str | None = None, text: bool = False) -> Any:

@@ -159,3 +159,28 @@ def test_readers_refuse_a_5000_digit_integer_in_one_line(tmp_path):
     with pytest.raises(InputError, match="out of range") as exc:
         load_yaml_file(yml)
     assert str(exc.value).startswith(f"{yml}:1:")
+
+
+def test_the_fast_path_reads_what_the_rules_read():
+    """Plain decimals take a quick path (no message built); it gives the same values and lets
+    every refusal through to the full path: range, whole numbers, finiteness, 1_0."""
+    import random
+
+    from rankify_lite.io.numbers import FINITE, MAX_INT, WHOLE, Number
+
+    rank = Number(whole=True, low=0)
+    unit = Number(low=0, high=1, high_open=True)
+    rng = random.Random(0)
+    for _ in range(2000):
+        x = rng.uniform(-1e6, 1e6)
+        for text in (repr(x), f"{x:.3f}", f"{x:e}", str(int(x)), f"{x:.0f}."):
+            assert FINITE.parse(text, "v") == float(text)
+        n = str(rng.randrange(0, MAX_INT))
+        assert WHOLE.parse(n, "v") == int(n) and type(WHOLE.parse(n, "v")) is int
+    assert WHOLE.parse("1e3", "v") == 1000 and type(WHOLE.parse("1e3", "v")) is int
+    assert FINITE.parse("9" * 30 + "e99", "v") == float("9" * 30 + "e99")
+    for rule, text in ((rank, "-1"), (WHOLE, "1.5"), (WHOLE, str(MAX_INT + 1)),
+                       (unit, "1"), (unit, "1.0"), (unit, "-0.1"), (FINITE, "1e999"),
+                       (FINITE, "1_0"), (FINITE, "nan"), (WHOLE, "١")):
+        with pytest.raises(InputError):
+            rule.parse(text, "v")
