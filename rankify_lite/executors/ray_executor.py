@@ -93,13 +93,16 @@ class RayExecutor:
     (default: as many as the cluster's CPUs, or GPUs when ``num_gpus`` > 0, allow).
     ``num_cpus`` / ``num_gpus``: resources of each actor (a vLLM reranker with tensor
     parallelism 4 wants ``num_gpus=4``). ``max_retries``: how often a unit whose worker died is
-    redone. ``encode``: shard dense/SPLADE corpus encoding too (default True). ``close()`` ends
-    the workers (they also end with the driver).
+    redone. ``encode``: shard dense/SPLADE corpus encoding too (default True).
+    ``actor_options``: more Ray actor options, e.g. ``{"scheduling_strategy": "SPREAD"}`` (one
+    worker per node, so a lost node's worker restarts on a survivor that has room). ``close()``
+    ends the workers (they also end with the driver).
     """
 
     def __init__(self, address: str | None = None, *, num_workers: int | None = None,
                  num_cpus: float = 1, num_gpus: float = 0, max_retries: int = 3,
-                 encode: bool = True, init_options: dict[str, Any] | None = None) -> None:
+                 encode: bool = True, init_options: dict[str, Any] | None = None,
+                 actor_options: dict[str, Any] | None = None) -> None:
         if num_workers is not None and num_workers < 1:
             raise InputError(f"num_workers must be >= 1, got {num_workers}.", fix="e.g. 2.")
         if max_retries < 0:
@@ -111,6 +114,7 @@ class RayExecutor:
         self.max_retries = max_retries
         self.encode = encode
         self.init_options = dict(init_options or {})
+        self.actor_options = dict(actor_options or {})
         self.stats: dict[str, Any] = {}
         self._actors: list[Any] = []
         self._keys = 0
@@ -155,7 +159,7 @@ class RayExecutor:
     def _new_actor(self) -> Any:
         remote = self._ray().remote(_Worker).options(
             num_cpus=self.num_cpus, num_gpus=self.num_gpus, max_restarts=self.max_retries,
-            max_task_retries=self.max_retries)
+            max_task_retries=self.max_retries, **self.actor_options)
         return remote.remote()
 
     def close(self) -> None:

@@ -1,0 +1,97 @@
+"""A real two-node Ray cluster (two ``ray start`` nodes on 127.0.0.1, 1 CPU each); the second
+node is SIGKILLed mid-run, during corpus encoding and during reranking. The work lost with it is
+redone on the surviving node: the vectors and the reranked run equal one process's, every unit
+is there."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+ray = pytest.importorskip("ray", reason="the ray extra is not installed")
+
+from rankify_lite.executors import RayExecutor  # noqa: E402
+from rankify_lite.executors.local_cluster import LocalCluster  # noqa: E402
+from rankify_lite.types import Corpus, Queries  # noqa: E402
+
+pytestmark = pytest.mark.slow
+FLAT = "anserini-bm25-flat.top1000"
+
+
+class KillAt(RayExecutor):
+    """Calls ``kill()`` once, when ``at`` of a pool's units have come back."""
+
+    def __init__(self, *args, kill, at: float = 0.4, **kw) -> None:
+        super().__init__(*args, **kw)
+        self.kill, self.at, self.kills, self.nodes_before = kill, at, 0, set()
+
+    def _pool(self, tasks, call):
+        done = 0
+        for item in super()._pool(tasks, call):
+            done += 1
+            if done == max(1, int(self.at * len(tasks))) and not self.kills:
+                self.nodes_before = {ray.get(a.__ray_call__.remote(_node)) for a in self._actors}
+                self.kill()
+                self.kills += 1
+            yield item
+
+
+def _node(_self) -> str:
+    import ray as r
+
+    return r.get_runtime_context().get_node_id()
+
+
+@pytest.fixture
+def cluster(tmp_path):
+    ray.shutdown()  # a local Ray of another test module must not be the one we talk to
+    c = LocalCluster(root=f"/tmp/rkc-{tmp_path.name[-12:]}")
+    try:
+        c.add_node()
+        ray.init(address=c.address, log_to_driver=False)
+        yield c
+    finally:
+        ray.shutdown()
+        c.close()
+
+
+def _executor(c: LocalCluster) -> KillAt:
+    return KillAt(address=c.address, num_workers=2, num_cpus=0.5,
+                  actor_options={"scheduling_strategy": "SPREAD"}, kill=lambda: c.kill_node(1))
+
+
+def test_node_killed_during_encoding_and_reranking(cluster, scifact, shared_data, tmp_path):
+    from helpers.ray_helpers import RecordingCheckpoint, tiny_cross_encoder
+    from helpers.tiny import tiny_bert_folder
+
+    from rankify_lite import load_dataset, load_reranker
+    from rankify_lite.retrievers.dense import Dense
+
+    corpus = Corpus({d: scifact.corpus[d] for d in list(scifact.corpus)[:600]})
+    folder = tiny_bert_folder(tmp_path / "bert")
+    ex = _executor(cluster)
+    path = ex.encode_corpus(Dense(folder, batch_size=2, progress=False), corpus)  # 10 units
+    assert ex.kills == 1 and len(ex.nodes_before) == 2  # a worker on each node, then one lost
+    sharded = np.load(path).copy()
+    single = np.asarray(Dense(folder, batch_size=2, progress=False).embed_corpus(corpus))
+    assert ex.stats["encode_units"] == 10
+    assert sharded.shape == (600, 32) and not np.isnan(sharded).any()
+    assert np.abs(sharded).sum(axis=1).min() > 0  # every row was written
+    assert sharded.tobytes() == single.tobytes()
+    ex.close()
+
+    cluster.add_node()  # a fresh second node for the reranking run
+    ds = load_dataset(shared_data / "beir" / "scifact")
+    qids = list(ds.queries)[:20]
+    queries = Queries({q: ds.queries[q] for q in qids})
+    first = ds.load_run(FLAT).restrict(queries)
+    ce = load_reranker("cross-encoder", model=tiny_cross_encoder(tmp_path / "ce"),
+                       query_batch_size=1)
+    reference = ce.rerank(queries, first, ds.corpus, 20)
+    ex = _executor(cluster)
+    ckpt = RecordingCheckpoint()
+    run = ex.rerank(ce, queries, first, ds.corpus, 20, checkpoint=ckpt)
+    assert ex.kills == 1 and len(ex.nodes_before) == 2
+    assert sorted(ckpt.writes) == sorted(qids)  # every query once
+    assert run.lists == reference.lists
+    ex.close()
