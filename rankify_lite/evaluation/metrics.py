@@ -93,7 +93,7 @@ def _typed_inputs(run: Run, qrels: Qrels, qids: Sequence[str]):
 
 
 def _ranx_kernel(metric: Metric):
-    from ranx.metrics import metric_switch
+    from rankify_lite.evaluation.ranx_kernels import metric_switch
 
     return metric_switch({"mrr": "mrr", "map": "map"}.get(metric.family, metric.family))
 
