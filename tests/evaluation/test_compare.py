@@ -52,3 +52,27 @@ def test_a_cascade_reads_one_way_in_every_table():
         assert "bm25 » a_b" in table and ">>" not in table
     latex = result.to_latex()
     assert "bm25 $\\gg$ a\\_b" in latex and ">>" not in latex
+
+
+def test_the_paired_t_test_is_scipys_ttest_rel():
+    """Computed through scipy.special (no scipy.stats import): the same p-values."""
+    import warnings
+
+    import numpy as np
+    from scipy.stats import ttest_rel
+
+    from rankify_lite.evaluation.significance import paired_test
+
+    rng = np.random.default_rng(0)
+    cases = [(np.array([1.0, 2, 3]), np.array([0.0, 1, 2])), (np.array([1.0]), np.array([0.5]))]
+    for i in range(500):
+        n = int(rng.integers(2, 400))
+        a = rng.random(n)
+        b = np.clip(a + rng.normal(0, 0.1, n) * rng.random(), 0, 1)
+        cases.append((np.round(a, 1), np.round(b, 1)) if i % 3 == 0 else (a, b))
+    for a, b in cases:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            ref = float(ttest_rel(a, b).pvalue)
+        ref = 1.0 if np.isnan(ref) or not np.any(a - b) else ref
+        assert paired_test(a, b) == pytest.approx(ref, rel=1e-12, abs=1e-300)
