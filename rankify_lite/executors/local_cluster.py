@@ -138,3 +138,32 @@ def _kill_group(p: subprocess.Popen, sig: int) -> None:
         os.killpg(p.pid, sig)
     except (ProcessLookupError, PermissionError):
         pass
+
+
+def kill_midway(executor: Any, kill: Any, at: float = 0.4) -> Any:
+    """Make ``executor`` (a RayExecutor) call ``kill()`` once, when ``at`` of a pool's units
+    have come back; ``executor.nodes_before`` then holds the node ids its workers were on."""
+    pool = executor._pool
+    executor.kills, executor.nodes_before = 0, set()
+
+    def _pool(tasks: list[Any], call: Any) -> Any:
+        import ray
+
+        done = 0
+        for item in pool(tasks, call):
+            done += 1
+            if done == max(1, int(at * len(tasks))) and not executor.kills:
+                executor.nodes_before = {ray.get(a.__ray_call__.remote(_node_id))
+                                         for a in executor._actors}
+                kill()
+                executor.kills += 1
+            yield item
+
+    executor._pool = _pool
+    return executor
+
+
+def _node_id(_self: Any) -> str:
+    import ray
+
+    return ray.get_runtime_context().get_node_id()

@@ -11,35 +11,11 @@ import pytest
 ray = pytest.importorskip("ray", reason="the ray extra is not installed")
 
 from rankify_lite.executors import RayExecutor  # noqa: E402
-from rankify_lite.executors.local_cluster import LocalCluster  # noqa: E402
+from rankify_lite.executors.local_cluster import LocalCluster, kill_midway  # noqa: E402
 from rankify_lite.types import Corpus, Queries  # noqa: E402
 
 pytestmark = pytest.mark.slow
 FLAT = "anserini-bm25-flat.top1000"
-
-
-class KillAt(RayExecutor):
-    """Calls ``kill()`` once, when ``at`` of a pool's units have come back."""
-
-    def __init__(self, *args, kill, at: float = 0.4, **kw) -> None:
-        super().__init__(*args, **kw)
-        self.kill, self.at, self.kills, self.nodes_before = kill, at, 0, set()
-
-    def _pool(self, tasks, call):
-        done = 0
-        for item in super()._pool(tasks, call):
-            done += 1
-            if done == max(1, int(self.at * len(tasks))) and not self.kills:
-                self.nodes_before = {ray.get(a.__ray_call__.remote(_node)) for a in self._actors}
-                self.kill()
-                self.kills += 1
-            yield item
-
-
-def _node(_self) -> str:
-    import ray as r
-
-    return r.get_runtime_context().get_node_id()
 
 
 @pytest.fixture
@@ -55,9 +31,10 @@ def cluster(tmp_path):
         c.close()
 
 
-def _executor(c: LocalCluster) -> KillAt:
-    return KillAt(address=c.address, num_workers=2, num_cpus=0.5,
-                  actor_options={"scheduling_strategy": "SPREAD"}, kill=lambda: c.kill_node(1))
+def _executor(c: LocalCluster) -> RayExecutor:
+    ex = RayExecutor(address=c.address, num_workers=2, num_cpus=0.5,
+                     actor_options={"scheduling_strategy": "SPREAD"})
+    return kill_midway(ex, lambda: c.kill_node(1), at=0.4)
 
 
 def test_node_killed_during_encoding_and_reranking(cluster, scifact, shared_data, tmp_path):
