@@ -87,11 +87,13 @@ class LocalCluster:
         try:
             out = subprocess.run(
                 [sys.executable, "-c", "import ray,sys; ray.init(address=sys.argv[1], "
-                 "log_to_driver=False); print(sum(n['Alive'] for n in ray.nodes()))",
+                 "log_to_driver=False); print('ALIVE', sum(n['Alive'] for n in ray.nodes()))",
                  self.address], capture_output=True, text=True, timeout=30)
         except subprocess.TimeoutExpired:
             return -1
-        return int(out.stdout.strip().splitlines()[-1]) if out.returncode == 0 else -1
+        # Ray may print its own warnings (lagging heartbeats, ...) on stdout: read our line only
+        counts = [line.split()[1] for line in out.stdout.splitlines() if line.startswith("ALIVE ")]
+        return int(counts[-1]) if out.returncode == 0 and counts else -1
 
     def wait_for(self, count: int, timeout: float = 90) -> None:
         end = time.monotonic() + timeout

@@ -15,7 +15,6 @@ from rankify_lite.executors.local_cluster import LocalCluster, kill_midway  # no
 from rankify_lite.types import Corpus, Queries  # noqa: E402
 
 pytestmark = pytest.mark.slow
-FLAT = "anserini-bm25-flat.top1000"
 
 
 @pytest.fixture
@@ -37,11 +36,11 @@ def _executor(c: LocalCluster) -> RayExecutor:
     return kill_midway(ex, lambda: c.kill_node(1), at=0.4)
 
 
-def test_node_killed_during_encoding_and_reranking(cluster, scifact, shared_data, tmp_path):
+def test_node_killed_during_encoding_and_reranking(cluster, scifact, tmp_path):
     from helpers.ray_helpers import RecordingCheckpoint, tiny_cross_encoder
     from helpers.tiny import tiny_bert_folder
 
-    from rankify_lite import load_dataset, load_reranker
+    from rankify_lite import BM25, load_reranker
     from rankify_lite.retrievers.dense import Dense
 
     corpus = Corpus({d: scifact.corpus[d] for d in list(scifact.corpus)[:600]})
@@ -58,16 +57,16 @@ def test_node_killed_during_encoding_and_reranking(cluster, scifact, shared_data
     ex.close()
 
     cluster.add_node()  # a fresh second node for the reranking run
-    ds = load_dataset(shared_data / "beir" / "scifact")
-    qids = list(ds.queries)[:20]
-    queries = Queries({q: ds.queries[q] for q in qids})
-    first = ds.load_run(FLAT).restrict(queries)
+    qids = list(scifact.queries)[:20]
+    queries = Queries({q: scifact.queries[q] for q in qids})
+    first = BM25(backend="bm25s", index_root=tmp_path / "idx", progress=False).retrieve(
+        queries, 20, corpus=scifact.corpus)  # the bundled SciFact: runs without ../shared
     ce = load_reranker("cross-encoder", model=tiny_cross_encoder(tmp_path / "ce"),
                        query_batch_size=1)
-    reference = ce.rerank(queries, first, ds.corpus, 20)
+    reference = ce.rerank(queries, first, scifact.corpus, 20)
     ex = _executor(cluster)
     ckpt = RecordingCheckpoint()
-    run = ex.rerank(ce, queries, first, ds.corpus, 20, checkpoint=ckpt)
+    run = ex.rerank(ce, queries, first, scifact.corpus, 20, checkpoint=ckpt)
     assert ex.kills == 1 and len(ex.nodes_before) == 2
     assert sorted(ckpt.writes) == sorted(qids)  # every query once
     assert run.lists == reference.lists
