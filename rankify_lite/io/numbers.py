@@ -131,12 +131,16 @@ class Number:
                 value = int(value)
         else:
             value = float(value)
+        return None if self._outside(value) else value
+
+    def _outside(self, value: float) -> str | None:
+        """Which end of the range ``value`` lies beyond ("low" / "high"), or None."""
         low, high = self._limits()
         if low is not None and (value < low or (self.low_open and value == low)):
-            return None
+            return "low"
         if high is not None and (value > high or (self.high_open and value == high)):
-            return None
-        return value
+            return "high"
+        return None
 
     def check(self, value: Any, what: str, *, path: str | Path | None = None,
               fix: str | None = None, text: bool = False) -> Any:
@@ -184,13 +188,11 @@ class Number:
             except OverflowError:  # an int beyond any float
                 raise InputError(f"{what} {given} is out of range: it must be "
                                  f"{self.describe()}.", path=path, line=line, fix=fix) from None
-        low, high = self._limits()
-        if low is not None and (value < low or (self.low_open and value == low)):
-            raise InputError(f"{what} {given} is out of range: it must be "
-                             f"{self.describe()}.", path=path, line=line, fix=fix)
-        if high is not None and (value > high or (self.high_open and value == high)):
-            raise InputError(f"{what} {given} is out of range: it must be "
-                             f"{self._bounds()}.", path=path, line=line, fix=fix)
+        side = self._outside(value)
+        if side is not None:  # past a whole number's implicit top, the bound is spelled out
+            rule = self._bounds() if side == "high" else self.describe()
+            raise InputError(f"{what} {given} is out of range: it must be {rule}.", path=path,
+                             line=line, fix=fix)
         return value
 
 
