@@ -140,6 +140,28 @@ def answer_ids(backend: LLMBackend, context: str, words: Sequence[str]) -> list[
     return ids
 
 
+def yes_no_ids(backend: LLMBackend, template: Any, context: str,
+               after: str = "") -> tuple[list[int], list[int]]:
+    """A yes/no family's label ids: the single-token spellings, after ``context``, of the
+    ``template``'s ``yes_words`` and ``no_words`` lists. Refuses (naming the prompt file) a list
+    with no single-token word, or two lists that share a token. ``after`` says where the answer
+    is read, for the message ("after the think block")."""
+    found = []
+    for key in ("yes_words", "no_words"):
+        words = [str(w) for w in template.get(key)]
+        ids = answer_ids(backend, context, words)
+        if not ids:
+            raise InputError(f"none of the {key!r} answer words {words} is a single token for "
+                             f"this model's tokenizer{' ' + after if after else ''}.",
+                             path=template.path,
+                             fix=f"add a single-token spelling to the template's '{key}:' list.")
+        found.append(ids)
+    if set(found[0]) & set(found[1]):
+        raise InputError("the yes and no answer words share a token.", path=template.path,
+                         fix="list distinct answer words.")
+    return found[0], found[1]
+
+
 def plain_chat(messages: Messages) -> str:
     """The fallback rendering for tokenizers without a chat template."""
     return "".join(f"{m['content']}\n\n" for m in messages)

@@ -19,7 +19,7 @@ import numpy as np
 from rankify_lite.errors import InputError
 from rankify_lite.file_policy import FileOptions
 from rankify_lite.rerankers.base import RerankItem, Scored
-from rankify_lite.rerankers.engines.llm_backend import answer_ids
+from rankify_lite.rerankers.engines.llm_backend import yes_no_ids
 from rankify_lite.rerankers.families._scoring import split_per_query
 from rankify_lite.rerankers.llm.base import LLMReranker
 from rankify_lite.rerankers.prompts.presets import describe, resolve_prompt
@@ -55,20 +55,7 @@ class PointwiseReranker(LLMReranker):
         self.template, self.prompt_rule = resolve_prompt(self.family, self.model_id, prompt,
                                                          required=required)
         context = self._render("x")
-        self.yes_ids = self._answer_ids(context, "yes_words")
-        self.no_ids = self._answer_ids(context, "no_words")
-        if set(self.yes_ids) & set(self.no_ids):
-            raise InputError("the yes and no answer words share a token.",
-                             path=self.template.path, fix="list distinct answer words.")
-
-    def _answer_ids(self, context: str, key: str) -> list[int]:
-        words = [str(w) for w in self.template.get(key)]
-        ids = answer_ids(self.backend, context, words)
-        if not ids:
-            raise InputError(f"none of the {key!r} answer words {words} is a single token for "
-                             "this model's tokenizer.", path=self.template.path,
-                             fix=f"add a single-token spelling to the template's '{key}:' list.")
-        return ids
+        self.yes_ids, self.no_ids = yes_no_ids(self.backend, self.template, context)
 
     def config(self) -> dict[str, Any]:
         return {**self._base_config(), "passage_words": self.passage_words,

@@ -27,7 +27,7 @@ import numpy as np
 from rankify_lite.errors import InputError
 from rankify_lite.file_policy import FileOptions
 from rankify_lite.rerankers.base import RerankItem, Scored
-from rankify_lite.rerankers.engines.llm_backend import answer_ids
+from rankify_lite.rerankers.engines.llm_backend import yes_no_ids
 from rankify_lite.rerankers.families._scoring import split_per_query
 from rankify_lite.rerankers.llm.base import LLMReranker
 from rankify_lite.rerankers.llm.reasoning import Reasoning, check_budget, reason
@@ -72,21 +72,8 @@ class Rank1Reranker(LLMReranker):
         self.template = template
         self.prompt_rule = "explicit" if prompt is not None else "family default"
         context = self._render("x") + self.template.text("closed", reasoning="")
-        self.yes_ids = self._answer_ids(context, "yes_words")
-        self.no_ids = self._answer_ids(context, "no_words")
-        if set(self.yes_ids) & set(self.no_ids):
-            raise InputError("the true and false answer words share a token.",
-                             path=self.template.path, fix="list distinct answer words.")
-
-    def _answer_ids(self, context: str, key: str) -> list[int]:
-        words = [str(w) for w in self.template.get(key)]
-        ids = answer_ids(self.backend, context, words)
-        if not ids:
-            raise InputError(f"none of the {key!r} answer words {words} is a single token for "
-                             "this model's tokenizer after the think block.",
-                             path=self.template.path,
-                             fix=f"add a single-token spelling to the template's '{key}:' list.")
-        return ids
+        self.yes_ids, self.no_ids = yes_no_ids(self.backend, self.template, context,
+                                               after="after the think block")
 
     def config(self) -> dict[str, Any]:
         return {**self._base_config(), "thinking": self.thinking,
