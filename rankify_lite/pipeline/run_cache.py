@@ -36,7 +36,7 @@ from typing import Any
 
 from rankify_lite.errors import InputError
 from rankify_lite.io.files import atomic_write
-from rankify_lite.io.trec import read_run, write_run
+from rankify_lite.io.trec import read_own_run, write_run
 from rankify_lite.pipeline.saved import file_sha256
 from rankify_lite.types import Run
 
@@ -217,7 +217,7 @@ class RunCache:
         if problem is None:
             try:
                 record = json.loads(meta_path.read_text(encoding="utf-8"))
-                return read_run(run_path, name=name).replace(metadata=record["metadata"])
+                return read_own_run(run_path, name=name).replace(metadata=record["metadata"])
             except (InputError, OSError, ValueError, KeyError, TypeError) as exc:
                 problem = f"unreadable ({type(exc).__name__})"
         self.notes.append(f"cached {what} ({run_path.name}) was {problem}; recomputed")
