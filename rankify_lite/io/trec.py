@@ -65,7 +65,10 @@ def read_own_run(path: str | Path, name: str | None = None) -> Run:
     :func:`read_run`, which sorts and words every refusal."""
     from rankify_lite.types import RankedList
 
-    tokens = Path(path).read_bytes().decode("utf-8", errors="replace").split()
+    try:
+        tokens = Path(path).read_bytes().decode("utf-8").split()
+    except UnicodeDecodeError:  # read_run names the line with the bad bytes
+        return read_run(path, name)
     if not tokens or len(tokens) % 6 or any(t != "Q0" for t in tokens[1::6]):
         return read_run(path, name)
     qids, docs, ranks, texts = tokens[0::6], tokens[2::6], tokens[3::6], tokens[4::6]

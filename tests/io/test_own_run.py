@@ -46,6 +46,16 @@ def test_written_runs_read_back_as_read_run_reads_them(tmp_path, seed):
 def test_irregular_files_get_read_runs_answer(tmp_path, text):
     path = tmp_path / "r.trec"
     path.write_text(text)
+    _agree(path)
+
+
+def test_bad_bytes_get_read_runs_refusal(tmp_path):
+    path = tmp_path / "r.trec"
+    path.write_bytes(b"q Q0 d\xff 1 1.0 t\n")
+    _agree(path)
+
+
+def _agree(path) -> None:
     try:
         expected = read_run(path)
     except InputError as exc:
