@@ -8,6 +8,7 @@ in length-sorted batches padded per batch. Gives the same vectors as
 
 from __future__ import annotations
 
+import contextlib
 from typing import Any
 
 import numpy as np
@@ -124,6 +125,7 @@ class DenseEncoder:
         self._tokenize = Tokenize(self.tokenizer, self.max_length)
         self._torch = torch
         self.last_truncated = 0  # texts cut to max_length in the last encode call
+        self.progress_to = None  # a caller's bar (e.g. a whole corpus's) advanced per batch
 
     # ------------------------------------------------------------------ public API
     @property
@@ -160,18 +162,20 @@ class DenseEncoder:
             raise InputError(f"out has shape {out.shape}, expected {(len(texts), self.dim)}")
         torch = self._torch
         self.last_truncated = 0
-        bar = progress_bar(len(texts), self.progress and len(texts) > self.batch_size,
-                           f"encoding {what}")
+        outer = getattr(self, "progress_to", None)
+        bar = outer if outer is not None else progress_bar(
+            len(texts), self.progress and len(texts) > self.batch_size, f"encoding {what}")
+        closing = contextlib.nullcontext() if outer is not None else bar
         if self._onnx is not None:
             self._calibrate(texts if not self._calibration else
                             [self.doc_prefix + t for t in self._calibration])
-            with bar:
+            with closing:
                 for batch, truncated in batches(texts, self._tokenize, self.batch_size):
                     self.last_truncated += truncated
                     out[batch.positions] = self._onnx_vectors(batch)
                     bar.update(len(batch.positions))
             return out
-        with torch.inference_mode(), bar:
+        with torch.inference_mode(), closing:
             for batch, truncated in batches(texts, self._tokenize, self.batch_size):
                 self.last_truncated += truncated
                 ids = torch.from_numpy(batch.input_ids).to(self.device)

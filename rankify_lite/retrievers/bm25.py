@@ -195,8 +195,11 @@ class BM25(Retriever):
         if self.backend == "lucene":
             from rankify_lite.retrievers import bm25_lucene as lucene
 
+            parts = folder.with_name(folder.name + ".parts")  # batches done survive a kill
+
             def build(tmp: Path) -> dict[str, Any]:
-                return lucene.build_index(corpus, tmp, self.fields, self.threads, show)
+                return lucene.build_index(corpus, tmp, self.fields, self.threads, show,
+                                          parts=parts)
         else:
             from rankify_lite.retrievers import bm25s_backend as bs
 

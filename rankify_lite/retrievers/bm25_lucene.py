@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 from pathlib import Path
 from typing import Any
 
@@ -71,47 +72,137 @@ def indexable(doc, fields: str) -> bool:
 
 
 def build_index(corpus: Corpus, folder: Path, fields: str, threads: int,
-                progress: bool) -> dict[str, Any]:
-    """Write ``corpus`` as a JsonCollection under ``folder/collection`` and index it into
-    ``folder/lucene``. Returns facts for the cache marker."""
+                progress: bool, parts: Path | None = None) -> dict[str, Any]:
+    """Index ``corpus`` into ``folder/lucene``; returns facts for the cache marker.
+
+    The corpus is indexed in batches of ``threads * _SHARD_DOCS`` documents (corpus order),
+    each batch one ``IndexCollection`` call over a JsonCollection of up to ``threads`` files,
+    into its own Lucene index under ``parts`` (default: ``folder/parts``), marked done when
+    complete. A killed build run again with the same ``parts`` folder (the caller keys it by
+    corpus content and settings) skips the batches already done. The batches are then merged
+    with Lucene's ``IndexWriter.addIndexes`` (segments copied as they are: the same postings,
+    norms and doc values, so the same scores; ties are broken by the ``id`` doc value, not by
+    Lucene's internal order). A corpus of one batch is indexed exactly as before, one call.
+    Only one batch's texts are ever in a file at a time, none held in RAM.
+    """
+    import itertools
+    import shutil
+
     from tqdm.auto import tqdm
 
+    from rankify_lite.io.resumable import exclusive
+
     ensure_jvm()
+    _quiet_java_logs()
+    parts = Path(parts) if parts is not None else folder / "parts"
+    parts.mkdir(parents=True, exist_ok=True)
+    n = len(corpus)
+    per_batch = max(1, threads) * _SHARD_DOCS
+    plan = {"documents": n, "batch_docs": per_batch, "fields": fields}
+    with exclusive(parts.with_name(parts.name + ".lock"), "indexing the corpus"):
+        plan_file = parts / "PLAN.json"
+        if plan_file.is_file() and _read_json(plan_file) != plan:
+            shutil.rmtree(parts)  # another batching (threads changed): start over
+            parts.mkdir(parents=True)
+        plan_file.write_text(json.dumps(plan))
+        starts = list(range(0, n, per_batch))
+        done = {b for b in range(len(starts)) if (parts / f"batch-{b:04d}" / "DONE.json").is_file()}
+        skipped = sum(min(per_batch, n - starts[b]) for b in done)
+        docs = iter(corpus.values())
+        with tqdm(total=n, initial=skipped, disable=not progress, unit="doc",
+                  desc="BM25 (lucene): indexing") as bar:
+            if skipped:
+                bar.set_postfix_str(f"resumed: {len(done)} of {len(starts)} batches done")
+            for b, s0 in enumerate(starts):
+                size = min(per_batch, n - s0)
+                batch = itertools.islice(docs, size)
+                if b in done:
+                    for _ in batch:  # skip its documents without touching their text
+                        pass
+                    continue
+                _index_batch(batch, size, parts / f"batch-{b:04d}", fields, threads)
+                bar.update(size)
+        indexed = _merge([parts / f"batch-{b:04d}" / "lucene" for b in range(len(starts))],
+                         folder / "lucene")
+        expected = sum(_read_json(parts / f"batch-{b:04d}" / "DONE.json")["indexed"]
+                       for b in range(len(starts)))
+        if indexed != expected:
+            raise RuntimeError(f"Anserini indexed {indexed} documents, expected {expected}; "
+                               f"the index in {folder} is not used.")
+        shutil.rmtree(parts, ignore_errors=True)
+    parts.with_name(parts.name + ".lock").unlink(missing_ok=True)
+    return {"documents": n, "indexed": indexed, "fields": fields, "batches": len(starts)}
+
+
+def _read_json(path: Path) -> Any:
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+
+
+def _index_batch(docs, size: int, out: Path, fields: str, threads: int) -> None:
+    """One ``IndexCollection`` call over ``docs`` into ``out/lucene``, then ``out/DONE.json``;
+    built in ``out.tmp`` and renamed, so a kill leaves no half batch behind."""
+    import shutil
+
     import jnius
 
-    _quiet_java_logs()
-    collection = folder / "collection"
-    collection.mkdir()
-    n = len(corpus)
-    shards = max(1, min(threads, math.ceil(n / _SHARD_DOCS)))
-    per_shard = math.ceil(n / shards)
+    tmp = out.with_name(out.name + ".tmp")
+    shutil.rmtree(tmp, ignore_errors=True)
+    collection = tmp / "collection"
+    collection.mkdir(parents=True)
+    shards = max(1, min(threads, math.ceil(size / _SHARD_DOCS)))
+    per_shard = math.ceil(size / shards)
     files = [open(collection / f"part-{i:03d}.jsonl", "w", encoding="utf-8")  # noqa: SIM115
              for i in range(shards)]
     expected = 0
     try:
-        for i, doc in enumerate(tqdm(corpus.values(), total=n, disable=not progress,
-                                     desc="BM25 (lucene): writing collection", unit="doc")):
+        for i, doc in enumerate(docs):
             files[i // per_shard].write(_doc_json(doc, fields) + "\n")
             expected += indexable(doc, fields)
     finally:
         for f in files:
             f.close()
     args = ["-collection", "JsonCollection", "-input", str(collection),
-            "-index", str(folder / "lucene"), "-generator", "DefaultLuceneDocumentGenerator",
-            "-threads", str(max(1, min(threads, shards))), "-quiet"]
+            "-index", str(tmp / "lucene"), "-generator", "DefaultLuceneDocumentGenerator",
+            "-threads", str(shards), "-quiet"]
     if fields == "multifield":
         args += ["-fields", "title"]
-    with tqdm(total=1, disable=not progress, desc="BM25 (lucene): indexing", unit="index") as bar:
-        jnius.autoclass("io.anserini.index.IndexCollection").main(args)
-        bar.update(1)
-    indexed = num_docs(folder / "lucene")
+    jnius.autoclass("io.anserini.index.IndexCollection").main(args)
+    shutil.rmtree(collection)
+    indexed = num_docs(tmp / "lucene") if expected else 0
     if indexed != expected:
         raise RuntimeError(f"Anserini indexed {indexed} documents, expected {expected}; "
-                           f"the index in {folder} is not used.")
-    for p in collection.iterdir():
-        p.unlink()
-    collection.rmdir()
-    return {"documents": n, "indexed": indexed, "fields": fields}
+                           f"the index in {tmp} is not used.")
+    (tmp / "DONE.json").write_text(json.dumps({"documents": size, "indexed": indexed}))
+    os.replace(tmp, out)
+
+
+def _merge(batches: list[Path], target: Path) -> int:
+    """One batch: moved into place. Several: merged with ``IndexWriter.addIndexes``."""
+    import shutil
+
+    batches = [b for b in batches if b.is_dir()]
+    if len(batches) == 1:
+        shutil.move(str(batches[0]), str(target))
+        return num_docs(target)
+    import jnius
+
+    auto = jnius.autoclass
+    paths = auto("java.nio.file.Paths")
+    fs_dir = auto("org.apache.lucene.store.FSDirectory")
+    config = auto("org.apache.lucene.index.IndexWriterConfig")(
+        auto("io.anserini.index.IndexCollection").DEFAULT_ANALYZER)
+    config.setOpenMode(auto("org.apache.lucene.index.IndexWriterConfig$OpenMode").CREATE)
+    writer = auto("org.apache.lucene.index.IndexWriter")(fs_dir.open(paths.get(str(target))),
+                                                          config)
+    try:
+        writer.addIndexes(*[fs_dir.open(paths.get(str(b))) for b in batches])  # Java varargs
+        writer.commit()
+    finally:
+        writer.close()
+    return num_docs(target)
 
 
 def num_docs(index_dir: Path) -> int:

@@ -7,11 +7,18 @@ matrix is paged in by the OS. The exact index (faiss ``IndexFlatIP``, the defaul
 own copy of the vectors in RAM (n x dim x 4 bytes: 1.5 GB for 1M x 384); HNSW adds the graph.
 ``index="mmap"`` searches exactly by streaming over the memory-mapped matrix block by block
 (numpy, no copy), for corpora whose embeddings do not fit in RAM: slower, but bounded memory.
+
+Encoding is resumable (:class:`rankify_lite.io.resumable.ResumableMatrix`): after each chunk of
+``ENCODE_CHUNK`` documents its rows are flushed and recorded, so a killed job (Ctrl-C, kill -9)
+run again starts at its first missing chunk, and the file is byte-identical to one never
+stopped (chunks keep their boundaries). Texts are built one chunk at a time; one progress bar
+with an ETA spans the corpus; a lock keeps two processes from encoding the same file at once.
 """
 
 from __future__ import annotations
 
-import os
+import itertools
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +27,8 @@ import numpy as np
 from rankify_lite.cache import cache_dir, content_key
 from rankify_lite.errors import InputError, require
 from rankify_lite.file_policy import FileOptions
+from rankify_lite.io.resumable import ResumableMatrix, exclusive
+from rankify_lite.models._batching import progress_bar
 from rankify_lite.retrievers.base import Retriever
 from rankify_lite.retrievers.checks import require_documents
 from rankify_lite.types import Corpus, Queries
@@ -104,24 +113,56 @@ class Dense(Retriever):
             if emb.shape == (len(corpus), self.encoder.dim):
                 self.stats["embeddings_cached"] = True
                 return emb
-        texts = [doc_text(d) for d in corpus.values()]
-        tmp = path.with_name(f".{path.stem}.{os.getpid()}.tmp.npy")
-        out = np.lib.format.open_memmap(tmp, mode="w+", dtype=np.float32,
-                                        shape=(len(texts), self.encoder.dim))
-        truncated = 0
-        try:
-            for start in range(0, len(texts), ENCODE_CHUNK):
-                stop = min(start + ENCODE_CHUNK, len(texts))
-                self.encoder.encode_documents(texts[start:stop], out=out[start:stop])
-                truncated += self.encoder.last_truncated
-            out.flush()
-            del out
-            os.replace(tmp, path)
-        except BaseException:
-            tmp.unlink(missing_ok=True)
-            raise
-        self.stats.update(embeddings_cached=False, truncated_documents=truncated)
+        with exclusive(path.with_name(f".{path.stem}.lock"), "encoding the corpus"):
+            if path.is_file():  # another process finished it while we waited for the lock
+                emb = np.load(path, mmap_mode="r")
+                if emb.shape == (len(corpus), self.encoder.dim):
+                    self.stats["embeddings_cached"] = True
+                    return emb
+            self._encode_resumable(corpus, path)
         return np.load(path, mmap_mode="r")
+
+    def _encode_resumable(self, corpus: Corpus, path: Path) -> None:
+        """Encode chunk by chunk into a :class:`ResumableMatrix`: a killed run resumes at its
+        first missing chunk; texts are built one chunk at a time; one bar (with an ETA) spans
+        the whole corpus, the encoder's own per-call bar is off meanwhile."""
+        matrix = ResumableMatrix(path, len(corpus), self.encoder.dim)
+        for note in matrix.notes:
+            print(f"rankify-lite: {note}", file=sys.stderr, flush=True)
+        start = resumed_at = matrix.done
+        truncated = int(matrix.extra.get("truncated", 0))
+        encoder = self.encoder
+        shown = bool(getattr(encoder, "progress", True)) and len(corpus) > ENCODE_CHUNK // 16
+        bar = progress_bar(len(corpus), shown, "encoding corpus")
+        bar.update(start)
+        if start:
+            bar.set_postfix_str(f"resumed at {start:,}")
+        docs = itertools.islice(iter(corpus.values()), start, None)
+        own = getattr(encoder, "progress", None)
+        feeds = hasattr(encoder, "progress_to")  # our encoders advance the bar batch by batch
+        try:
+            if own is not None:
+                encoder.progress = False
+            if feeds:
+                encoder.progress_to = bar
+            with bar:
+                while start < len(corpus):
+                    stop = min(start + ENCODE_CHUNK, len(corpus))
+                    texts = [doc_text(d) for d in itertools.islice(docs, stop - start)]
+                    encoder.encode_documents(texts, out=matrix.rows[start:stop])
+                    truncated += int(getattr(encoder, "last_truncated", 0))
+                    matrix.commit(stop, truncated=truncated)
+                    if not feeds:
+                        bar.update(stop - start)
+                    start = stop
+        finally:
+            if own is not None:
+                encoder.progress = own
+            if feeds:
+                encoder.progress_to = None
+        matrix.finish()
+        self.stats.update(embeddings_cached=False, truncated_documents=truncated,
+                          resumed_at=resumed_at)
 
     # ------------------------------------------------------------------ index / search
     def _index(self, corpus: Corpus) -> None:

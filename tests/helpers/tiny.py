@@ -86,3 +86,16 @@ def tiny_t5_folder(path, texts, *, vocab_size: int = 50, hard_vocab_limit: bool 
                                 initializer_factor=initializer_factor)
     transformers.T5ForConditionalGeneration(cfg).save_pretrained(path)
     return str(path)
+
+
+def words_corpus(n: int = 400):
+    """``n`` seeded random documents of WORDS (3-29 words; odd ones with a 2-word title)."""
+    import numpy as np
+
+    from rankify_lite.types import Corpus, Document
+
+    rng = np.random.default_rng(0)
+    return Corpus.from_documents(
+        Document(f"d{i}", " ".join(rng.choice(WORDS, size=rng.integers(3, 30))),
+                 title=" ".join(rng.choice(WORDS, size=2)) if i % 2 else "")
+        for i in range(n))

@@ -14,7 +14,7 @@ pytest.importorskip("faiss")
 transformers = pytest.importorskip("transformers")
 
 MINILM = "sentence-transformers/all-MiniLM-L6-v2"
-from helpers.tiny import WORDS, _cached_or_skip, tiny_bert_folder  # noqa: E402
+from helpers.tiny import WORDS, _cached_or_skip, tiny_bert_folder, words_corpus  # noqa: E402
 
 
 @pytest.fixture(scope="module")
@@ -24,11 +24,7 @@ def tiny_bert(tmp_path_factory) -> str:
 
 @pytest.fixture(scope="module")
 def random_corpus() -> Corpus:
-    rng = np.random.default_rng(0)
-    return Corpus.from_documents(
-        Document(f"d{i}", " ".join(rng.choice(WORDS, size=rng.integers(3, 30))),
-                 title=" ".join(rng.choice(WORDS, size=2)) if i % 2 else "")
-        for i in range(400))
+    return words_corpus(400)
 
 
 @pytest.fixture(scope="module")
