@@ -54,15 +54,16 @@ def build_index(corpus: Corpus, folder: Path, k1: float, b: float,
     """Tokenise and index ``corpus`` into ``folder`` (bm25s precomputes scores: k1, b fixed)."""
     bm25s = require("bm25s", extra="bm25s", feature="BM25 (bm25s backend)")
     tokenizer = _tokenizer()
-    docs = list(corpus.values())
-    tokens = tokenizer.tokenize([d.full_text() for d in docs], update_vocab=True,
+    # a generator (with its length): texts are made one at a time, never all in a list
+    texts = (d.full_text() for d in corpus.values())
+    tokens = tokenizer.tokenize(texts, update_vocab=True, length=len(corpus),
                                 show_progress=progress, return_as="tuple")
     model = bm25s.BM25(k1=k1, b=b, method="lucene")
     model.index(tokens, show_progress=progress)
     model.save(str(folder / "bm25s"), show_progress=False)
     tokenizer.save_vocab(str(folder / "bm25s"))
-    (folder / "bm25s" / "doc_ids.json").write_text(json.dumps([d.id for d in docs]))
-    return {"documents": len(docs)}
+    (folder / "bm25s" / "doc_ids.json").write_text(json.dumps(list(corpus.keys())))
+    return {"documents": len(corpus)}
 
 
 class Bm25sSearch:
