@@ -28,6 +28,9 @@ def add_parsers(sub) -> None:
     p.add_argument("--skip-missing", action="store_true",
                    help="with CONFIG: leave out a dataset whose inputs are not on this machine "
                         "(one line each says why) and report the rest (default: refuse)")
+    p.add_argument("--datasets", metavar="NAMES",
+                   help="with CONFIG: run only these datasets (comma-separated names or "
+                        "labels from the config, e.g. beir/scifact,beir/nfcorpus)")
     p.add_argument("--no-plots", action="store_true", help="skip latency.png / winloss.png")
     p.add_argument("--no-cache", action="store_true", help="don't read or write cached runs")
     p.add_argument("--refresh", action="store_true", help="recompute and overwrite the cache")
@@ -51,6 +54,8 @@ def cmd_leaderboard(args: argparse.Namespace) -> int:
         from rankify_lite.leaderboard.report import summary_markdown, write_reports
 
         config = load_config(args.config, consent=consent_from(args))
+        if args.datasets is not None:
+            config = config.only_datasets(args.datasets.split(","))
         folder = Path(args.output) if args.output else config.output_dir()
         check_folder(folder, args.overwrite)  # before anything is computed
         result = run_leaderboard(config, cache=cache, refresh=args.refresh,

@@ -144,6 +144,21 @@ class LeaderboardConfig:
     def main_metric(self) -> str:
         return self.metrics[0]
 
+    def only_datasets(self, names: list[str]) -> LeaderboardConfig:
+        """The same config restricted to ``names`` (a dataset's name or label, config order
+        kept); an unknown name is refused with the list of the config's datasets."""
+        import dataclasses
+
+        wanted = [n.strip() for n in names if n.strip()]
+        known = {d.name for d in self.datasets} | {d.label for d in self.datasets}
+        bad = [n for n in wanted if n not in known]
+        if bad or not wanted:
+            raise InputError(f"--datasets {','.join(bad) or '(empty)'}: not a dataset of "
+                             f"{self.path or self.name}.",
+                             fix="use some of " + ", ".join(d.name for d in self.datasets))
+        keep = tuple(d for d in self.datasets if d.name in wanted or d.label in wanted)
+        return dataclasses.replace(self, datasets=keep)
+
     def output_dir(self) -> Path:
         """Outputs go beside the config: ``leaderboards/main.yaml`` -> ``leaderboards/main/``."""
         base = self.path.parent if self.path is not None else Path.cwd()

@@ -218,3 +218,29 @@ def test_offline_the_suite_can_run_scifact_and_names_every_other_dataset(shared_
     assert sorted({m.dataset for m in gone}) == sorted(f"beir/{n}" for n in PUBLIC
                                                        if n != "scifact")
     assert {m.what for m in gone} == {"corpus"}
+
+
+def test_datasets_filter_runs_only_the_named_datasets(tmp_path, monkeypatch, capsys):
+    """--datasets keeps the named datasets (by name or label), in config order; an unknown name
+    is refused with the config's list."""
+    import yaml
+
+    monkeypatch.setenv("RANKIFY_LITE_CACHE", str(tmp_path / "cache"))
+    here, gone = _tiny_corpus(tmp_path / "here"), _topics_only(tmp_path / "gone")
+    path = tmp_path / "suite.yaml"
+    path.write_text(yaml.safe_dump({
+        "average": "beir", "metrics": ["ndcg@10"],
+        "datasets": [{"name": str(here), "label": "Here"}, {"name": str(gone), "label": "Gone"}],
+        "first_stages": [{"name": "bm25", "retriever": "bm25"}]}))
+    only = load_config(path).only_datasets(["Here"])
+    assert [d.label for d in only.datasets] == ["Here"]
+    assert cli(["leaderboard", str(path), "--datasets", "Here", "--no-plots",
+                "--output", str(tmp_path / "out")]) == 0  # Gone is not even looked at
+    assert "Gone" not in (tmp_path / "out" / "table.md").read_text()
+    capsys.readouterr()
+    assert cli(["leaderboard", str(path), "--datasets", "Nope", "--no-plots",
+                "--output", str(tmp_path / "out2")]) != 0
+    err = capsys.readouterr().err
+    assert "--datasets Nope: not a dataset of" in err and str(here) in err
+    full = load_config(CONFIG).only_datasets(["beir/scifact", "beir/nfcorpus"])
+    assert [d.name for d in full.datasets] == ["beir/nfcorpus", "beir/scifact"]
