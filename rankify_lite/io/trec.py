@@ -19,7 +19,7 @@ from pathlib import Path
 
 from rankify_lite.errors import InputError
 from rankify_lite.io.files import atomic_write, iter_lines, read_text
-from rankify_lite.io.numbers import FINITE, WHOLE, Number
+from rankify_lite.io.numbers import _QUICK, _QUICK_LEN, FINITE, WHOLE, Number
 from rankify_lite.types import Qrels, Queries, Query, Run
 
 #: the rank column is ignored (lists are ordered by score) but must be a whole number >= 0
@@ -40,8 +40,14 @@ def read_run(path: str | Path, name: str | None = None) -> Run:
                 f"found {len(parts)}.", path=path, line=lineno,
                 fix="write 'qid Q0 docid rank score tag' on every line.")
         qid, _, docid, rank, score, _ = parts
-        RANK.parse(rank, "rank (4th column)", path=path, line=lineno)  # read only to refuse
-        value = FINITE.parse(score, "score (5th column)", path=path, line=lineno)
+        # inline fast paths (a subset of what RANK / FINITE.parse accept, same values); any
+        # other text goes through the parser, which accepts or words the refusal
+        if not (len(rank) <= 9 and rank.isascii() and rank.isdigit()):
+            RANK.parse(rank, "rank (4th column)", path=path, line=lineno)  # read to refuse
+        if len(score) <= _QUICK_LEN and _QUICK.fullmatch(score):
+            value = float(score)  # finite: the pattern bounds digits and exponent
+        else:
+            value = FINITE.parse(score, "score (5th column)", path=path, line=lineno)
         per = scores.setdefault(qid, {})
         if docid in per:
             raise InputError(f"document {docid!r} appears twice for query {qid!r}.",
