@@ -30,14 +30,15 @@ def _chunk_batches() -> int:
     return int(inspect.signature(batches).parameters["chunk_batches"].default)
 
 
-def units(texts: list[str], batch_size: int, call_size: int | None) -> list[np.ndarray]:
-    """Global positions of each unit, in the order the encoder sees them."""
+def units(lengths, batch_size: int, call_size: int | None) -> list[np.ndarray]:
+    """Global positions of each unit, in the order the encoder sees them; ``lengths`` are the
+    texts' character lengths (all the encoder's length sort looks at)."""
+    lengths = np.asarray(lengths, dtype=np.int64)
     chunk = max(1, batch_size * _chunk_batches())
-    call_size = call_size or max(1, len(texts))
+    call_size = call_size or max(1, len(lengths))
     out = []
-    for s0 in range(0, len(texts), call_size):
-        part = texts[s0:s0 + call_size]
-        order = np.argsort([-len(t) for t in part], kind="stable")
+    for s0 in range(0, len(lengths), call_size):
+        order = np.argsort(-lengths[s0:s0 + call_size], kind="stable")
         out.extend(s0 + order[c0:c0 + chunk] for c0 in range(0, len(order), chunk))
     return out
 
@@ -54,10 +55,16 @@ def kind_of(retriever: Any) -> str | None:
     return None
 
 
-def texts_of(corpus: Corpus) -> list[str]:
+def text_of(doc) -> str:
     from rankify_lite.retrievers.dense import doc_text
 
-    return [doc_text(d) for d in corpus.values()]  # SPLADE uses the same full_text(" ")
+    return doc_text(doc)  # SPLADE uses the same full_text(" ")
+
+
+def lengths_of(docs: list) -> np.ndarray:
+    """Character length of every document's text, without keeping the texts: the driver
+    plans its units from these and builds each unit's texts only when it sends them."""
+    return np.fromiter((len(text_of(d)) for d in docs), dtype=np.int64, count=len(docs))
 
 
 def cache_path(kind: str, retriever: Any, corpus: Corpus) -> Path:

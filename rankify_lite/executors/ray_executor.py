@@ -285,12 +285,13 @@ class RayExecutor:
             return path
         path.parent.mkdir(parents=True, exist_ok=True)
         encoder = retriever.encoder
-        texts = encode_plan.texts_of(corpus)
-        units = encode_plan.units(texts, encoder.batch_size, encode_plan.call_size(kind))
+        docs = list(corpus.values())  # references: each unit's texts are built when it is sent
+        units = encode_plan.units(encode_plan.lengths_of(docs), encoder.batch_size,
+                                  encode_plan.call_size(kind))
         if kind == "dense":
-            writer: Any = encode_plan.DenseWriter(path, len(texts), encoder.dim)
+            writer: Any = encode_plan.DenseWriter(path, len(docs), encoder.dim)
         else:
-            writer = encode_plan.SpladeWriter(path, len(texts), encoder.vocab_size,
+            writer = encode_plan.SpladeWriter(path, len(docs), encoder.vocab_size,
                                               retriever.quantization)
         rkind, payload = encode_plan.encoder_recipe(kind, encoder)
         key = self._key(rkind, payload, encoder.config())
@@ -300,7 +301,8 @@ class RayExecutor:
         truncated = 0
 
         def call(actor, positions):
-            return actor.encode.remote(key, spec, [texts[p] for p in positions])
+            return actor.encode.remote(key, spec, [encode_plan.text_of(docs[p])
+                                                   for p in positions])
 
         def on_result(positions, value):
             nonlocal truncated
