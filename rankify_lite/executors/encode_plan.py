@@ -4,8 +4,8 @@ The dense and SPLADE encoders sort a call's texts by character length, cut the s
 into tokenisation chunks of ``batch_size * chunk_batches`` texts and batch each chunk by token
 length (models/_batching.py). A chunk's batches depend only on the texts of that chunk, in that
 order. So a worker given one chunk's texts, in chunk order, forms exactly the batches the single
-process forms: the vectors are byte-identical. Dense encodes ``ENCODE_CHUNK`` documents per call
-(retrievers/dense.py), SPLADE the whole corpus in one call; units follow the same calls.
+process forms: the vectors are byte-identical. Dense and SPLADE encode ``ENCODE_CHUNK`` documents
+per call (retrievers/dense.py, retrievers/splade.py); units follow the same calls.
 
 The driver writes the result into the retriever's own cache file (same key, same format), so
 ``retriever.index(corpus)`` then finds it cached.
@@ -77,11 +77,10 @@ def cache_path(kind: str, retriever: Any, corpus: Corpus) -> Path:
 
 
 def call_size(kind: str) -> int | None:
-    if kind == "dense":
-        from rankify_lite.retrievers.dense import ENCODE_CHUNK
+    """Documents per encoder call in the single process (dense and SPLADE alike)."""
+    from rankify_lite.retrievers.dense import ENCODE_CHUNK
 
-        return ENCODE_CHUNK
-    return None
+    return ENCODE_CHUNK
 
 
 def encoder_recipe(kind: str, encoder: Any) -> tuple[str, Any]:

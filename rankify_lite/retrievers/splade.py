@@ -98,13 +98,43 @@ class Splade(Retriever):
         if path.is_file():
             self.stats["cached"] = True
             return sp.load_npz(path).tocsr()
-        texts = [d.full_text(" ") for d in corpus.values()]
-        mat = quantize(self.encoder.encode_documents(texts), self.quantization)
-        self.stats.update(cached=False, truncated_documents=self.encoder.last_truncated)
+        mat, truncated = self._encode_chunks(corpus)
+        self.stats.update(cached=False, truncated_documents=truncated)
         tmp = path.with_name(f".{path.stem}.{os.getpid()}.tmp.npz")
         sp.save_npz(tmp, mat, compressed=False)
         os.replace(tmp, path)
         return mat
+
+    def _encode_chunks(self, corpus: Corpus):
+        """Encode ``ENCODE_CHUNK`` documents per call (texts built one chunk at a time, never
+        a list of every text), quantise each chunk's rows and stack them; one progress bar
+        over the corpus. A corpus of one chunk is encoded exactly as one call always was."""
+        import itertools
+
+        import scipy.sparse as sp
+
+        from rankify_lite.models._batching import progress_bar
+        from rankify_lite.retrievers.dense import ENCODE_CHUNK  # one chunk size for both
+
+        encoder, n = self.encoder, len(corpus)
+        own = getattr(encoder, "progress", None)
+        bar = progress_bar(n, bool(own) and n > ENCODE_CHUNK, "SPLADE corpus")
+        docs, parts, truncated = iter(corpus.values()), [], 0
+        try:
+            if own is not None and n > ENCODE_CHUNK:
+                encoder.progress = False
+            with bar:
+                for start in range(0, max(n, 1), ENCODE_CHUNK):
+                    size = min(ENCODE_CHUNK, n - start)
+                    texts = [d.full_text(" ") for d in itertools.islice(docs, size)]
+                    parts.append(quantize(encoder.encode_documents(texts), self.quantization))
+                    truncated += int(getattr(encoder, "last_truncated", 0))
+                    bar.update(size)
+        finally:
+            if own is not None:
+                encoder.progress = own
+        mat = parts[0] if len(parts) == 1 else sp.vstack(parts, format="csr")
+        return mat, truncated
 
     def _index(self, corpus: Corpus) -> None:
         require_documents(corpus)

@@ -330,3 +330,24 @@ def test_two_node_cluster_with_a_killed_worker(executor, scifact30, small_corpus
     finally:
         ray.shutdown()
         cluster.shutdown()
+
+
+def test_splade_encoding_sharded_is_identical_past_one_chunk(executor, small_corpus, tmp_path,
+                                                              monkeypatch):
+    """Calls of ENCODE_CHUNK documents in the single process; the units follow them."""
+    import scipy.sparse as sp
+    from helpers.tiny import tiny_bert_folder
+
+    from rankify_lite.retrievers import dense as dense_mod
+    from rankify_lite.retrievers.splade import Splade
+
+    monkeypatch.setattr(dense_mod, "ENCODE_CHUNK", 300)  # 700 docs: calls of 300, 300, 100
+    folder = tiny_bert_folder(tmp_path / "mlm", mlm=True)
+    splade = Splade(folder, batch_size=8, progress=False)
+    path = executor.encode_corpus(splade, small_corpus)
+    sharded = sp.load_npz(path)
+    assert executor.stats["encode_units"] == 5  # 256-text units within each call: 2 + 2 + 1
+    path.unlink()
+    single = Splade(folder, batch_size=8, progress=False).doc_matrix(small_corpus)
+    for a in ("data", "indices", "indptr"):
+        assert np.array_equal(getattr(sharded, a), getattr(single, a))

@@ -73,6 +73,29 @@ def test_index_returns_brute_force_topk(tiny_mlm, random_corpus):
     assert sp.stats["search_ms_per_query"] >= 0
 
 
+def test_corpus_encoded_chunk_by_chunk(tiny_mlm, random_corpus, monkeypatch, tmp_path):
+    """Past ENCODE_CHUNK documents SPLADE encodes one chunk per call (texts one chunk at a
+    time): the matrix is the chunks' matrices stacked, and within one impact unit of one call."""
+    import scipy.sparse as sps
+
+    from rankify_lite.retrievers import Splade
+    from rankify_lite.retrievers import dense as dense_mod
+    from rankify_lite.retrievers.splade import quantize
+
+    monkeypatch.setenv("RANKIFY_LITE_CACHE", str(tmp_path))
+    monkeypatch.setattr(dense_mod, "ENCODE_CHUNK", 37)  # 150 docs: 4 full chunks + 2
+    sp = Splade(tiny_mlm, progress=False)
+    mat = sp.doc_matrix(random_corpus)
+    texts = [d.full_text(" ") for d in random_corpus.values()]
+    chunks = sps.vstack([quantize(sp.encoder.encode_documents(texts[i:i + 37]), 100)
+                         for i in range(0, len(texts), 37)], format="csr")
+    for a in ("data", "indices", "indptr"):
+        assert np.array_equal(getattr(mat, a), getattr(chunks, a))
+    one_call = quantize(sp.encoder.encode_documents(texts), 100)
+    assert mat.shape == one_call.shape == (150, sp.encoder.vocab_size)
+    assert abs(mat - one_call).max() <= 1  # batches differ, so float noise may round apart
+
+
 def test_cache_and_bad_input(tiny_mlm, random_corpus):
     from rankify_lite.retrievers import Splade
     from rankify_lite.retrievers.registry import retriever_from_config
