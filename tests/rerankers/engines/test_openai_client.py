@@ -105,7 +105,9 @@ def test_slow_server_times_out_then_the_retry_succeeds():
 def test_concurrency_is_bounded(concurrency):
     lm = FakeLM()
     with FakeServer(lm) as server:
-        backend = _backend(lm, server, concurrency=concurrency)
+        # a long timeout: a request timed out under load is retried while the server still
+        # writes the abandoned answer, which would count as two in flight
+        backend = _backend(lm, server, concurrency=concurrency, timeout=120.0)
         server.plan = [("sleep", 0.1)] * 12
         backend.generate([lm.encode(f"[A] rel={k} x") for k in range(12)], 4)
     assert server.max_in_flight == concurrency
