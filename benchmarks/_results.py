@@ -56,3 +56,11 @@ def markdown_table(headers: list[str], rows: list[list]) -> str:
     lines = ["| " + " | ".join(headers) + " |", "|" + "---|" * len(headers)]
     lines += ["| " + " | ".join(fmt(v) for v in r) + " |" for r in rows]
     return "\n".join(lines)
+
+
+def loglog_fit(ns, ys) -> tuple[float, float]:
+    """(slope, intercept) of log(y) vs log(n): the growth exponent the scale benchmarks report."""
+    import numpy as np
+
+    slope, icpt = np.polyfit(np.log(ns), np.log(ys), 1)
+    return float(slope), float(icpt)

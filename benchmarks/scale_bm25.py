@@ -22,6 +22,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+from _results import loglog_fit  # the benchmarks folder is on sys.path (script or child)
 
 HERE = Path(__file__).resolve().parent
 K = 100
@@ -74,11 +75,6 @@ def run_child(backend: str, n: int) -> dict:
     return res
 
 
-def fit(ns: list[int], ys: list[float]) -> tuple[float, float]:
-    slope, icpt = np.polyfit(np.log(ns), np.log(ys), 1)
-    return float(slope), float(icpt)
-
-
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--sizes", default="10000,100000,1000000")
@@ -125,7 +121,7 @@ def main() -> None:
         ns = [n for n, _ in sel]
         tt = [r["load_s"] + r.get("index_s", 0) + r.get("search_s", 0) for _, r in sel]
         mm = [r["rss_mb"] for _, r in sel]
-        (te, ti), (me, mi) = fit(ns, tt), fit(ns, mm)
+        (te, ti), (me, mi) = loglog_fit(ns, tt), loglog_fit(ns, mm)
         plot[backend] = (ns, tt, mm)
         cells = []
         for _, x in TARGETS:

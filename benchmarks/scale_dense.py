@@ -18,6 +18,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+from _results import loglog_fit  # the benchmarks folder is on sys.path (script or child)
 
 DATA = Path("/tmp/bench-data/dense")
 CHUNK = 65536
@@ -83,11 +84,6 @@ def run_child(index: str, n: int, dim: int) -> dict:
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
-def fit(ns: list[int], ys: list[float]) -> tuple[float, float]:
-    slope, icpt = np.polyfit(np.log(ns), np.log(ys), 1)
-    return float(slope), float(icpt)
-
-
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--sizes", default="10000,100000")
@@ -148,7 +144,7 @@ def main() -> None:
             ns = [r[2] for r in sel]
             tt = [r[3] + r[4] for r in sel]
             mm = [r[5] for r in sel]
-            (te, ti), (me, mi) = fit(ns, tt), fit(ns, mm)
+            (te, ti), (me, mi) = loglog_fit(ns, tt), loglog_fit(ns, mm)
             plot[f"{index}-{dim}"] = (ns, tt)
             ex = [np.exp(ti) * x ** te for x in (5.4e6, 8.8e6)]
             fits.append(f"| {index} | {dim} | {te:.2f} | {me:.2f} | {ex[0]:.0f} | {ex[1]:.0f} "

@@ -25,6 +25,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+from _results import loglog_fit  # the benchmarks folder is on sys.path (script or child)
 
 HERE = Path(__file__).resolve().parent
 DATA = Path("/tmp/bench-data/encode")
@@ -137,11 +138,6 @@ def resume_check(n: int, reference: str) -> dict:
             "identical": sha256(r["path"]) == sha256(reference)}
 
 
-def fit(ns: list[int], ys: list[float]) -> tuple[float, float]:
-    slope, icpt = np.polyfit(np.log(ns), np.log(ys), 1)
-    return float(slope), float(icpt)
-
-
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--sizes", default="10000,100000,1000000")
@@ -180,8 +176,8 @@ def main() -> None:
     fits = []
     if len(sel) >= 2:
         ns = [n for n, _ in sel]
-        (te, ti) = fit(ns, [r["load_s"] + r["encode_s"] for _, r in sel])
-        (me, mi) = fit(ns, [r["rss_mb"] for _, r in sel])
+        (te, ti) = loglog_fit(ns, [r["load_s"] + r["encode_s"] for _, r in sel])
+        (me, mi) = loglog_fit(ns, [r["rss_mb"] for _, r in sel])
         fits = ["| time exp. | RSS exp. | " + " | ".join(f"{t} time | {t} RSS GB"
                                                     for t, _ in TARGETS) + " |",
                 "|---|---|" + "---|---|" * len(TARGETS),

@@ -23,6 +23,7 @@ import sys
 from pathlib import Path
 
 import numpy as np
+from _results import loglog_fit  # the benchmarks folder is on sys.path (script or child)
 
 DATA = Path("/tmp/bench-data/eval")
 DEPTH = 1000
@@ -138,11 +139,6 @@ def run_child(system: str, n: int, timeout: float) -> dict:
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
-def fit(ns: list[int], ys: list[float]) -> tuple[float, float]:
-    slope, icpt = np.polyfit(np.log(ns), np.log(ys), 1)
-    return float(slope), float(icpt)
-
-
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--sizes", default="10000,100000,1000000")
@@ -208,7 +204,7 @@ def main() -> None:
         # setup) flatten the all-sizes slope; the last two sizes show the marginal growth
         spans = [slice(None)] + ([slice(-2, None)] if len(ns) > 2 else [])
         for span in spans:
-            (te, ti), (me, mi) = fit(ns[span], tt[span]), fit(ns[span], mm[span])
+            (te, ti), (me, mi) = loglog_fit(ns[span], tt[span]), loglog_fit(ns[span], mm[span])
             over = ", ".join(f"{n:,}" for n in ns[span])
             fits.append(f"| {system} | {over} | {te:.2f} | {me:.2f} | "
                         f"{np.exp(ti) * MSMARCO ** te:.1f} | "
