@@ -178,22 +178,28 @@ def _tiny_corpus(folder: Path) -> Path:
     return folder
 
 
-def test_a_leaderboard_skips_a_dataset_without_its_corpus_in_one_line(tmp_path, monkeypatch,
-                                                                     capsys):
-    """--skip-missing: the datasets that cannot run are named, one line each; the rest runs.
-    Without it the leaderboard refuses up front, naming the missing corpus."""
+def _here_and_gone(tmp_path):
+    """A suite of two datasets: "Here" (a tiny corpus) and "Gone" (queries and qrels only)."""
     import yaml
 
-    from rankify_lite.errors import InputError
-    from rankify_lite.leaderboard import run_leaderboard
-
-    monkeypatch.setenv("RANKIFY_LITE_CACHE", str(tmp_path / "cache"))
     here, gone = _tiny_corpus(tmp_path / "here"), _topics_only(tmp_path / "gone")
     path = tmp_path / "suite.yaml"
     path.write_text(yaml.safe_dump({
         "average": "beir", "metrics": ["ndcg@10"],
         "datasets": [{"name": str(here), "label": "Here"}, {"name": str(gone), "label": "Gone"}],
         "first_stages": [{"name": "bm25", "retriever": "bm25"}]}))
+    return path, here
+
+
+def test_a_leaderboard_skips_a_dataset_without_its_corpus_in_one_line(tmp_path, monkeypatch,
+                                                                     capsys):
+    """--skip-missing: the datasets that cannot run are named, one line each; the rest runs.
+    Without it the leaderboard refuses up front, naming the missing corpus."""
+    from rankify_lite.errors import InputError
+    from rankify_lite.leaderboard import run_leaderboard
+
+    monkeypatch.setenv("RANKIFY_LITE_CACHE", str(tmp_path / "cache"))
+    path, here = _here_and_gone(tmp_path)
     config = load_config(path)
     with pytest.raises(InputError, match="is here as queries and qrels only"):
         run_leaderboard(config, log=None, progress=False)
@@ -223,15 +229,8 @@ def test_offline_the_suite_can_run_scifact_and_names_every_other_dataset(shared_
 def test_datasets_filter_runs_only_the_named_datasets(tmp_path, monkeypatch, capsys):
     """--datasets keeps the named datasets (by name or label), in config order; an unknown name
     is refused with the config's list."""
-    import yaml
-
     monkeypatch.setenv("RANKIFY_LITE_CACHE", str(tmp_path / "cache"))
-    here, gone = _tiny_corpus(tmp_path / "here"), _topics_only(tmp_path / "gone")
-    path = tmp_path / "suite.yaml"
-    path.write_text(yaml.safe_dump({
-        "average": "beir", "metrics": ["ndcg@10"],
-        "datasets": [{"name": str(here), "label": "Here"}, {"name": str(gone), "label": "Gone"}],
-        "first_stages": [{"name": "bm25", "retriever": "bm25"}]}))
+    path, here = _here_and_gone(tmp_path)
     only = load_config(path).only_datasets(["Here"])
     assert [d.label for d in only.datasets] == ["Here"]
     assert cli(["leaderboard", str(path), "--datasets", "Here", "--no-plots",
