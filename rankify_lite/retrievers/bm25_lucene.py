@@ -99,7 +99,8 @@ def build_index(corpus: Corpus, folder: Path, fields: str, threads: int,
     n = len(corpus)
     per_batch = max(1, threads) * _SHARD_DOCS
     plan = {"documents": n, "batch_docs": per_batch, "fields": fields}
-    with exclusive(parts.with_name(parts.name + ".lock"), "indexing the corpus"):
+    lock = parts.with_name(parts.name + ".lock")  # kept: unlinking it would let a waiter
+    with exclusive(lock, "indexing the corpus"):  # and a newcomer lock different files
         plan_file = parts / "PLAN.json"
         if plan_file.is_file() and _read_json(plan_file) != plan:
             shutil.rmtree(parts)  # another batching (threads changed): start over
@@ -130,7 +131,6 @@ def build_index(corpus: Corpus, folder: Path, fields: str, threads: int,
             raise RuntimeError(f"Anserini indexed {indexed} documents, expected {expected}; "
                                f"the index in {folder} is not used.")
         shutil.rmtree(parts, ignore_errors=True)
-    parts.with_name(parts.name + ".lock").unlink(missing_ok=True)
     return {"documents": n, "indexed": indexed, "fields": fields, "batches": len(starts)}
 
 
