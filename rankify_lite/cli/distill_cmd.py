@@ -38,10 +38,29 @@ def add_parsers(sub) -> None:
                     "cross-encoder: use it with --reranker cross-encoder --model DIR; "
                     "bi-encoder: --retriever dense --retriever-model DIR, or --reranker "
                     "bi-encoder --model DIR; splade: --retriever splade --retriever-model DIR.")
-    p.add_argument("--dataset", required=True, help="name or folder: the training queries and corpus")
-    p.add_argument("--teacher", required=True,
+    p.add_argument("--dataset", "--corpus", dest="dataset", required=True,
+                   help="name or folder: the training queries and corpus (with "
+                        "--pseudo-queries: the corpus the queries are written for)")
+    p.add_argument("--teacher",
                    help="run:NAME (a run shipped with the dataset, e.g. run:splade-pp-ed.top100) "
-                        "or a TREC run file; with --teacher-reranker, the candidates it reranks")
+                        "or a TREC run file; with --teacher-reranker, the candidates it reranks "
+                        "(not with --pseudo-queries: see --teacher-retriever)")
+    from rankify_lite.cli.pseudo_cmd import add_generation_args
+
+    g = p.add_argument_group(
+        "pseudo-queries (GPL)", "train on queries an LLM writes for the corpus: each query's "
+        "source passage is its positive (--negatives judged by default), the teacher's top "
+        "--depth its negatives; no qrels are read")
+    add_generation_args(g, passages_flag="--pseudo-queries")
+    g.add_argument("--pseudo-output", default=None, metavar="DIR",
+                   help="where the generated set is saved (default: OUTPUT-pseudo-queries)")
+    g.add_argument("--teacher-retriever", action="append", metavar="NAME[:MODEL]",
+                   help="first stage giving the pseudo-queries' candidates, repeatable: two or "
+                        "more are fused (CombSUM, min-max), e.g. --teacher-retriever bm25 "
+                        "--teacher-retriever dense:sentence-transformers/all-mpnet-base-v2 "
+                        "(default bm25); --teacher-reranker then rescores them")
+    g.add_argument("--teacher-k", type=_number("--depth"), default=100, metavar="K",
+                   help="candidates each teacher first stage retrieves (default 100)")
     p.add_argument("--teacher-reranker", metavar="FAMILY",
                    help="teacher = this reranker over --teacher's candidates (cached pipeline)")
     p.add_argument("--teacher-model", help="model of --teacher-reranker")
@@ -55,8 +74,10 @@ def add_parsers(sub) -> None:
     p.add_argument("--loss", choices=losses, default=d.loss,
                    help="cross-encoder: margin-mse, ranknet, listnet, lambda, adr-mse; "
                         "bi-encoder and splade: margin-mse, distill-kl")
-    p.add_argument("--negatives", choices=list(NEGATIVES), default=d.negatives,
-                   help="hard: positives from the teacher's top --positives, negatives below")
+    p.add_argument("--negatives", choices=list(NEGATIVES), default=None,
+                   help="hard: positives from the teacher's top --positives, negatives below; "
+                        "judged: the qrels' (a pseudo-query's source) positive, negatives from "
+                        f"the pool (default: judged with --pseudo-queries, else {d.negatives})")
     p.add_argument("--positives", type=_number("--positives"), default=d.positives)
     p.add_argument("--ways", type=_number("--ways"), default=d.ways, help="negatives per distill-kl example")
     p.add_argument("--temperature", type=_number("--temperature"), default=None,
@@ -136,6 +157,37 @@ def _teacher(args: argparse.Namespace, ds: Any):
     return result.run
 
 
+def _pseudo_teacher(args: argparse.Namespace, ds: Any) -> tuple[Any, Any, Any]:
+    """(pseudo-query set, its dataset, teacher run) for ``--pseudo-queries``."""
+    from rankify_lite.cli.pseudo_cmd import generate_from_args
+    from rankify_lite.cli.run_cmd import _options
+    from rankify_lite.datasets import load_dataset
+    from rankify_lite.distill.gpl import teacher_run
+    from rankify_lite.errors import InputError
+    from rankify_lite.retrievers.registry import build_retriever
+
+    if args.teacher:
+        raise InputError("--teacher names a run of the dataset's own queries; with "
+                         "--pseudo-queries the candidates come from --teacher-retriever.",
+                         fix="drop --teacher, e.g. --teacher-retriever bm25.")
+    out = args.pseudo_output or f"{str(args.output).rstrip('/')}-pseudo-queries"
+    pseudo = generate_from_args(args, ds, out, args.overwrite or args.resume)
+    retrievers = []
+    for spec in args.teacher_retriever or ["bm25"]:
+        name, _, model = spec.partition(":")
+        retrievers.append(build_retriever(name, **({"model": model} if model else {})))
+    reranker = None
+    if args.teacher_reranker:
+        from rankify_lite.rerankers import load_reranker
+
+        reranker = load_reranker(args.teacher_reranker, model=args.teacher_model,
+                                 **_options(args.teacher_option, "--teacher-option",
+                                            {"model": "--teacher-model M", "depth": "--depth D",
+                                             "name": "nothing"}))
+    teacher = teacher_run(pseudo, ds.corpus, retrievers, k=args.teacher_k, reranker=reranker)
+    return pseudo, load_dataset(out), teacher
+
+
 def cmd_distill(args: argparse.Namespace) -> int:
     from rankify_lite.datasets import load_dataset
     from rankify_lite.distill import DistillConfig, distill
@@ -145,8 +197,14 @@ def cmd_distill(args: argparse.Namespace) -> int:
     if not hasattr(ds, "corpus") or ds.corpus is None:
         raise InputError(f"dataset {args.dataset!r} has no corpus (or is a group of datasets).",
                          fix="distil on a single dataset with corpus.jsonl.")
+    pseudo = args.passages is not None
+    if not pseudo and not args.teacher:
+        raise InputError("distill needs a teacher: --teacher run:NAME or a run file, or "
+                         "--pseudo-queries N to write queries for the corpus.",
+                         fix=f"e.g. --teacher run:NAME (shipped: {', '.join(sorted(ds.runs)) or 'none'}).")
+    negatives = args.negatives or ("judged" if pseudo else "random")
     config = DistillConfig(
-        loss=args.loss, student_kind=args.student_kind, negatives=args.negatives,
+        loss=args.loss, student_kind=args.student_kind, negatives=negatives,
         positives=args.positives, ways=args.ways, temperature=args.temperature,
         validation_queries=args.validation_queries,
         validation_metric=args.validation_metric, validation_depth=args.validation_depth,
@@ -159,13 +217,17 @@ def cmd_distill(args: argparse.Namespace) -> int:
         learning_rate=args.learning_rate, warmup_ratio=args.warmup_ratio,
         weight_decay=args.weight_decay, max_length=args.max_length, seed=args.seed,
         save_steps=args.save_steps)
-    teacher = _teacher(args, ds)
+    if pseudo:
+        _, ds, teacher = _pseudo_teacher(args, ds)
+    else:
+        teacher = _teacher(args, ds)
     result = distill(teacher, ds.queries, ds.corpus, student=args.student, output=args.output,
                      config=config, resume=args.resume, overwrite=args.overwrite,
                      keep_checkpoints=args.keep_checkpoints, device=args.device,
                      dataset=ds.name, progress=not args.json,
                      validation_qrels=ds.qrels if args.validation_metric == "ndcg@10" else None,
-                     rel_level=ds.rel_level)
+                     rel_level=ds.rel_level,
+                     qrels=ds.qrels if config.negatives == "judged" else None)
     if args.json:
         print_json(result.metadata)
         return 0

@@ -12,6 +12,7 @@ from rankify_lite.cli import (
     distill_cmd,
     eval_cmd,
     leaderboard_cmd,
+    pseudo_cmd,
     report_cmd,
     rerankers_cmd,
     run_cmd,
@@ -19,7 +20,7 @@ from rankify_lite.cli import (
 
 # Each command module contributes its sub-parsers; add a module here to add commands.
 COMMAND_MODULES = [run_cmd, eval_cmd, datasets_cmd, rerankers_cmd, leaderboard_cmd, distill_cmd,
-                   report_cmd]
+                   pseudo_cmd, report_cmd]
 
 
 class OneLineParser(argparse.ArgumentParser):

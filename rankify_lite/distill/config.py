@@ -62,9 +62,13 @@ LOSSES_BY_KIND: dict[str, dict[str, LossSpec]] = {
     "cross-encoder": LOSSES, "bi-encoder": BI_ENCODER_LOSSES, "splade": SPLADE_LOSSES}
 
 #: How training pairs are drawn from the teacher's top ``depth``: "random" (any two documents,
-#: the higher-ranked one is the positive) or "hard" (the positive from the teacher's top
-#: ``positives``, the negative from its ranks below them: hard negatives of the teacher itself).
-NEGATIVES = ("random", "hard")
+#: the higher-ranked one is the positive), "hard" (the positive from the teacher's top
+#: ``positives``, the negative from its ranks below them: hard negatives of the teacher itself)
+#: or "judged" (GPL: the positive is a judged-relevant document of the query -- a pseudo-query's
+#: source passage -- and the negatives are the pool's other documents; the label is still the
+#: teacher's margin, so a negative the teacher scores above the positive gives a negative
+#: margin). "judged" needs the training queries' qrels (``distill(..., qrels=...)``).
+NEGATIVES = ("random", "hard", "judged")
 #: What picks the kept checkpoint on the validation queries: the loss on their examples, or
 #: nDCG@10 of the student reranking their teacher pools against qrels given to ``distill``.
 VALIDATION_METRICS = ("loss", "ndcg@10")
@@ -187,6 +191,10 @@ class DistillConfig:
         if self.negatives not in NEGATIVES:
             raise InputError(f"unknown negatives {self.negatives!r}.",
                              fix=f"use one of: {', '.join(NEGATIVES)}.")
+        if self.negatives == "judged" and self.spec.examples == "lists":
+            raise InputError(f"negatives='judged' picks a positive and negatives; the "
+                             f"{self.loss!r} loss reads whole lists.",
+                             fix="use loss='margin-mse' or 'distill-kl' with negatives='judged'.")
         if self.validation_metric not in VALIDATION_METRICS:
             raise InputError(f"unknown validation metric {self.validation_metric!r}.",
                              fix=f"use one of: {', '.join(VALIDATION_METRICS)}.")

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 
 from rankify_lite.distill.config import DistillConfig
 from rankify_lite.errors import InputError
-from rankify_lite.types import Corpus, Queries, Run
+from rankify_lite.types import Corpus, Qrels, Queries, Run
 
 
 @dataclass(frozen=True)
@@ -92,10 +92,17 @@ def check_teacher(teacher: Run, queries: Queries, corpus: Corpus) -> None:
 
 
 def build_examples(teacher: Run, queries: Queries, corpus: Corpus,
-                   config: DistillConfig) -> TrainingExamples:
-    """Sample the training examples the configured loss reads (seeded, deterministic)."""
+                   config: DistillConfig, qrels: Qrels | None = None,
+                   rel_level: int = 1) -> TrainingExamples:
+    """Sample the training examples the configured loss reads (seeded, deterministic).
+    ``qrels`` (grade >= ``rel_level`` is relevant) are read only by ``negatives="judged"``."""
     check_teacher(teacher, queries, corpus)
     config = config.resolved()
+    if config.negatives == "judged" and qrels is None:
+        raise InputError("negatives='judged' takes its positives from the training queries' "
+                         "qrels, and none were given.",
+                         fix="pass qrels=... (for pseudo-queries: pseudo.qrels), or use "
+                             "negatives='hard'.")
     if config.label_scale is None:
         raise InputError("build_examples needs a resolved label_scale (a number).",
                          fix="pass DistillConfig(label_scale=...) or let distill() measure it.")
@@ -119,7 +126,18 @@ def build_examples(teacher: Run, queries: Queries, corpus: Corpus,
         labels = teacher_labels(ranked.scores, transform, config.label_scale)
         texts = [corpus[d].full_text() for d in ranked.doc_ids]
         qtext = queries[qid].text
-        if kind == "triplets":
+        if config.negatives == "judged":
+            assert qrels is not None
+            relevant = qrels.relevant(qid, rel_level)
+            judged = [i for i, d in enumerate(ranked.doc_ids) if d in relevant]
+            others = [i for i, d in enumerate(ranked.doc_ids) if d not in relevant]
+            need = config.ways if kind == "ways" else 1
+            if not judged or len(others) < need:
+                skipped[qid] = ("no judged-relevant document among its candidates" if not judged
+                                else f"{len(others)} non-relevant candidate(s); {need} needed")
+                continue
+            _add_judged(cols, rng, qtext, texts, labels, judged, others, kind, config)
+        elif kind == "triplets":
             _add_triplets(cols, rng, qtext, texts, labels, config)
         elif kind == "ways":
             if len(ranked) < config.ways + 1:
@@ -197,3 +215,23 @@ def _add_lists(cols: dict[str, list], rng: random.Random, qtext: str, texts: lis
         cols["query"].append(qtext)
         cols["docs"].append([texts[i] for i in picked])
         cols["labels"].append([labels[i] for i in picked])
+
+
+def _add_judged(cols: dict[str, list], rng: random.Random, qtext: str, texts: list[str],
+                labels: list[float], judged: list[int], others: list[int], kind: str,
+                config: DistillConfig) -> None:
+    """GPL's examples: a judged-relevant positive, negatives from the rest of the pool, the
+    teacher's labels (a margin may be negative where the teacher prefers the negative)."""
+    for _ in range(config.pairs_per_query):
+        pos = rng.choice(judged)
+        cols["query"].append(qtext)
+        cols["positive"].append(texts[pos])
+        if kind == "triplets":
+            neg = rng.choice(others)
+            cols["negative"].append(texts[neg])
+            cols["label"].append(labels[pos] - labels[neg])
+        else:
+            negs = sorted(rng.sample(others, config.ways))
+            for m, i in enumerate(negs):
+                cols[f"negative_{m + 1}"].append(texts[i])
+            cols["label"].append([labels[i] for i in (pos, *negs)])

@@ -56,7 +56,7 @@ def distill(teacher: Run, queries: Queries, corpus: Corpus, *, student: str,
             overwrite: bool = False, keep_checkpoints: bool = False, device: str | None = None,
             dataset: str | None = None, progress: bool = True,
             validation_qrels: Qrels | None = None, rel_level: int = 1,
-            validation_candidates: Run | None = None,
+            validation_candidates: Run | None = None, qrels: Qrels | None = None,
             callbacks: Sequence[Any] = ()) -> DistillResult:
     """Distil ``teacher`` (any Run: a first stage, a fusion, a reranker's output) into a student
     of ``config.student_kind`` initialised from ``student`` (an HF id or folder) and save it to
@@ -71,7 +71,8 @@ def distill(teacher: Run, queries: Queries, corpus: Corpus, *, student: str,
     (``metadata["validation"]["kept"] == "untrained"``). ``validation_candidates`` (a Run
     covering the validation queries, e.g. a BM25 run) are the pools nDCG@10 validation reranks
     instead of the teacher's own top ``validation_depth``. ``dataset`` only labels the
-    metadata. ``callbacks`` are extra ``transformers``
+    metadata. ``qrels`` (of the training queries; for pseudo-queries their source passages)
+    are the positives of ``negatives="judged"``. ``callbacks`` are extra ``transformers``
     ``TrainerCallback`` objects.
     """
     config = (config or DistillConfig()).resolved()
@@ -91,12 +92,14 @@ def distill(teacher: Run, queries: Queries, corpus: Corpus, *, student: str,
                                    config.depth)]
         config = replace(config, label_scale=round(
             students.initial_scale(model, config.student_kind, sample), 6))
-    examples = build_examples(train_run, queries, corpus, config)
+    examples = build_examples(train_run, queries, corpus, config, qrels, rel_level)
     val_examples = (build_examples(val_run, queries, corpus, replace(
-        config, pairs_per_query=min(config.pairs_per_query, config.validation_examples)))
-        if val_run is not None else None)
+        config, pairs_per_query=min(config.pairs_per_query, config.validation_examples)),
+        qrels, rel_level) if val_run is not None else None)
     spec = training_spec(student=str(student), teacher=teacher, queries=queries, corpus=corpus,
                          config=config.as_dict(), dataset=dataset)
+    if config.negatives == "judged" and qrels is not None:
+        spec["qrels_hash"] = qrels.content_hash()
     last = None
     if resume and _checkpoints(ckpt_dir):
         check_resume_spec(ckpt_dir / SPEC_FILE, spec)

@@ -157,3 +157,51 @@ def test_a_teacher_sharing_no_query_names_ids_of_both_sides():
     assert list(teacher_for(half, queries)) == ["q1", "q3"]
     with pytest.raises(InputError, match="has no queries"):
         build_examples(Run({}, name="empty"), queries, corpus, DistillConfig(label_scale=1.0))
+
+
+def _judged_task():
+    """The synthetic task with one judged document per query, placed mid-pool (rank 4)."""
+    from rankify_lite.types import Qrels
+
+    queries, corpus, teacher = synthetic_task(n_queries=3, docs_per_query=10)
+    qrels = Qrels({q: {teacher[q].doc_ids[3]: 1} for q in teacher})
+    return queries, corpus, teacher, qrels
+
+
+def test_judged_triplets_take_the_qrels_positive_and_the_teacher_margin():
+    queries, corpus, teacher, qrels = _judged_task()
+    cfg = DistillConfig(loss="margin-mse", negatives="judged", pairs_per_query=30, seed=2)
+    ex = build_examples(teacher, queries, corpus, cfg, qrels)
+    assert len(ex) == 90 and not ex.skipped
+    zs, judged = {}, {}
+    for qid in teacher:
+        rl = teacher[qid]
+        mean, std = statistics.fmean(rl.scores), statistics.pstdev(rl.scores)
+        judged[queries[qid].text] = corpus[next(iter(qrels[qid]))].text
+        for d, s in zip(rl.doc_ids, rl.scores, strict=True):
+            zs[(queries[qid].text, corpus[d].text)] = (s - mean) / std
+    signs = set()
+    for q, pos, neg, label in zip(*ex.columns.values(), strict=True):
+        assert pos == judged[q] and neg != pos              # the judged document, always
+        assert label == pytest.approx(zs[(q, pos)] - zs[(q, neg)])
+        signs.add(label > 0)
+    assert signs == {True, False}   # negatives the teacher prefers give negative margins
+
+
+def test_judged_ways_and_what_is_skipped_or_refused():
+    from rankify_lite.types import Qrels
+
+    queries, corpus, teacher, qrels = _judged_task()
+    cfg = DistillConfig(student_kind="bi-encoder", loss="distill-kl", negatives="judged",
+                        ways=4, pairs_per_query=3, label_scale=1.0)
+    ex = build_examples(teacher, queries, corpus, cfg, qrels)
+    for _q, pos, *negs, labels in zip(*ex.columns.values(), strict=True):
+        assert len(negs) == 4 and pos not in negs and len(labels) == 5
+    # a query whose judged document the teacher never retrieved is skipped, with the reason
+    missing = Qrels({**{q: dict(qrels[q]) for q in qrels}, "q0": {"elsewhere": 1}})
+    ex = build_examples(teacher, queries, corpus, cfg, missing)
+    assert ex.skipped == {"q0": "no judged-relevant document among its candidates"}
+    with pytest.raises(InputError, match="takes its positives from the training queries' qrels"):
+        build_examples(teacher, queries, corpus, cfg)
+    with pytest.raises(InputError, match="reads whole lists"):
+        DistillConfig(loss="ranknet", negatives="judged")
