@@ -149,6 +149,13 @@ def build_examples(teacher: Run, queries: Queries, corpus: Corpus,
             _add_lists(cols, rng, qtext, texts, labels, config)
         used.append(qid)
     if not used:
+        if config.negatives == "judged":
+            raise InputError(f"no query of the teacher run {teacher.name!r} gives a judged "
+                             f"example: {next(iter(skipped.values()))} (all "
+                             f"{len(skipped)} queries).",
+                             fix="retrieve deeper (a larger teacher k / depth), rescore with a "
+                                 "teacher reranker (it scores every source passage), or filter "
+                                 "the pseudo-queries by the same first stage.")
         raise InputError(f"no query of the teacher run {teacher.name!r} has 2 or more candidates "
                          "(or, for n-way losses, ways + 1).",
                          fix="distil from a run with several candidates per query.")

@@ -102,6 +102,13 @@ class PseudoQueries:
         from rankify_lite.io.output_folder import check_output_folder
 
         folder = Path(folder)
+        if not len(self.queries):
+            f = self.counts.get("filter")
+            why = (f"the filter ({f['by']} top {f['k']}) kept none of {f['of']}" if f else
+                   f"all {self.counts.get('passages', 0)} generations were empty")
+            raise InputError(f"no pseudo-query is left to save: {why}.",
+                             fix="use a stronger generator, another --style, or a deeper or "
+                                 "no filter (--filter-k, --filter-retriever).")
         check_output_folder(folder, FILES, previous=_previous, overwrite=overwrite,
                             what="pseudo-query set")
         missing = [d for q in self.qrels for d in self.qrels[q] if d not in corpus]
