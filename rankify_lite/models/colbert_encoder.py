@@ -100,6 +100,7 @@ class ColBERTEncoder:
                              trust_remote_code=trust_remote_code)
         self.model, self.tokenizer, self.device = loaded.model, loaded.tokenizer, loaded.device
         self.dtype, self.revision = loaded.dtype, loaded.revision
+        self.adapter = loaded.adapter  # a merged PEFT adapter, or None
         self.batch_size = max(1, int(batch_size))
         self._token_types = "token_type_ids" in getattr(self.tokenizer, "model_input_names", ())
         self.projections = self._projections(revision)
@@ -128,7 +129,10 @@ class ColBERTEncoder:
         s = asdict(self.settings)
         s["skiplist_words"] = "".join(s["skiplist_words"]) \
             if all(len(w) == 1 for w in s["skiplist_words"]) else list(s["skiplist_words"])
-        return {"model": self.model_id, "revision": self.revision, "format": self.format,
+        from rankify_lite.models.adapters import provenance
+
+        return {"model": self.model_id, "revision": self.revision,
+                **provenance(self.adapter), "format": self.format,
                 "dim": self.dim, "dtype": loader.dtype_name(self.dtype), **s}
 
     # -- loading -----------------------------------------------------------------------------

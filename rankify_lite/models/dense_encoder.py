@@ -81,7 +81,8 @@ class DenseEncoder:
                  query_prefix: str = "", doc_prefix: str = "", max_length: int | None = None,
                  batch_size: int = 64, device: str | None = None, dtype: str | None = None,
                  revision: str | None = None, progress: bool = True,
-                 backend: str = "torch", calibration: list[str] | None = None) -> None:
+                 backend: str = "torch", calibration: list[str] | None = None,
+                 base_model: str | None = None) -> None:
         torch = require("torch", extra="dense", feature="Dense encoding")
         transformers = require("transformers", extra="dense", feature="Dense encoding")
         if pooling is not None and pooling not in POOLINGS:
@@ -90,6 +91,11 @@ class DenseEncoder:
             raise InputError(f"batch_size must be >= 1, got {batch_size}")
         self.model_id = model
         st = _st_settings(model, revision)
+        if not st and backend == "torch":  # an adapter: its base's sentence-transformers files
+            from rankify_lite.models.adapters import find
+
+            adapter = find(model, revision, base_model)
+            st = _st_settings(adapter.base_model, adapter.base_revision) if adapter else {}
         if pooling is None and "pooling_unsupported" in st:
             raise InputError(f"{model}: sentence-transformers pooling {st['pooling_unsupported']}"
                              " is not supported", fix=f"pass pooling= one of {POOLINGS}")
@@ -106,7 +112,9 @@ class DenseEncoder:
         self._calibration = None if calibration is None else list(calibration)
         if backend == "torch":
             loaded = loader.load(transformers.AutoModel, model, revision=revision,
-                                 device=device, dtype=dtype, attention="sdpa")
+                                 device=device, dtype=dtype, attention="sdpa",
+                                 base_model=base_model)
+            self.adapter = loaded.adapter
             self.tokenizer, self.model, self.device = loaded.tokenizer, loaded.model, loaded.device
             self.dtype, self.revision = loaded.dtype, loaded.revision
             self.hf_config = self.model.config
@@ -115,7 +123,7 @@ class DenseEncoder:
                 backends.load_runner(transformers.AutoModel, model, revision=revision,
                                      backend=backend, task="feature-extraction", device=device,
                                      dtype=dtype)
-            self.model, self.device = None, "cpu"
+            self.model, self.device, self.adapter = None, "cpu", None
         limit = getattr(self.hf_config, "max_position_embeddings", 512) or 512
         tok_max = getattr(self.tokenizer, "model_max_length", 512) or 512
         default = st.get("max_length") or min(tok_max, limit, 512)
@@ -133,7 +141,10 @@ class DenseEncoder:
         return int(self.hf_config.hidden_size)
 
     def config(self) -> dict[str, Any]:
-        return {"model": self.model_id, "revision": self.revision, "pooling": self.pooling,
+        from rankify_lite.models.adapters import provenance
+
+        return {"model": self.model_id, "revision": self.revision, **provenance(self.adapter),
+                "pooling": self.pooling,
                 "normalize": self.normalize, "query_prefix": self.query_prefix,
                 "doc_prefix": self.doc_prefix, "max_length": self.max_length,
                 "dtype": loader.dtype_name(self.dtype),

@@ -48,13 +48,17 @@ class EchoSpladeEncoder:
                              device=device, dtype=dtype, attention=None)
         self.tokenizer, self.model, self.device = loaded.tokenizer, loaded.model, loaded.device
         self.dtype, self.revision = loaded.dtype, loaded.revision
+        self.adapter = loaded.adapter  # a merged PEFT adapter, or None
         self._torch = torch
         self.vocab_size = int(self.model.config.vocab_size)
         self.doc_max_length, self.query_max_length = int(doc_max_length), int(query_max_length)
         self.last_truncated = 0
 
     def config(self) -> dict[str, Any]:
-        return {"model": self.model_id, "revision": self.revision, "architecture": "causal-echo",
+        from rankify_lite.models.adapters import provenance
+
+        return {"model": self.model_id, "revision": self.revision,
+                **provenance(self.adapter), "architecture": "causal-echo",
                 "doc_max_length": self.doc_max_length,
                 "query_max_length": self.query_max_length, "dtype": loader.dtype_name(self.dtype)}
 

@@ -132,6 +132,9 @@ def model_name(model: Any) -> str:
                type(model).__name__)
 
 
+ADAPTER_FIX = ("load it with the torch backend (the base is loaded and the adapter merged in), or "
+               "merge it yourself (peft: PeftModel.from_pretrained(base, adapter)"
+               ".merge_and_unload().save_pretrained(folder)) and pass that folder.")
 FIX_WEIGHTS = ("download the model again (delete it from the Hugging Face cache first) or "
                "save it again with save_pretrained.")
 
@@ -161,6 +164,10 @@ def from_pretrained(cls: Any, model: str, revision: str | None = None, **kwargs:
     from rankify_lite.models.weights_check import check_weights, unpickling_error
 
     if os.path.isdir(model) and not (Path(model) / "config.json").is_file():
+        if (Path(model) / "adapter_config.json").is_file():
+            raise InputError(f"folder {model!r} holds a PEFT adapter (adapter_config.json), "
+                             "not a full model, and this path loads full models only.",
+                             path=model, fix=ADAPTER_FIX)
         raise InputError(f"folder {model!r} holds no config.json, so it is not a Hugging Face "
                          "model folder", path=model, fix=OFFLINE_FIX)
     check_weights(model)  # a local folder: a cut weight file is named before anything loads
@@ -247,6 +254,7 @@ class Loaded:
     device: str
     dtype: Any  # torch.dtype
     revision: str | None
+    adapter: Any = None  # rankify_lite.models.adapters.Adapter when model was a PEFT adapter
 
 
 def _load_weights(auto_cls: Any, model: str, revision: str | None, attention: str | None,
@@ -266,11 +274,16 @@ def _load_weights(auto_cls: Any, model: str, revision: str | None, attention: st
 
 def load(auto_cls: Any, model: Any, *, revision: str | None = None, device: str | None = None,
          dtype: Any = None, attention: str | None = "sdpa", tokenizer: Any = None,
-         tokenizer_cls: Any = None, trust_remote_code: bool = False) -> Loaded:
+         tokenizer_cls: Any = None, trust_remote_code: bool = False,
+         base_model: str | None = None) -> Loaded:
     """Load ``model`` (hub id or local folder) with ``auto_cls`` (e.g. ``AutoModelForCausalLM``)
     and its tokenizer (``tokenizer_cls``, default ``AutoTokenizer``; skipped when ``tokenizer``
     is given). ``model`` may also be a built ``PreTrainedModel`` (then ``tokenizer`` is
-    required): it is moved to the device and dtype, its revision read from its config."""
+    required): it is moved to the device and dtype, its revision read from its config.
+
+    A ``model`` holding ``adapter_config.json`` is a PEFT adapter: its base (``base_model``, else
+    the adapter config's) is loaded and the adapter merged in (:mod:`.adapters`); ``revision``
+    is then the adapter's, and ``Loaded.adapter`` says what was merged into what."""
     if attention not in ATTENTIONS:
         raise InputError(f"unknown attention {attention!r}.", fix="use 'sdpa', 'eager' or None.")
     device = pick_device(device)
@@ -282,13 +295,22 @@ def load(auto_cls: Any, model: Any, *, revision: str | None = None, device: str 
         net = model.to(torch_dtype).to(device).eval()
         return Loaded(net, tokenizer, device, torch_dtype, object_revision(net, revision))
     model = str(model)
+    from rankify_lite.models import adapters
+
+    adapter = adapters.find(model, revision, base_model)
+    extra = {"trust_remote_code": True} if trust_remote_code else {}
     if tokenizer is None:
         import transformers
 
-        tokenizer = from_pretrained(tokenizer_cls or transformers.AutoTokenizer, model, revision,
-                                    **({"trust_remote_code": True} if trust_remote_code else {}))
-    extra = {"trust_remote_code": True} if trust_remote_code else {}
-    net = _load_weights(auto_cls, model, revision, attention, dtype=torch_dtype, **extra)
-    net = net.to(device).eval()
-    return Loaded(net, tokenizer, device, torch_dtype, resolved_revision(model, revision))
+        tok_cls = tokenizer_cls or transformers.AutoTokenizer
+        tokenizer = (from_pretrained(tok_cls, model, revision, **extra) if adapter is None
+                     else adapters.load_tokenizer(adapter, tok_cls, **extra))
+    if adapter is None:
+        net = _load_weights(auto_cls, model, revision, attention, dtype=torch_dtype, **extra)
+        net = net.to(device).eval()
+        return Loaded(net, tokenizer, device, torch_dtype, resolved_revision(model, revision))
+    net = _load_weights(auto_cls, adapter.base_model, adapter.base_revision, attention,
+                        dtype=torch_dtype, **extra)
+    net = adapters.merge(net.to(device), adapter).to(device).eval()
+    return Loaded(net, tokenizer, device, torch_dtype, adapter.revision, adapter)
 

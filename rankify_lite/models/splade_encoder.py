@@ -51,13 +51,14 @@ class SpladeEncoder:
             self.tokenizer, self.model, self.device = loaded.tokenizer, loaded.model, \
                 loaded.device
             self.dtype, self.revision = loaded.dtype, loaded.revision
+            self.adapter = loaded.adapter  # a merged PEFT adapter, or None
             hf_config = self.model.config
         else:
             self.tokenizer, hf_config, self._runner, self.revision, self.dtype = \
                 backends.load_runner(transformers.AutoModelForMaskedLM, model,
                                      revision=revision, backend=backend, task="splade",
                                      device=device, dtype=dtype)
-            self.model, self.device = None, "cpu"
+            self.model, self.device, self.adapter = None, "cpu", None
         self.vocab_size = int(hf_config.vocab_size)
         self._decoder = self._split_head() if self._runner is None else None
         limit = getattr(hf_config, "max_position_embeddings", 512) or 512
@@ -68,7 +69,10 @@ class SpladeEncoder:
         self.last_truncated = 0
 
     def config(self) -> dict[str, Any]:
+        from rankify_lite.models.adapters import provenance
+
         return {"model": self.model_id, "revision": self.revision,
+                **provenance(self.adapter),
                 "doc_max_length": self.doc_max_length,
                 "query_max_length": self.query_max_length, "dtype": loader.dtype_name(self.dtype),
                 **({"backend": self.backend} if self.backend != "torch" else {}),

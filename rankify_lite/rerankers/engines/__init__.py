@@ -41,9 +41,11 @@ COMMON = ("model", "tokenizer", "revision", "max_context")
 #: ones (rankify_lite.file_policy: data, server, credential, python); the options themselves
 #: come from the backend's signature (engine_options)
 ENGINE_OPTIONS: dict[str, FileOptions] = {
-    "transformers": FileOptions(data=("device", "dtype", "batch_size", "attention")),
+    "transformers": FileOptions(data=("device", "dtype", "batch_size", "attention",
+                                      "base_model")),
     "vllm": FileOptions(data=("dtype", "max_model_len", "tensor_parallel_size",
-                              "gpu_memory_utilization", "max_logprobs", "enforce_eager", "seed"),
+                              "gpu_memory_utilization", "max_logprobs", "enforce_eager", "seed",
+                              "base_model"),
                         python=("llm", "engine_args")),
     "openai": FileOptions(data=("concurrency", "timeout", "max_retries", "backoff",
                                 "max_backoff", "prompt_format", "top_logprobs"),

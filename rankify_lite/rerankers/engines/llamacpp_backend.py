@@ -82,6 +82,10 @@ class LlamaCppBackend(TokenizerSide):
                  max_context: int | None = None, n_threads: int | None = None,
                  n_batch: int = 512, seed: int = 0, reuse_prefix: bool = True,
                  llama: Any = None) -> None:
+        from rankify_lite.models.adapters import refuse_folder
+
+        refuse_folder(model, "llamacpp", "merge the adapter into its base (engine='transformers' "
+                      "does so on load), convert the merged model to GGUF and pass that file.")
         llama_cpp = require("llama_cpp", extra="llamacpp", feature="the llama.cpp LLM engine")
         self.path: Path | None = None
         if llama is None:

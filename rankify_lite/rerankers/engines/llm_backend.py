@@ -217,12 +217,15 @@ class TransformersBackend(TokenizerSide):
     ``tokenizer`` too). On GPU the default dtype is bf16 (fp16 where bf16 is unsupported); on
     CPU fp32. ``next_token_logits`` runs the decoder once and projects its final hidden state,
     in fp32, onto the LM-head rows of the requested ids (the full vocabulary is never formed).
+    A ``model`` holding ``adapter_config.json`` (a PEFT LoRA adapter) is merged into its base
+    (``base_model``, default the one its config names) as it loads (:mod:`rankify_lite.models.
+    adapters`).
     """
 
     def __init__(self, model: Any, tokenizer: Any = None, *, device: str | None = None,
                  dtype: Any = None, revision: str | None = None,
                  max_context: int | None = None, batch_size: int = 8,
-                 attention: str | None = "sdpa") -> None:
+                 attention: str | None = "sdpa", base_model: str | None = None) -> None:
         require("torch", extra="llm", feature="LLM rerankers")
         transformers = require("transformers", extra="llm", feature="LLM rerankers")
         from rankify_lite.models import loader
@@ -230,7 +233,8 @@ class TransformersBackend(TokenizerSide):
         self.model_id = loader.model_name(model)
         loaded = loader.load(transformers.AutoModelForCausalLM, model, revision=revision,
                              device=device, dtype=dtype, attention=attention,
-                             tokenizer=tokenizer)
+                             tokenizer=tokenizer, base_model=base_model)
+        self.adapter = loaded.adapter  # a PEFT adapter merged into its base, or None
         model, tokenizer = loaded.model, loaded.tokenizer
         self.device, self.revision = loaded.device, loaded.revision
         self.dtype = loader.dtype_name(loaded.dtype)
@@ -245,8 +249,10 @@ class TransformersBackend(TokenizerSide):
         self._head_cache: dict[tuple[int, ...], Any] = {}
 
     def config(self) -> dict[str, Any]:
+        from rankify_lite.models.adapters import provenance
+
         return {"backend": "transformers", "model": self.model_id, "revision": self.revision,
-                "dtype": self.dtype, "max_context": self.max_context,
+                **provenance(self.adapter), "dtype": self.dtype, "max_context": self.max_context,
                 "chat_template": self.has_chat_template,
                 "next_token_logits": ("fp32 projection of the final hidden state"
                                       if self._decoder_and_head() else "full logits, as fp32")}

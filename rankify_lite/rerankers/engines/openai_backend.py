@@ -53,6 +53,12 @@ class OpenAIBackend(TokenizerSide):
         if not isinstance(model, str) or not model:
             raise InputError("the openai engine needs model= the name the server serves.",
                              fix="e.g. model='HuggingFaceTB/SmolLM2-135M-Instruct'.")
+        from rankify_lite.models.adapters import refuse_folder
+
+        for given in (model, tokenizer):
+            refuse_folder(given, "openai", "serve the adapter on the server side (e.g. vllm "
+                          "serve <base> --enable-lora --lora-modules name=<folder>) and pass "
+                          "model= its served name, tokenizer= the base's id or folder.")
         self.model_id = model
         self.revision = revision
         self.tokenizer = load_tokenizer(tokenizer or model, revision=revision, engine="openai")

@@ -51,6 +51,7 @@ class Seq2SeqBackend(TokenizerSide):
         self.model, self.tokenizer = loaded.model, loaded.tokenizer
         self.device, self.revision = loaded.device, loaded.revision
         self.dtype = loader.dtype_name(loaded.dtype)
+        self.adapter = loaded.adapter  # a merged PEFT adapter, or None
         self.batch_size = max(1, int(batch_size))
         limit = getattr(self.tokenizer, "model_max_length", 512) or 512
         self.max_context = int(min(max_context or 512, limit if limit < 10**6 else 512))
@@ -62,8 +63,11 @@ class Seq2SeqBackend(TokenizerSide):
         self.decoder_prefix: list[int] = prefix or [int(start)]
 
     def config(self) -> dict[str, Any]:
+        from rankify_lite.models.adapters import provenance
+
         return {"backend": "transformers-seq2seq", "model": self.model_id,
-                "revision": self.revision, "dtype": self.dtype, "max_context": self.max_context,
+                "revision": self.revision, **provenance(self.adapter), "dtype": self.dtype,
+                "max_context": self.max_context,
                 "tokenizer": type(self.tokenizer).__name__,
                 "decoder_prefix": self.decoder_prefix_text}
 

@@ -15,6 +15,9 @@ in the batch), and vLLM schedules them together.
   (on a CPU build ``gpu_memory_utilization`` is the share of RAM it reserves); any other
   ``vllm.EngineArgs`` field goes in ``engine_args={...}`` (e.g. ``{"enable_prefix_caching":
   False}``), checked against the installed vLLM's fields before the engine is made.
+* **PEFT LoRA adapters**: a ``model`` holding ``adapter_config.json`` is served as its base
+  (``base_model=``, else the adapter config's) with ``enable_lora=True`` and a ``LoRARequest``
+  on every generate call (:func:`lora_setup`); a ready engine (``llm=``) must have LoRA enabled.
 """
 
 from __future__ import annotations
@@ -31,7 +34,7 @@ from rankify_lite.rerankers.engines.tokenizer_side import TokenizerSide, check_p
 
 #: options VLLMBackend takes by name (not accepted inside engine_args)
 _NAMED = ("model", "tokenizer", "revision", "dtype", "max_model_len", "tensor_parallel_size",
-          "gpu_memory_utilization", "max_logprobs", "enforce_eager", "seed")
+          "gpu_memory_utilization", "max_logprobs", "enforce_eager", "seed", "base_model")
 #: identifiers [A]..[Z] plus room: the engine's log-prob cap when this module makes the engine
 DEFAULT_MAX_LOGPROBS = 32
 
@@ -51,6 +54,35 @@ def engine_arg_fields() -> set[str] | None:
         return None
     return {f.name for f in dataclasses.fields(EngineArgs)} if \
         dataclasses.is_dataclass(EngineArgs) else None
+
+
+#: the LoRA ranks vLLM's ``max_lora_rank`` accepts
+LORA_RANKS = (8, 16, 32, 64, 128, 256, 320, 512)
+
+
+def lora_setup(adapter: Any) -> tuple[dict[str, Any], Any]:
+    """(engine arguments, ``LoRARequest``) that serve ``adapter`` on its base model: the base
+    as the engine's model, ``enable_lora`` and a ``max_lora_rank`` that holds the adapter's."""
+    import json
+
+    from vllm.lora.request import LoRARequest
+
+    rank = int(json.loads((adapter.folder / "adapter_config.json").read_text(
+        encoding="utf-8")).get("r") or 16)
+    fits = [r for r in LORA_RANKS if r >= rank]
+    if not fits:
+        raise InputError(f"adapter {adapter.model!r} has LoRA rank {rank}, above vLLM's "
+                         f"largest max_lora_rank {LORA_RANKS[-1]}.",
+                         fix="use engine='transformers', which merges the adapter.")
+    args = {"model": adapter.base_model, "revision": adapter.base_revision,
+            "enable_lora": True, "max_lora_rank": fits[0], "max_loras": 1}
+    return args, LoRARequest("adapter", 1, str(adapter.folder))
+
+
+def _lora_enabled(llm: Any) -> bool:
+    engine = getattr(llm, "llm_engine", None)
+    cfg = getattr(engine, "vllm_config", None)
+    return getattr(cfg, "lora_config", None) is not None
 
 
 def _check_engine_args(engine_args: Mapping[str, Any], named: Sequence[str]) -> dict[str, Any]:
@@ -81,10 +113,27 @@ class VLLMBackend(TokenizerSide):
                  max_model_len: int | None = None, max_context: int | None = None,
                  tensor_parallel_size: int = 1, gpu_memory_utilization: float = 0.9,
                  max_logprobs: int = DEFAULT_MAX_LOGPROBS, enforce_eager: bool = False,
-                 seed: int = 0, engine_args: Mapping[str, Any] | None = None) -> None:
+                 seed: int = 0, engine_args: Mapping[str, Any] | None = None,
+                 base_model: str | None = None) -> None:
         vllm = require("vllm", extra="vllm", feature="the vLLM LLM engine")
+        from rankify_lite.models import adapters
+
         self._fields = sampling_fields()
         self._by_token_ids = "logprob_token_ids" in self._fields
+        self.adapter = adapters.find(str(model), revision, base_model) if model else None
+        self._lora: Any = None
+        if self.adapter is not None and llm is not None and not _lora_enabled(llm):
+            raise InputError(f"model {model!r} is a PEFT adapter, but the ready engine (llm=) "
+                             "has no LoRA enabled.", fix="drop llm= (the engine is then made "
+                             "with enable_lora=True), or make it with vllm.LLM(<base>, "
+                             "enable_lora=True).")
+        tok_revision = revision
+        if self.adapter is not None:
+            lora_args, self._lora = lora_setup(self.adapter)
+            if tokenizer is None:
+                own = self.adapter.has_tokenizer
+                tokenizer = str(self.adapter.folder if own else self.adapter.base_model)
+                tok_revision = None if own else self.adapter.base_revision
         if llm is None:
             if not model:
                 raise InputError("the vllm engine needs model= (a Hugging Face id or folder) "
@@ -98,6 +147,8 @@ class VLLMBackend(TokenizerSide):
                 "gpu_memory_utilization": float(gpu_memory_utilization),
                 "max_logprobs": int(max_logprobs), "enforce_eager": bool(enforce_eager),
                 "seed": int(seed), **extra}
+            if self.adapter is not None:
+                args.update({k: v for k, v in lora_args.items() if k not in extra})
             if not self._by_token_ids:
                 args.setdefault("logprobs_mode", "processed_logprobs")
             llm = vllm.LLM(**{k: v for k, v in args.items() if v is not None})
@@ -109,12 +160,13 @@ class VLLMBackend(TokenizerSide):
         # the resolved snapshot (or local-folder fingerprint) keys caches, as for transformers
         from rankify_lite.models.loader import resolved_revision
 
-        self.revision = resolved_revision(model, revision) if model else revision
+        self.revision = (self.adapter.revision if self.adapter is not None
+                         else resolved_revision(model, revision) if model else revision)
         self.engine_settings = {"tensor_parallel_size": int(tensor_parallel_size),
                                 "gpu_memory_utilization": float(gpu_memory_utilization),
                                 "dtype": str(self._model_config("dtype", dtype or "auto"))}
-        self.tokenizer = load_tokenizer(tokenizer or self.llm.get_tokenizer(), revision=revision,
-                                        engine="vllm")
+        self.tokenizer = load_tokenizer(tokenizer or self.llm.get_tokenizer(),
+                                        revision=tok_revision, engine="vllm")
         engine_len = self._model_config("max_model_len", None)
         self.max_context = int(min(x for x in (engine_len, max_context, max_model_len, 10 ** 9)
                                    if x))
@@ -129,14 +181,21 @@ class VLLMBackend(TokenizerSide):
         return getattr(cfg, name, default)
 
     def config(self) -> dict[str, Any]:
+        from rankify_lite.models import adapters
+
         return {"backend": "vllm", "model": self.model_id, "revision": self.revision,
-                **self.engine_settings, "max_context": self.max_context,
+                **adapters.provenance(self.adapter), **self.engine_settings, "max_context": self.max_context,
                 "chat_template": self.has_chat_template,
                 "next_token_logits": ("vLLM log-probs of the requested ids (fp32)"
                                       if self._by_token_ids else
                                       f"vLLM top-k log-probs over allowed ids ({self._mode})")}
 
     # -- requests ------------------------------------------------------------------------------
+    def _generate(self, inputs: list[Any], params: Any) -> Any:
+        """One ``llm.generate`` call (with the adapter's ``LoRARequest`` when serving one)."""
+        lora = {} if self._lora is None else {"lora_request": self._lora}
+        return self.llm.generate(inputs, params, use_tqdm=False, **lora)
+
     def _token_prompts(self, prompts: Sequence[Sequence[int]]) -> list[Any]:
         from vllm.inputs import TokensPrompt
 
@@ -169,7 +228,7 @@ class VLLMBackend(TokenizerSide):
                           token_ids: Sequence[int]) -> NextTokenLogits:
         params = self.logprob_params(token_ids)
         inputs = self._token_prompts(prompts)
-        outputs = self.llm.generate(inputs, params, use_tqdm=False)
+        outputs = self._generate(inputs, params)
         wanted = [int(t) for t in token_ids]
         values = np.zeros((len(inputs), len(wanted)), dtype=np.float32)
         for row, out in enumerate(outputs):
@@ -191,7 +250,7 @@ class VLLMBackend(TokenizerSide):
     def generate(self, prompts: Sequence[Sequence[int]], max_new_tokens: int,
                  min_new_tokens: int = 0) -> list[Generation]:
         params = self.generation_params(max_new_tokens, min_new_tokens)
-        outputs = self.llm.generate(self._token_prompts(prompts), params, use_tqdm=False)
+        outputs = self._generate(self._token_prompts(prompts), params)
         eos = getattr(self.tokenizer, "eos_token_id", None)
         results = []
         for o, p in zip(outputs, prompts, strict=True):

@@ -67,6 +67,9 @@ class CrossEncoderReranker(Reranker):
             'rankify-lite[openvino]'``).
         calibration: openvino-int8 only: (query, passage) pairs to calibrate on (default: an
             evenly spaced sample of the first call's pairs, i.e. the collection's own).
+        base_model: for a PEFT adapter ``model`` (a folder or id holding
+            ``adapter_config.json``): the base to merge it into (default: the one the adapter
+            config names; ``pip install 'rankify-lite[peft]'``).
     """
 
     family = "cross-encoder"
@@ -75,7 +78,7 @@ class CrossEncoderReranker(Reranker):
     #: what a shared file may set (rankify_lite.file_policy)
     file_options = FileOptions(data=("model", "batch_size", "max_tokens", "max_length", "device",
                                       "dtype", "revision", "activation", "query_batch_size",
-                                      "backend", "calibration"),
+                                      "backend", "calibration", "base_model"),
                                 code=("trust_remote_code",))
 
     def __init__(self, model: str = DEFAULT_MODEL, *, batch_size: int = 32,
@@ -84,7 +87,8 @@ class CrossEncoderReranker(Reranker):
                  revision: str | None = None, activation: str = "auto",
                  query_batch_size: int | None = None, trust_remote_code: bool = False,
                  backend: str = "torch",
-                 calibration: Sequence[tuple[str, str]] | None = None) -> None:
+                 calibration: Sequence[tuple[str, str]] | None = None,
+                 base_model: str | None = None) -> None:
         torch = require("torch", extra="rerank", feature="the cross-encoder reranker")
         transformers = require("transformers", extra="rerank", feature="the cross-encoder reranker")
         if batch_size < 1:
@@ -101,7 +105,9 @@ class CrossEncoderReranker(Reranker):
         if backend == "torch":
             loaded = loader.load(transformers.AutoModelForSequenceClassification,
                                  self.model_name, revision=revision, device=device, dtype=dtype,
-                                 attention="sdpa", trust_remote_code=trust_remote_code)
+                                 attention="sdpa", trust_remote_code=trust_remote_code,
+                                 base_model=base_model)
+            self.adapter = loaded.adapter
             self.tokenizer, self.model, self.device = loaded.tokenizer, loaded.model, loaded.device
             self.dtype, self.revision = loaded.dtype, loaded.revision
             self.hf_config = self.model.config
@@ -110,7 +116,7 @@ class CrossEncoderReranker(Reranker):
                 backends.load_runner(transformers.AutoModelForSequenceClassification,
                                      self.model_name, revision=revision, backend=backend,
                                      task="sequence-classification", device=device, dtype=dtype)
-            self.model, self.device = None, "cpu"
+            self.model, self.device, self.adapter = None, "cpu", None
         cfg = self.hf_config
         self.num_labels = int(getattr(cfg, "num_labels", 1) or 1)
         self.max_length = self._resolve_max_length(max_length)
@@ -161,8 +167,10 @@ class CrossEncoderReranker(Reranker):
         return "sigmoid" if self.num_labels == 1 else "none"
 
     def config(self) -> dict[str, Any]:
+        from rankify_lite.models.adapters import provenance
+
         return {"family": self.family, "model": self.model_name,
-                "revision": self.revision,
+                "revision": self.revision, **provenance(self.adapter),
                 "max_length": self.max_length, "activation": self.activation,
                 "num_labels": self.num_labels, "dtype": loader.dtype_name(self.dtype),
                 **({"backend": self.backend} if self.backend != "torch" else {}),

@@ -69,6 +69,7 @@ class MonoT5Reranker(Reranker):
                              tokenizer_cls=transformers.T5Tokenizer)
         self.model, self.tokenizer, self.device = loaded.model, loaded.tokenizer, loaded.device
         self.dtype, self.revision = loader.dtype_name(loaded.dtype), loaded.revision
+        self.adapter = loaded.adapter  # a merged PEFT adapter, or None
         self.batch_size, self.context_size = max(1, int(batch_size)), int(context_size)
         self.query_batch_size = max(1, int(query_batch_size))
         self.stats: dict[str, int] = {"prompts": 0, "forward_passes": 0, "input_tokens": 0}
@@ -92,8 +93,11 @@ class MonoT5Reranker(Reranker):
         return int(ids[0])
 
     def config(self) -> dict[str, Any]:
+        from rankify_lite.models.adapters import provenance
+
         return {"family": self.family, "model": self.model_id, "revision": self.revision,
-                "dtype": self.dtype, "context_size": self.context_size,
+                **provenance(self.adapter), "dtype": self.dtype,
+                "context_size": self.context_size,
                 "tokenizer": type(self.tokenizer).__name__,
                 "prompt": describe(self.template, self.prompt_rule),
                 "true_token_id": self.true_id, "false_token_id": self.false_id,
