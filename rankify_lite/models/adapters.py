@@ -138,3 +138,15 @@ def refuse_folder(model: Any, engine: str, fix: str) -> None:
     if isinstance(model, str | os.PathLike) and (Path(model) / ADAPTER_CONFIG).is_file():
         raise InputError(f"{model} is a PEFT adapter folder ({ADAPTER_CONFIG}), which the "
                          f"{engine} engine cannot apply.", fix=fix)
+
+
+def check_backend(model: Any, base_model: str | None, backend: str) -> None:
+    """Refuse an adapter for a runtime other than torch (ONNX, OpenVINO export full models)."""
+    if backend == "torch":
+        return
+    if base_model or (isinstance(model, str | os.PathLike) and
+                      (Path(model) / ADAPTER_CONFIG).is_file()):
+        raise InputError(f"backend {backend!r} exports full models only, and {model} is a PEFT "
+                         "adapter.", fix="use backend='torch' (the adapter is merged as it "
+                         "loads), or save the merged model (PeftModel.merge_and_unload()"
+                         ".save_pretrained) and export that folder.")

@@ -16,6 +16,7 @@ import numpy as np
 from rankify_lite.errors import InputError, require
 from rankify_lite.models import loader
 from rankify_lite.models._batching import Tokenize, batches, progress_bar
+from rankify_lite.models.adapters import check_backend as check_adapter_backend
 
 POOLINGS = ("mean", "cls", "last")
 
@@ -90,6 +91,7 @@ class DenseEncoder:
         if batch_size < 1:
             raise InputError(f"batch_size must be >= 1, got {batch_size}")
         self.model_id = model
+        check_adapter_backend(model, base_model, backend)
         st = _st_settings(model, revision)
         if not st and backend == "torch":  # an adapter: its base's sentence-transformers files
             from rankify_lite.models.adapters import find

@@ -289,6 +289,9 @@ def load(auto_cls: Any, model: Any, *, revision: str | None = None, device: str 
     device = pick_device(device)
     torch_dtype = pick_dtype(dtype, device)
     if not isinstance(model, str | os.PathLike):
+        if base_model is not None:
+            raise InputError("base_model= was given with a built model object.",
+                             fix="pass the adapter's folder or id as model=, or drop base_model=.")
         if tokenizer is None:
             raise InputError("a model object was given without its tokenizer.",
                              fix="pass tokenizer=... alongside the model.")

@@ -228,6 +228,40 @@ def test_base_model_for_a_plain_model_is_refused(cross):
         load_reranker("cross-encoder", model=cross["base"], base_model=cross["base"])
 
 
+def test_adapter_from_the_hub_cache_records_its_snapshot(cross, tmp_path, monkeypatch):
+    import shutil
+
+    import transformers
+    from huggingface_hub import constants
+
+    commit = "0123456789abcdef0123456789abcdef01234567"
+    repo = tmp_path / "hub" / "models--org--lora-ce"
+    shutil.copytree(cross["adapter"], repo / "snapshots" / commit)
+    (repo / "refs").mkdir()
+    (repo / "refs" / "main").write_text(commit)
+    monkeypatch.setattr(constants, "HF_HUB_CACHE", str(tmp_path / "hub"))
+    loaded = loader.load(transformers.AutoModelForSequenceClassification, "org/lora-ce",
+                         device="cpu")
+    assert loaded.revision == commit and loaded.adapter.base_model == cross["base"]
+    direct = loader.load(transformers.AutoModelForSequenceClassification, cross["adapter"],
+                         device="cpu")
+    for name, weight in direct.model.state_dict().items():
+        assert (loaded.model.state_dict()[name] == weight).all(), name
+
+
+def test_refusals_name_the_fix(cross, dense):
+    import transformers
+
+    from rankify_lite.models import DenseEncoder
+
+    with pytest.raises(InputError, match="backend 'onnx' exports full models only.*Fix: use "
+                                         "backend='torch'"):
+        DenseEncoder(dense["adapter"], backend="onnx")
+    with pytest.raises(InputError, match="built model object.*Fix:"):
+        loader.load(transformers.AutoModel, transformers.AutoModel.from_pretrained(dense["base"]),
+                    tokenizer=object(), base_model=dense["base"], device="cpu")
+
+
 def test_full_model_only_paths_name_the_adapter_fix(cross):
     import transformers
 

@@ -28,6 +28,7 @@ import numpy as np
 from rankify_lite.errors import InputError, require
 from rankify_lite.file_policy import FileOptions
 from rankify_lite.models import loader
+from rankify_lite.models.adapters import check_backend as check_adapter_backend
 from rankify_lite.rerankers.base import Reranker, RerankItem, Scored
 from rankify_lite.rerankers.families._scoring import split_per_query
 
@@ -100,6 +101,7 @@ class CrossEncoderReranker(Reranker):
 
         self.model_name = str(model)
         self.backend = backends.check_backend(backend)
+        check_adapter_backend(self.model_name, base_model, backend)
         self._onnx = None
         self._calibration = None if calibration is None else [tuple(p) for p in calibration]
         if backend == "torch":
