@@ -162,6 +162,39 @@ def test_cross_encoder_scores_equal_the_hand_merged_model_and_differ_from_the_ba
     assert _scores(build(lora.spec())) == got
 
 
+def _beir_folder(folder: Path) -> str:
+    """QUERIES / DOCS as a BEIR folder with a BM25-like run of every document."""
+    (folder / "qrels").mkdir(parents=True)
+    (folder / "runs").mkdir()
+    (folder / "corpus.jsonl").write_text("".join(
+        json.dumps({"_id": k, "title": "", "text": v}) + "\n" for k, v in DOCS.items()))
+    (folder / "queries.jsonl").write_text("".join(
+        json.dumps({"_id": k, "text": v}) + "\n" for k, v in QUERIES.items()))
+    (folder / "qrels" / "test.tsv").write_text(
+        "query-id\tcorpus-id\tscore\n" + "".join(f"{q}\td{i}\t1\n"
+                                                 for i, q in enumerate(QUERIES)))
+    (folder / "runs" / "run.bm25.top6.trec").write_text("".join(
+        f"{q} Q0 {d} {r + 1} {10 - r} bm25\n" for q in QUERIES for r, d in enumerate(DOCS)))
+    return str(folder)
+
+
+def test_saved_meta_and_rerun_rebuild_the_merged_model(cross, tmp_path, capsys):
+    from rankify_lite import Pipeline
+    from rankify_lite.cli.main import main
+
+    reranker = load_reranker("cross-encoder", model=cross["adapter"], device="cpu")
+    result = Pipeline("run:bm25.top6", reranker, depth=6, cache=False, progress=False).run(
+        _beir_folder(tmp_path / "data"))
+    meta = result.save(tmp_path / "a")
+    saved = meta.read_text()
+    for value in (reranker.config()["revision"], reranker.config()["base_revision"]):
+        assert json.dumps(value) in saved
+    assert main(["rerun", str(meta), "--output", str(tmp_path / "b")]) == 0
+    capsys.readouterr()
+    for fname in json.loads(saved)["files"].values():
+        assert (tmp_path / "a" / fname).read_bytes() == (tmp_path / "b" / fname).read_bytes()
+
+
 def test_cross_encoder_without_adapter_keeps_its_config_keys(cross):
     cfg = load_reranker("cross-encoder", model=cross["merged"], device="cpu").config()
     assert not {"adapter", "base_model", "base_revision"} & set(cfg)
