@@ -40,12 +40,11 @@ class Adapter:
     base_model: str
     base_revision: str | None  # as asked (the adapter config's "revision"), for loading
     has_tokenizer: bool
+    base_resolved: str | None = None  # the base's snapshot or fingerprint, when found
 
     def provenance(self) -> dict[str, Any]:
-        from rankify_lite.models.loader import resolved_revision
-
         return {"adapter": self.peft_type, "base_model": self.base_model,
-                "base_revision": resolved_revision(self.base_model, self.base_revision)}
+                "base_revision": self.base_resolved}
 
 
 def provenance(adapter: Adapter | None) -> dict[str, Any]:
@@ -108,8 +107,14 @@ def find(model: str, revision: str | None = None, base_model: str | None = None)
                   for n in TOKENIZER_FILES)
     rev = (loader.resolved_revision(model, revision) if os.path.isdir(model)
            else folder.name if folder.parent.name == "snapshots" else revision)
+    base_rev = cfg.get("revision") if base_model is None else None
     return Adapter(str(model), folder, rev, str(cfg.get("peft_type") or "LORA"), str(base),
-                   cfg.get("revision") if base_model is None else None, has_tok)
+                   base_rev, has_tok, loader.resolved_revision(str(base), base_rev))
+
+
+def require_peft() -> Any:
+    """The peft module, or the one line naming the extra that installs it."""
+    return require("peft", extra="peft", feature="LoRA adapters")
 
 
 def load_tokenizer(adapter: Adapter, tokenizer_cls: Any, **kwargs: Any) -> Any:
@@ -124,7 +129,7 @@ def load_tokenizer(adapter: Adapter, tokenizer_cls: Any, **kwargs: Any) -> Any:
 
 def merge(base: Any, adapter: Adapter) -> Any:
     """``base`` with the adapter applied and merged in (a plain transformers model again)."""
-    peft = require("peft", extra="peft", feature="LoRA adapters")
+    peft = require_peft()
     net = peft.PeftModel.from_pretrained(base, str(adapter.folder), is_trainable=False)
     if not callable(getattr(net, "merge_and_unload", None)):
         raise InputError(f"adapter {adapter.model!r} is a {adapter.peft_type} adapter, which "

@@ -301,6 +301,8 @@ def load(auto_cls: Any, model: Any, *, revision: str | None = None, device: str 
     from rankify_lite.models import adapters
 
     adapter = adapters.find(model, revision, base_model)
+    if adapter is not None:
+        adapters.require_peft()  # before the base's weights load
     extra = {"trust_remote_code": True} if trust_remote_code else {}
     if tokenizer is None:
         import transformers
