@@ -237,6 +237,24 @@ def test_splade_weights_equal_the_hand_merged_model_and_record_the_base(tmp_path
     _check_provenance(SpladeEncoder(folders["adapter"], device="cpu").config(), folders)
 
 
+def test_bi_encoder_takes_an_explicit_base_and_records_it(dense, tmp_path):
+    import shutil
+
+    adapter = shutil.copytree(dense["adapter"], tmp_path / "adapter")
+    cfg_file = adapter / "adapter_config.json"
+    cfg_file.write_text(json.dumps({**json.loads(cfg_file.read_text()),
+                                    "base_model_name_or_path": None}))
+    with pytest.raises(InputError, match="names no base model"):
+        load_reranker("bi-encoder", model=str(adapter), device="cpu")
+    lora = load_reranker("bi-encoder", model=str(adapter), base_model=dense["base"],
+                         device="cpu")
+    got = _scores(lora)
+    assert _gap(got, _scores(load_reranker("bi-encoder", model=dense["merged"],
+                                           device="cpu"))) <= 1e-5
+    assert lora.config()["base_model"] == dense["base"]
+    assert _scores(build(lora.spec())) == got
+
+
 def test_tokenizer_comes_from_the_adapter_when_it_has_one(dense, cross, tmp_path):
     import shutil
 

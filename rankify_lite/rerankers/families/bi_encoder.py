@@ -27,8 +27,9 @@ class BiEncoderReranker(Reranker):
             pooling, normalisation, max length and prompts are read from it).
         batch_size: texts per forward pass.
         max_length, pooling, normalize, query_prefix, doc_prefix, device, dtype, revision,
-        backend ("torch", "onnx", "onnx-int8", "openvino" or "openvino-int8"), calibration:
-            passed to :class:`~rankify_lite.models.dense_encoder.DenseEncoder`.
+        backend ("torch", "onnx", "onnx-int8", "openvino" or "openvino-int8"), calibration,
+        base_model (the base a PEFT adapter ``model`` is merged into; default: the one its
+        adapter_config.json names): passed to :class:`~rankify_lite.models.dense_encoder.DenseEncoder`.
         query_batch_size: queries whose candidates are embedded together (each unique
             document once per batch).
     """
@@ -41,21 +42,24 @@ class BiEncoderReranker(Reranker):
     #: what a shared file may set (rankify_lite.file_policy)
     file_options = FileOptions(data=("model", "batch_size", "max_length", "pooling", "normalize",
                                       "query_prefix", "doc_prefix", "device", "dtype", "revision",
-                                      "query_batch_size", "backend", "calibration"))
+                                      "query_batch_size", "backend", "calibration",
+                                      "base_model"))
 
     def __init__(self, model: str = DEFAULT_MODEL, *, batch_size: int = 64,
                  max_length: int | None = None, pooling: str | None = None,
                  normalize: bool | None = None, query_prefix: str = "", doc_prefix: str = "",
                  device: str | None = None, dtype: str | None = None,
                  revision: str | None = None, query_batch_size: int | None = None,
-                 backend: str = "torch", calibration: list[str] | None = None) -> None:
+                 backend: str = "torch", calibration: list[str] | None = None,
+                 base_model: str | None = None) -> None:
         from rankify_lite.models.dense_encoder import DenseEncoder
 
         self.encoder = DenseEncoder(model, pooling=pooling, normalize=normalize,
                                     query_prefix=query_prefix, doc_prefix=doc_prefix,
                                     max_length=max_length, batch_size=batch_size,
                                     device=device, dtype=dtype, revision=revision,
-                                    progress=False, backend=backend, calibration=calibration)
+                                    progress=False, backend=backend, calibration=calibration,
+                                    base_model=base_model)
         if query_batch_size is not None:
             self.query_batch_size = max(1, int(query_batch_size))
 
