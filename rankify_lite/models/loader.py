@@ -16,7 +16,10 @@ seq2seq models alike:
   ``"eager"`` (attention weights exposed, as ICR needs) or ``None`` (the default);
 * **resolved revision**: the snapshot hash of a cached hub model, or for a local folder a
   fingerprint of its files (names, sizes, modification times, and the first and last bytes of
-  weight files), so a cache key changes when the weights do.
+  weight files), so a cache key changes when the weights do;
+* **PEFT adapters**: a folder or hub id holding ``adapter_config.json`` loads its base
+  (``base_model=``, else the one the adapter config names) and merges the adapter in
+  (:mod:`rankify_lite.models.adapters`; ``pip install 'rankify-lite[peft]'``).
 """
 
 from __future__ import annotations
