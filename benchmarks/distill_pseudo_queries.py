@@ -191,7 +191,8 @@ def main() -> None:
     print(curve, flush=True)
     log = root / "validation_runs.jsonl"
     entry = {"name": args.name, "recipe": recipe, "best": val["best_value"],
-             "step0": val["curve"][0].get("ndcg@10"), "kept": val.get("kept") or val["best_step"],
+             "step0": val["curve"][0].get("ndcg@10"),
+             "kept": 0 if val.get("kept") == "untrained" else val["best_step"],
              "cpu_min": meta["training"]["train_cpu_seconds_this_session"] / 60}
     runs_log = [json.loads(x) for x in log.read_text().splitlines()] if log.is_file() else []
     runs_log = [r for r in runs_log if r["name"] != args.name] + [entry]
