@@ -55,12 +55,12 @@ RECIPE = {"depth": 50, "pairs_per_query": 1, "batch_size": 32, "lr": 2e-5, "epoc
           "negatives": "judged", "bf16": 1}
 
 
-def _pseudo(scifact):
+def _pseudo(scifact, style: str):
     from rankify_lite.distill.pseudo_queries import PseudoQueryConfig, generate_pseudo_queries
     from rankify_lite.rerankers.engines import build_backend
 
     llm = build_backend("transformers", GENERATOR, dtype="bfloat16", batch_size=16)
-    return generate_pseudo_queries(scifact.corpus, llm, PseudoQueryConfig())
+    return generate_pseudo_queries(scifact.corpus, llm, PseudoQueryConfig(style=style))
 
 
 def _runs(scifact, pq, timings: dict) -> tuple[dict, dict]:
@@ -149,6 +149,9 @@ def _args() -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--output", default="/tmp/rankify-lite-distill/gpl-scifact")
     p.add_argument("--name", default="final")
+    p.add_argument("--style", default="inpars",
+                   help="pseudo-query preset; other than inpars, the section is "
+                        "distill_pseudo_queries_<style> (use another --output too)")
     p.add_argument("--validate-only", action="store_true",
                    help="train and record the validation curve; no test set is read")
     for k, v in RECIPE.items():
@@ -169,7 +172,7 @@ def main() -> None:
     root.mkdir(parents=True, exist_ok=True)
     scifact = load_dataset(SHARED / "beir" / "scifact")
     t0 = time.perf_counter()
-    pq = _pseudo(scifact)
+    pq = _pseudo(scifact, args.style)
     gen = dict(pq.counts)
     print(f"pseudo-queries: {gen}", flush=True)
     timings: dict[str, float] = {}
@@ -244,7 +247,7 @@ def main() -> None:
                  f"{val.get('best_trained_step')}, {val.get('best_trained_value') or 0:.4f})"
                  if val.get("kept") == "untrained" else f"step {val['best_step']}")
     body = (
-        f"**Generation**: `{GENERATOR}` (transformers, bf16, greedy, `inpars` preset) wrote "
+        f"**Generation**: `{GENERATOR}` (transformers, bf16, greedy, `{args.style}` preset) wrote "
         f"{gen['passages']} queries for the {gen['passages']} SciFact passages in "
         f"{gen['generation_seconds'] / 60:.1f} min ({gen['queries_per_second']:.2f} queries/s, "
         f"{gen['output_tokens'] / gen['generation_seconds']:.1f} output tokens/s); "
@@ -273,7 +276,8 @@ def main() -> None:
         f"Whole script: {(time.perf_counter() - t0) / 60:.1f} min (training started at "
         f"{(t1 - t0) / 60:.1f} min).")
     print(body)
-    write_section("distill_pseudo_queries", body)
+    write_section("distill_pseudo_queries" + ("" if args.style == "inpars"
+                                             else f"_{args.style}"), body)
 
 
 if __name__ == "__main__":
