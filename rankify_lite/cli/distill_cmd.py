@@ -59,7 +59,7 @@ def add_parsers(sub) -> None:
                         "more are fused (CombSUM, min-max), e.g. --teacher-retriever bm25 "
                         "--teacher-retriever dense:sentence-transformers/all-mpnet-base-v2 "
                         "(default bm25); --teacher-reranker then rescores them")
-    g.add_argument("--teacher-k", type=_number("--depth"), default=100, metavar="K",
+    g.add_argument("--teacher-k", type=_number("--teacher-k", "depth"), default=100, metavar="K",
                    help="candidates each teacher first stage retrieves (default 100)")
     p.add_argument("--teacher-reranker", metavar="FAMILY",
                    help="teacher = this reranker over --teacher's candidates (cached pipeline)")
