@@ -64,3 +64,11 @@ def loglog_fit(ns, ys) -> tuple[float, float]:
 
     slope, icpt = np.polyfit(np.log(ns), np.log(ys), 1)
     return float(slope), float(icpt)
+
+
+def add_recipe_arguments(parser, recipe: dict, skip: tuple[str, ...] = ()) -> None:
+    """One ``--flag`` per recipe setting (``pairs_per_query`` -> ``--pairs-per-query``), typed
+    and defaulted by the recipe's own value."""
+    for key, value in recipe.items():
+        if key not in skip:
+            parser.add_argument(f"--{key.replace('_', '-')}", type=type(value), default=value)

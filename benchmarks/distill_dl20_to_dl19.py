@@ -47,7 +47,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _results import markdown_table, write_section  # noqa: E402
+from _results import add_recipe_arguments, markdown_table, write_section  # noqa: E402
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "trec-dl"
 STUDENT = "sentence-transformers/all-MiniLM-L6-v2"
@@ -229,11 +229,7 @@ def _args() -> argparse.Namespace:
     parser.add_argument("--teacher", choices=["splade", "fusion", "fusion+bm25"],
                         default=RECIPE["teacher"])
     parser.add_argument("--loss", choices=["margin-mse", "distill-kl"], default=RECIPE["loss"])
-    for flag, typ in (("steps", int), ("batch_size", int), ("lr", float), ("ways", int),
-                      ("depth", int), ("positives", int), ("pairs_per_query", int),
-                      ("temperature", float), ("eval_steps", int), ("max_length", int),
-                      ("warmup", float), ("validation_depth", int), ("bf16", int)):
-        parser.add_argument(f"--{flag.replace('_', '-')}", type=typ, default=RECIPE[flag])
+    add_recipe_arguments(parser, RECIPE, skip=("teacher", "loss"))
     return parser.parse_args()
 
 

@@ -40,7 +40,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _results import markdown_table, write_section  # noqa: E402
+from _results import add_recipe_arguments, markdown_table, write_section  # noqa: E402
 
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "data"
 GENERATOR = "HuggingFaceTB/SmolLM2-135M-Instruct"
@@ -154,8 +154,7 @@ def _args() -> argparse.Namespace:
                         "distill_pseudo_queries_<style> (use another --output too)")
     p.add_argument("--validate-only", action="store_true",
                    help="train and record the validation curve; no test set is read")
-    for k, v in RECIPE.items():
-        p.add_argument(f"--{k.replace('_', '-')}", type=type(v), default=v)
+    add_recipe_arguments(p, RECIPE)
     return p.parse_args()
 
 
