@@ -51,6 +51,14 @@ class JsonlCheckpoint:
                               f"({exc.strerror}); this run is not checkpointed")
 
     def _load(self) -> None:
+        for entry in self._read():
+            if isinstance(entry, str):
+                self.notes.append(entry)
+                break
+            qid, ranked = entry
+            self._done[qid] = ranked
+
+    def _read(self):  # (qid, RankedList) per good line, then a note if a bad line stops it
         with open(self.path, "rb") as fh:
             for lineno, raw in enumerate(fh, 1):
                 try:
@@ -58,11 +66,11 @@ class JsonlCheckpoint:
                     qid, ids, scores = obj["qid"], obj["doc_ids"], obj["scores"]
                     if obj["sha"] != _digest(qid, ids, scores):
                         raise ValueError("checksum mismatch")
-                    self._done[qid] = RankedList(tuple(ids), tuple(float(s) for s in scores))
+                    yield qid, RankedList(tuple(ids), tuple(float(s) for s in scores))
                 except (ValueError, KeyError, TypeError, UnicodeDecodeError):
-                    self.notes.append(f"checkpoint {self.path.name}: line {lineno} was cut or "
-                                      "garbled; that query and the ones after it are redone")
-                    break
+                    yield (f"checkpoint {self.path.name}: line {lineno} was cut or "
+                           "garbled; that query and the ones after it are redone")
+                    return
 
     def _rewrite(self) -> None:
         tmp = self.path.with_suffix(".rewrite")
@@ -96,8 +104,17 @@ class JsonlCheckpoint:
 
     def progress(self) -> tuple[int, int | None]:
         """(queries checkpointed, queries in the stage or None): what an interrupted command
-        reports (the cached-stage runner attaches it to the interrupt)."""
-        return len(self._done), self.total
+        reports (the cached-stage runner attaches it to the interrupt). Counted from the
+        file, which is what a resumed run keeps: an interrupt that lands between a line's
+        fsync and the in-memory bookkeeping must not make the count one short."""
+        if self._fh is None:
+            return len(self._done), self.total
+        try:
+            self._fh.flush()
+            kept = {e[0] for e in self._read() if not isinstance(e, str)}
+        except OSError:
+            return len(self._done), self.total
+        return len(kept), self.total
 
     def close(self, remove: bool = False) -> None:
         if self._fh is not None:
