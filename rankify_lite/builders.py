@@ -21,9 +21,11 @@ def build(spec: ComponentSpec) -> Any:
                          "(not a live object), or rerun it from Python.")
     options = {k: _thaw(v) for k, v in spec.options.items()}
     if spec.kind == "reranker":
-        from rankify_lite.rerankers.registry import load_reranker
+        from rankify_lite.rerankers.registry import family_info, load_reranker
+        from rankify_lite.spec import with_legacy_defaults
 
-        return load_reranker(spec.family, **options)
+        return load_reranker(spec.family, **with_legacy_defaults(
+            family_info(spec.family).cls(), options))
     from rankify_lite.retrievers.registry import build_component
 
     return build_component(spec.kind, spec.family, options)

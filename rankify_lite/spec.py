@@ -100,6 +100,13 @@ def _saved(value: Any) -> tuple[Any, bool]:
     return value, True
 
 
+def with_legacy_defaults(cls: type, options: Mapping[str, Any]) -> dict[str, Any]:
+    """``options`` plus what a spec of ``cls`` written before an option's default changed
+    meant by leaving it out (``cls.legacy_spec_defaults``; e.g. ``backend="torch"`` from
+    before ``"auto"``): an old result reruns on the path it ran."""
+    return {**getattr(cls, "legacy_spec_defaults", {}), **options}
+
+
 def signature_options(cls: type) -> tuple[str, ...]:
     """The keyword options ``cls(...)`` accepts, from its signature (the registry lists these:
     there is no second copy to drift)."""

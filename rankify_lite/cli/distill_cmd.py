@@ -125,6 +125,9 @@ def add_parsers(sub) -> None:
     p.add_argument("--keep-checkpoints", action="store_true")
     p.add_argument("--device", help="cpu, cuda, ... (default: cuda when available)")
     p.add_argument("--json", action="store_true", help="print the student's metadata as JSON")
+    from rankify_lite.cli.run_cmd import add_exact_flag
+
+    add_exact_flag(p)
     p.set_defaults(func=cmd_distill)
 
 

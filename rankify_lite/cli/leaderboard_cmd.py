@@ -37,6 +37,9 @@ def add_parsers(sub) -> None:
     from rankify_lite.cli.consent import add_consent_flags
 
     add_consent_flags(p, "the config")
+    from rankify_lite.cli.run_cmd import add_exact_flag
+
+    add_exact_flag(p)
     p.set_defaults(func=cmd_leaderboard)
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Sequence
 from typing import NoReturn
@@ -82,6 +83,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     previous = None
     if threading.current_thread() is threading.main_thread():
         previous = signal.signal(signal.SIGTERM, _sigterm)
+    from rankify_lite.models import backends
+
+    exact_before = os.environ.get(backends.EXACT_ENV)
+    if getattr(args, "exact", False):  # the reference path for this command (torch fp32)
+        os.environ[backends.EXACT_ENV] = "1"
+    backends.announce_to(lambda line: print(f"backend: {line}", file=sys.stderr))
     try:
         return int(args.func(args) or 0)
     except KeyboardInterrupt as stop:
@@ -104,6 +111,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"rankify-lite: error: {where}{exc.strerror or exc}. Fix: {fix}", file=sys.stderr)
         return 2
     finally:
+        backends.announce_to(None)
+        if exact_before is None:
+            os.environ.pop(backends.EXACT_ENV, None)
+        else:
+            os.environ[backends.EXACT_ENV] = exact_before
         if previous is not None:
             signal.signal(signal.SIGTERM, previous)
 

@@ -99,6 +99,9 @@ def add_parsers(sub) -> None:
                    help="draws the sample of --passages")
     p.add_argument("--overwrite", action="store_true", help="replace a set already in --output")
     p.add_argument("--json", action="store_true", help="print the set's spec and counts as JSON")
+    from rankify_lite.cli.run_cmd import add_exact_flag
+
+    add_exact_flag(p)
     p.set_defaults(func=cmd_pseudo_queries)
 
 

@@ -29,6 +29,14 @@ def _options(pairs: list[str] | None, flag: str = "--option",
     return options
 
 
+def add_exact_flag(p: argparse.ArgumentParser) -> None:
+    """``--exact``: encoders and cross-encoders left on backend "auto" run the reference path
+    (torch fp32) instead of the machine's fast one (rankify_lite.models.backends)."""
+    p.add_argument("--exact", action="store_true",
+                   help="run encoders and cross-encoders on the reference path (torch fp32) "
+                        "instead of the fastest faithful one for this machine (backend auto)")
+
+
 def add_parsers(sub) -> None:
     p = sub.add_parser("run", help="retrieve, rerank and evaluate a dataset")
     p.add_argument("--dataset", default="beir/scifact", help="name or folder (default: bundled "
@@ -73,6 +81,7 @@ def add_parsers(sub) -> None:
                    help="Ray workers (default: one per CPU, or per --ray-gpus GPUs)")
     p.add_argument("--ray-gpus", type=NON_NEGATIVE.argtype("--ray-gpus"), default=0,
                    help="GPUs per Ray worker (default 0)")
+    add_exact_flag(p)
     p.set_defaults(func=cmd_run)
 
     r = sub.add_parser("rerun", help="reproduce a saved result from its meta.json")

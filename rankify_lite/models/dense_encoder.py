@@ -82,10 +82,15 @@ class DenseEncoder:
                  query_prefix: str = "", doc_prefix: str = "", max_length: int | None = None,
                  batch_size: int = 64, device: str | None = None, dtype: str | None = None,
                  revision: str | None = None, progress: bool = True,
-                 backend: str = "torch", calibration: list[str] | None = None,
+                 backend: str = "auto", calibration: list[str] | None = None,
                  base_model: str | None = None) -> None:
         torch = require("torch", extra="dense", feature="Dense encoding")
         transformers = require("transformers", extra="dense", feature="Dense encoding")
+        from rankify_lite.models import backends
+
+        self.backend_choice = backends.resolve(backend, dtype, device,
+                                               adapter=backends.is_adapter(model, base_model))
+        backend, dtype = self.backend_choice.backend, self.backend_choice.dtype
         if pooling is not None and pooling not in POOLINGS:
             raise InputError(f"unknown pooling {pooling!r}", fix=f"use one of {POOLINGS}")
         if batch_size < 1:
@@ -107,9 +112,7 @@ class DenseEncoder:
         self.doc_prefix = doc_prefix or st.get("doc_prefix", "")
         self.batch_size = batch_size
         self.progress = progress
-        from rankify_lite.models import backends
-
-        self.backend = backends.check_backend(backend)
+        self.backend = backend
         self._onnx = None
         self._calibration = None if calibration is None else list(calibration)
         if backend == "torch":
@@ -134,6 +137,8 @@ class DenseEncoder:
             raise InputError(f"max_length must be >= 2, got {self.max_length}")
         self._tokenize = Tokenize(self.tokenizer, self.max_length)
         self._torch = torch
+        backends.note_choice(f"dense encoder {model}", self.backend_choice,
+                             loader.dtype_name(self.dtype))
         self.last_truncated = 0  # texts cut to max_length in the last encode call
         self.progress_to = None  # a caller's bar (e.g. a whole corpus's) advanced per batch
 

@@ -434,7 +434,10 @@ def load(auto_cls: Any, model: str, *, revision: str | None, backend: str, task:
             if not has_native_bf16():
                 raise InputError(f"dtype={dtype!r} with backend {backend!r} needs a CPU with "
                                  "native bf16 (AVX512-BF16 or AMX); this one has none.",
-                                 fix="drop dtype= (fp32), or use backend='openvino-int8'.")
+                                 fix="drop dtype= (fp32), or use backend='openvino-int8' or "
+                                     "backend='torch'; a saved result that ran bf16 reruns on "
+                                     "a CPU with native bf16, or run it again with --exact "
+                                     "(the reference path, torch fp32).")
             precision = "bf16"
         elif name != "float32":
             raise InputError(f"backend {backend!r} runs fp32 or bf16, not dtype={dtype!r}.",

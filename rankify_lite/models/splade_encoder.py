@@ -29,19 +29,22 @@ class SpladeEncoder:
     def __init__(self, model: str = "rasyosef/splade-tiny", *, doc_max_length: int = 512,
                  query_max_length: int = 128, batch_size: int = 32, device: str | None = None,
                  dtype: str | None = None, revision: str | None = None, progress: bool = True,
-                 max_logits: int = 1 << 26, backend: str = "torch",
+                 max_logits: int = 1 << 26, backend: str = "auto",
                  calibration: list[str] | None = None) -> None:
         torch = require("torch", extra="splade", feature="SPLADE encoding")
         transformers = require("transformers", extra="splade", feature="SPLADE encoding")
+        from rankify_lite.models import backends
+
+        self.backend_choice = backends.resolve(backend, dtype, device,
+                                               adapter=backends.is_adapter(model, None))
+        backend, dtype = self.backend_choice.backend, self.backend_choice.dtype
         if batch_size < 1:
             raise InputError(f"batch_size must be >= 1, got {batch_size}")
         self.model_id = model
         self.batch_size = batch_size
         self.progress = progress
         self.max_logits = max_logits
-        from rankify_lite.models import backends
-
-        self.backend = backends.check_backend(backend)
+        self.backend = backend
         self._calibration = None if calibration is None else list(calibration)
         self._torch = torch
         self._runner = None
@@ -67,6 +70,8 @@ class SpladeEncoder:
         self._tok_doc = Tokenize(self.tokenizer, self.doc_max_length)
         self._tok_query = Tokenize(self.tokenizer, self.query_max_length)
         self.last_truncated = 0
+        backends.note_choice(f"SPLADE encoder {model}", self.backend_choice,
+                             loader.dtype_name(self.dtype))
 
     def config(self) -> dict[str, Any]:
         from rankify_lite.models.adapters import provenance

@@ -31,8 +31,11 @@ def reranker_from_config(config: dict[str, Any]):
 
     info = family_info(config["family"])
     module, cls_name = info.target.split(":")
+    from rankify_lite.spec import with_legacy_defaults
+
     cls = getattr(importlib.import_module(module), cls_name)
-    return load_reranker(config["family"], **accepted_options(cls, config))
+    return load_reranker(config["family"], **with_legacy_defaults(
+        cls, accepted_options(cls, config)))
 
 
 def _records(conf: dict[str, Any]) -> list[dict[str, Any]]:

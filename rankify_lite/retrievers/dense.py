@@ -53,12 +53,14 @@ class Dense(Retriever):
     """
 
     name = "dense"
+    #: a spec saved before backend="auto" was the default ran on torch
+    legacy_spec_defaults = {"backend": "torch"}
 
     #: what a shared file may set (rankify_lite.file_policy)
     file_options = FileOptions(data=("model", "index", "hnsw_m", "ef_search", "ef_construction",
                                       "pooling", "normalize", "query_prefix", "doc_prefix",
                                       "max_length", "batch_size", "device", "dtype", "revision",
-                                      "progress", "use_gpu_index"),
+                                      "progress", "use_gpu_index", "backend"),
                                 python=("encoder",))
 
     def __init__(self, model: str = "sentence-transformers/all-MiniLM-L6-v2", *,
@@ -68,7 +70,8 @@ class Dense(Retriever):
                  max_length: int | None = None, batch_size: int = 64,
                  device: str | None = None, dtype: str | None = None,
                  revision: str | None = None, progress: bool = True,
-                 use_gpu_index: bool | None = None, encoder=None) -> None:
+                 use_gpu_index: bool | None = None, encoder=None,
+                 backend: str = "auto") -> None:
         super().__init__()
         if index not in INDEXES:
             raise InputError(f"unknown dense index {index!r}", fix=f"use one of {INDEXES}")
@@ -78,7 +81,11 @@ class Dense(Retriever):
             encoder = DenseEncoder(model, pooling=pooling, normalize=normalize,
                                    query_prefix=query_prefix, doc_prefix=doc_prefix,
                                    max_length=max_length, batch_size=batch_size, device=device,
-                                   dtype=dtype, revision=revision, progress=progress)
+                                   dtype=dtype, revision=revision, progress=progress,
+                                   backend=backend)
+            from rankify_lite.models.backends import record_choice
+
+            record_choice(self, encoder)
         self.encoder = encoder
         self.index_type = index
         self.hnsw_m = hnsw_m

@@ -100,9 +100,11 @@ def build_component(kind: str, family: str, options: dict[str, Any]):
         raise InputError(f"the saved spec names an unknown {kind} family {family!r}.",
                          fix=f"use one of {', '.join(table)} (or a rankify-lite version "
                              "that has it).")
+    from rankify_lite.spec import with_legacy_defaults
+
     cls = _load(table[family])
     check_options(cls, options, f"{kind} {family!r}")
-    return cls(**options)
+    return cls(**with_legacy_defaults(cls, options))
 
 
 def retriever_from_config(config: dict[str, Any]):
@@ -117,7 +119,9 @@ def retriever_from_config(config: dict[str, Any]):
         subs = [retriever_from_config(c) for c in config.get("retrievers", [])]
         return cls(subs, **accepted_options(cls, {k: v for k, v in config.items()
                                                   if k != "retrievers"}))
-    return cls(**accepted_options(cls, config))
+    from rankify_lite.spec import with_legacy_defaults
+
+    return cls(**with_legacy_defaults(cls, accepted_options(cls, config)))
 
 
 # ---- the families (one line each) ------------------------------------------------------------

@@ -45,18 +45,20 @@ class Splade(Retriever):
     """
 
     name = "splade"
+    #: a spec saved before backend="auto" was the default ran on torch
+    legacy_spec_defaults = {"backend": "torch"}
 
     #: what a shared file may set (rankify_lite.file_policy)
     file_options = FileOptions(data=("model", "doc_max_length", "query_max_length",
                                       "quantization", "batch_size", "device", "dtype", "revision",
-                                      "progress", "architecture"),
+                                      "progress", "architecture", "backend"),
                                 python=("encoder",))
 
     def __init__(self, model: str = "rasyosef/splade-tiny", *, doc_max_length: int = 512,
                  query_max_length: int = 128, quantization: int = 100, batch_size: int = 32,
                  device: str | None = None, dtype: str | None = None,
                  revision: str | None = None, progress: bool = True, encoder=None,
-                 architecture: str = "mlm") -> None:
+                 architecture: str = "mlm", backend: str = "auto") -> None:
         super().__init__()
         if quantization < 1:
             raise InputError(f"quantization must be >= 1, got {quantization}")
@@ -76,7 +78,10 @@ class Splade(Retriever):
             encoder = SpladeEncoder(model, doc_max_length=doc_max_length,
                                     query_max_length=query_max_length, batch_size=batch_size,
                                     device=device, dtype=dtype, revision=revision,
-                                    progress=progress)
+                                    progress=progress, backend=backend)
+            from rankify_lite.models.backends import record_choice
+
+            record_choice(self, encoder)
         self.encoder = encoder
         self.quantization = int(quantization)
         self.name = f"splade-{str(encoder.config()['model']).rstrip('/').split('/')[-1]}"

@@ -27,7 +27,8 @@ class BiEncoderReranker(Reranker):
             pooling, normalisation, max length and prompts are read from it).
         batch_size: texts per forward pass.
         max_length, pooling, normalize, query_prefix, doc_prefix, device, dtype, revision,
-        backend ("torch", "onnx", "onnx-int8", "openvino" or "openvino-int8"), calibration,
+        backend ("auto" (default; see rankify_lite.models.backends), "torch", "onnx",
+        "onnx-int8", "openvino" or "openvino-int8"), calibration,
         base_model (the base a PEFT adapter ``model`` is merged into; default: the one its
         adapter_config.json names): passed to :class:`~rankify_lite.models.dense_encoder.DenseEncoder`.
         query_batch_size: queries whose candidates are embedded together (each unique
@@ -35,6 +36,8 @@ class BiEncoderReranker(Reranker):
     """
 
     family = "bi-encoder"
+    #: a spec saved before backend="auto" was the default ran on torch
+    legacy_spec_defaults = {"backend": "torch"}
     #: 8 queries per call: the candidates they share are embedded once, and a killed run
     #: keeps every finished batch (DL19's 43 queries are 6 checkpoints, not one)
     query_batch_size = 8
@@ -50,8 +53,9 @@ class BiEncoderReranker(Reranker):
                  normalize: bool | None = None, query_prefix: str = "", doc_prefix: str = "",
                  device: str | None = None, dtype: str | None = None,
                  revision: str | None = None, query_batch_size: int | None = None,
-                 backend: str = "torch", calibration: list[str] | None = None,
+                 backend: str = "auto", calibration: list[str] | None = None,
                  base_model: str | None = None) -> None:
+        from rankify_lite.models.backends import record_choice
         from rankify_lite.models.dense_encoder import DenseEncoder
 
         self.encoder = DenseEncoder(model, pooling=pooling, normalize=normalize,
@@ -60,6 +64,7 @@ class BiEncoderReranker(Reranker):
                                     device=device, dtype=dtype, revision=revision,
                                     progress=False, backend=backend, calibration=calibration,
                                     base_model=base_model)
+        record_choice(self, self.encoder)
         if query_batch_size is not None:
             self.query_batch_size = max(1, int(query_batch_size))
 

@@ -62,7 +62,9 @@ class CrossEncoderReranker(Reranker):
             Models with several labels score by the log-softmax of the last label.
         query_batch_size: queries scored together (their pairs are length-sorted as one pool);
             default: about 4,096 pairs per call at the given depth.
-        backend: "torch" (default), "onnx" (ONNX Runtime fp32) or "onnx-int8" (ONNX Runtime,
+        backend: "auto" (default: the fastest faithful path for the machine, see
+            :mod:`rankify_lite.models.backends`; recorded in the spec), "torch" (the reference
+            path), "onnx" (ONNX Runtime fp32) or "onnx-int8" (ONNX Runtime,
             dynamic int8; CPU only, ``pip install 'rankify-lite[onnx]'``), "openvino" (fp32, or
             bf16 with ``dtype="bf16"``) or "openvino-int8" (static int8; ``pip install
             'rankify-lite[openvino]'``).
@@ -74,6 +76,8 @@ class CrossEncoderReranker(Reranker):
     """
 
     family = "cross-encoder"
+    #: a spec saved before backend="auto" was the default ran on torch
+    legacy_spec_defaults = {"backend": "torch"}
     max_pairs_per_call = 4096
 
     #: what a shared file may set (rankify_lite.file_policy)
@@ -87,7 +91,7 @@ class CrossEncoderReranker(Reranker):
                  device: str | None = None, dtype: str | None = None,
                  revision: str | None = None, activation: str = "auto",
                  query_batch_size: int | None = None, trust_remote_code: bool = False,
-                 backend: str = "torch",
+                 backend: str = "auto",
                  calibration: Sequence[tuple[str, str]] | None = None,
                  base_model: str | None = None) -> None:
         torch = require("torch", extra="rerank", feature="the cross-encoder reranker")
@@ -100,7 +104,11 @@ class CrossEncoderReranker(Reranker):
         from rankify_lite.models import backends
 
         self.model_name = str(model)
-        self.backend = backends.check_backend(backend)
+        self.backend_choice = backends.resolve(
+            backend, dtype, device, adapter=backends.is_adapter(self.model_name, base_model),
+            remote_code=trust_remote_code)
+        backend, dtype = self.backend_choice.backend, self.backend_choice.dtype
+        self.backend = backend
         check_adapter_backend(self.model_name, base_model, backend)
         self._onnx = None
         self._calibration = None if calibration is None else [tuple(p) for p in calibration]
@@ -136,6 +144,9 @@ class CrossEncoderReranker(Reranker):
             self.query_batch_size = max(1, int(query_batch_size))
             self.max_pairs_per_call = None
         self._torch = torch
+        backends.note_choice(f"cross-encoder {self.model_name}", self.backend_choice,
+                             loader.dtype_name(self.dtype))
+        backends.record_choice(self, self)
 
     def _resolve_max_length(self, max_length: int | None) -> int:
         if max_length is not None:
