@@ -31,7 +31,8 @@ def tiny_tokenizer(texts: Iterable[str]):
     tok.post_processor = processors.TemplateProcessing(
         single="<s> $A", pair="<s> $A <s>:1 $B:1", special_tokens=[("<s>", bos)])
     hf = transformers.PreTrainedTokenizerFast(tokenizer_object=tok, bos_token="<s>",
-                                              eos_token="</s>")
+                                              eos_token="</s>",
+                                              model_input_names=["input_ids", "attention_mask"])
     hf.chat_template = CHAT
     return hf
 
@@ -41,7 +42,7 @@ def _config(tok):
 
     return transformers.LlamaConfig(vocab_size=len(tok), hidden_size=32, intermediate_size=64,
                                     num_hidden_layers=2, num_attention_heads=4,
-                                    num_key_value_heads=2, max_position_embeddings=512,
+                                    num_key_value_heads=2, max_position_embeddings=4096,
                                     bos_token_id=tok.bos_token_id, eos_token_id=tok.eos_token_id,
                                     num_labels=1)
 

@@ -102,6 +102,10 @@ class ListwiseReranker(WindowedLLMReranker):
         super()._reset_stats()
         self.stats.update(malformed_windows=0, repeated_ids=0, unknown_ids=0, missing_ids=0)
 
+    def parse(self, output: str, size: int) -> ParsedPermutation:
+        """The permutation a window's generation gives (after the pre-fill, if any)."""
+        return parse_permutation(self.prefill + output, self.identifiers[:size])
+
     def _order_windows(self, prompts: Sequence[Sequence[int]],
                        sizes: Sequence[int]) -> tuple[list[list[int]], list[dict[str, Any]]]:
         gens: list[Any] = [None] * len(prompts)
@@ -116,7 +120,7 @@ class ListwiseReranker(WindowedLLMReranker):
                     output_tokens=sum(g.output_tokens for g in gens))
         perms, records = [], []
         for gen, size in zip(gens, sizes, strict=True):
-            parsed = parse_permutation(self.prefill + gen.text, self.identifiers[:size])
+            parsed = self.parse(gen.text, size)
             self._count(malformed_windows=int(parsed.malformed), repeated_ids=parsed.repeats,
                         unknown_ids=parsed.unknown, missing_ids=parsed.missing)
             perms.append(parsed.order)

@@ -24,6 +24,7 @@ except for FIRST's own model, trained on letters. RankGPT's multi-turn prompt (`
 is chosen by name. Pointwise uses ``yes_no_relevance`` (rank_llm has no yes/no pointwise).
 ``reasonrank`` uses ``reasonrank`` (rank_llm's ReasonRank template) for every model;
 rank_llm 0.25.7's thinking template ``qwen_thinking`` is chosen by name.
+``dear-l`` uses ``dear_listwise`` (DeAR's listwise chain-of-thought prompt) for every model.
 ``causal-lm`` maps Qwen/Qwen3-Reranker-{0.6B,4B,8B} to ``qwen3_reranker``,
 mixedbread-ai/mxbai-rerank-{base,large}-v2 to ``mxbai_rerank_v2`` and
 BAAI/bge-reranker-v2-gemma / -minicpm-layerwise to ``bge_reranker_llm``; any other model gets
@@ -67,6 +68,7 @@ FAMILY_DEFAULTS: dict[str, str] = {
     "pointwise": "yes_no_relevance",
     "causal-lm": "qwen3_reranker",
     "reasonrank": "reasonrank",
+    "dear-l": "dear_listwise",
 }
 
 
