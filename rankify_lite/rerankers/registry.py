@@ -221,3 +221,18 @@ register("duot5", "rankify_lite.rerankers.families.duot5:DuoT5Reranker",
          default_model="castorini/duot5-base-msmarco",
          description="duoT5 seq2seq pairwise: P(Document0 better than Document1), summed over "
                      "the pairs of the top k (rank_llm's aggregation, or sym-sum); after monoT5")
+register("rankllama", "rankify_lite.rerankers.families.llm_classifier:RankLLaMAReranker",
+         extra="rerank", requires=("torch", "transformers"),
+         default_model="castorini/rankllama-v1-7b-lora-passage",
+         description="RankLLaMA pointwise: Llama sequence classifier over 'query: ...' / "
+                     "'document: {title} {passage}' (Tevatron's ids), logit at the last token")
+register("dear-p", "rankify_lite.rerankers.families.llm_classifier:DeArPointwiseReranker",
+         extra="rerank", requires=("torch", "transformers"),
+         default_model="abdoelsayed/dear-8b-reranker-ce-v1",
+         description="DeAR-P pointwise: Llama-3 sequence classifier in DeAR's pair format "
+                     "(LoRA or merged checkpoints); first stage of the DeAR cascade")
+register("dear-l", "rankify_lite.rerankers.families.dear:DeArListwiseReranker",
+         extra="llm", requires=("torch", "transformers"),
+         default_model="abdoelsayed/dear-8b-reranker-listwise-v1",
+         description="DeAR-L listwise chain of thought: DeAR's multi-turn prompt, reason then "
+                     "rank, every number after </think> an id; after dear-p in the cascade")
