@@ -18,12 +18,14 @@ references do) and set the model config's ``pad_token_id`` to it. A folder or hu
 ``adapter_config.json`` (RankLLaMA and the DeAR ``-lora`` checkpoints are LoRA adapters) loads
 its base as a one-label classifier and merges the adapter (:mod:`rankify_lite.models.adapters`;
 ``base_model=`` overrides the adapter config's base); ``config()`` records both. A plain causal
-LM (e.g. SmolLM2) loads with a freshly initialised score head: that measures shape and cost,
-never quality. Scores are raw logits.
+LM (e.g. SmolLM2) loads with an untrained score head (drawn from seed 0, so reruns agree;
+``config()["score_head"]`` says so): that measures shape and cost, never quality. Scores are
+raw logits.
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, ClassVar
@@ -38,6 +40,8 @@ from rankify_lite.rerankers.families._scoring import split_per_query
 from rankify_lite.rerankers.prompts.presets import describe
 from rankify_lite.rerankers.prompts.templates import load_prompt
 from rankify_lite.types import Document
+
+log = logging.getLogger(__name__)
 
 REQUIRED = ("query", "document", "encoding", "max_length")
 ENCODINGS = ("separate", "pair")
@@ -99,8 +103,17 @@ class LLMClassifierReranker(Reranker):
             self.tokenizer = adapters.load_tokenizer(self.adapter, transformers.AutoTokenizer)
             source, source_rev = self.adapter.base_model, self.adapter.base_revision
             self.revision = self.adapter.revision
-        # one label, as both references load their bases (a saved one-label head is unchanged)
-        net = loader.from_pretrained(auto, source, source_rev, num_labels=1, dtype=self.dtype)
+        # one label, as both references load their bases (a saved one-label head is unchanged);
+        # a model without a head (a plain causal LM) gets one drawn from seed 0, so reruns agree
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(0)
+            net, info = loader.from_pretrained(auto, source, source_rev, num_labels=1,
+                                               dtype=self.dtype, output_loading_info=True)
+        fresh = [k for k in info.get("missing_keys", ()) if k.split(".")[0] in ("score",)]
+        self.untrained_head = bool(fresh) and self.adapter is None
+        if self.untrained_head:
+            log.warning("%s has no classification head: scores come from an untrained one "
+                        "(seed 0); they measure cost, not quality", model)
         if self.adapter is not None:
             net = adapters.merge(net.to(self.device), self.adapter)
         self.model = net.to(self.device).eval()
@@ -123,7 +136,8 @@ class LLMClassifierReranker(Reranker):
         return {"family": self.family, "model": self.model_name, "revision": self.revision,
                 **provenance(self.adapter), "prompt": describe(self.template, self.prompt_rule),
                 "encoding": self.encoding, "max_length": self.max_length,
-                "pad_token_id": self.pad_id, "dtype": loader.dtype_name(self.dtype)}
+                "pad_token_id": self.pad_id, "dtype": loader.dtype_name(self.dtype),
+                **({"score_head": "untrained (seed 0)"} if self.untrained_head else {})}
 
     # ---- text -> ids -----------------------------------------------------------------------
     def texts(self, query: str, doc: Document) -> tuple[str, str]:

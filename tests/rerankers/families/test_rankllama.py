@@ -144,3 +144,17 @@ def test_real_dl19_pairs_tokenise_and_score_as_the_reference(folders, dl19):
     assert ours == [tevatron_ids(rr.tokenizer, q, d) for q, d in pairs]
     np.testing.assert_allclose(rr.score_ids(ours), tevatron_scores(folders["plain"], pairs),
                                rtol=1e-5, atol=1e-5)
+
+
+def test_a_model_without_a_head_gets_the_same_untrained_one_every_time(folders):
+    import torch
+
+    torch.manual_seed(123)  # the caller's random state neither matters nor changes
+    state = torch.random.get_rng_state()
+    a = load_reranker("rankllama", model=folders["base"])
+    assert torch.equal(state, torch.random.get_rng_state())
+    b = load_reranker("rankllama", model=folders["base"])
+    ids = a.input_ids(*zip(*[a.texts(q, d) for q in QUERIES.values() for d in DOCS], strict=True))
+    np.testing.assert_array_equal(a.score_ids(ids), b.score_ids(ids))
+    assert a.config()["score_head"] == "untrained (seed 0)"
+    assert "score_head" not in load_reranker("rankllama", model=folders["plain"]).config()
