@@ -236,3 +236,12 @@ register("dear-l", "rankify_lite.rerankers.families.dear:DeArListwiseReranker",
          default_model="abdoelsayed/dear-8b-reranker-listwise-v1",
          description="DeAR-L listwise chain of thought: DeAR's multi-turn prompt, reason then "
                      "rank, every number after </think> an id; after dear-p in the cascade")
+register("erank", "rankify_lite.rerankers.families.erank:ERankReranker",
+         extra="llm", requires=("torch", "transformers"), default_model="Alibaba-NLP/ERank-4B",
+         description="ERank pointwise reasoning: think within reasoning_token_budget (forced "
+                     "close), write an integer 0-10; score = s * Pr(s) at the answer position")
+register("grouprank", "rankify_lite.rerankers.families.grouprank:GroupRankReranker",
+         extra="llm", requires=("torch", "transformers"),
+         default_model="AQ-MedAI/Diver-GroupRank-7B",
+         description="GroupRank groupwise: one prompt per shuffled group of candidates, JSON "
+                     "scores per document parsed (malformed groups score 0), mean over groups")
