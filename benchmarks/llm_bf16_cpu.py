@@ -86,7 +86,8 @@ def main(argv: list[str] | None = None) -> None:
         taus = [kendall(list(ref[q].doc_ids[:args.depth]), list(bf[q].doc_ids[:args.depth]))
                 for q in qids]
         same10 = sum(ref[q].doc_ids[:10] == bf[q].doc_ids[:10] for q in qids)
-        nd = {dt: evaluate(runs[dt], ds.qrels, ["ndcg@10"])["ndcg@10"] for dt in DTYPES}
+        nd = {dt: float(np.mean([evaluate(runs[dt], ds.qrels, ["ndcg@10"]).per_query[
+            "ndcg@10"][q] for q in qids])) for dt in DTYPES}  # over the reranked queries
         extra = ""
         if fam == "pointwise":
             a = [s for q in qids for s in ref[q].scores[:args.depth]]

@@ -11,12 +11,11 @@ What "auto" chooses (:func:`resolve`; only paths whose quality goal a test prove
 
 * a GPU (``device`` names one, or none is named and torch sees CUDA): torch, bf16 where the GPU
   has it (else fp16), SDPA attention;
-* a CPU with native bf16 (AMX or AVX512-BF16) and OpenVINO installed: OpenVINO bf16 (measured
-  3.6x / 4.3x torch fp32 for MiniLM dense / cross-encoder, Spearman 0.9997 to fp32;
-  ``benchmarks/int8_cpu.py``; ``tests/models/test_auto_backend.py`` proves Spearman >= 0.999
-  on real weights);
-* another CPU with OpenVINO: OpenVINO fp32 (the faster fp32 path: 1.2x / 1.4x torch fp32 in the
-  same benchmark, equal rankings); without OpenVINO: torch fp32;
+* a CPU with native bf16 (AMX or AVX512-BF16) and OpenVINO installed: OpenVINO bf16 (the
+  fastest path of ``benchmarks/int8_cpu.py`` that keeps fp32's ranking;
+  ``tests/models/test_auto_backend.py`` proves Spearman >= 0.999 on real weights);
+* another CPU with OpenVINO: OpenVINO fp32 (the faster fp32 path in the same benchmark, equal
+  rankings); without OpenVINO: torch fp32;
 * a PEFT adapter (merged at load; the exporters take full models only): torch.
 
 ``RANKIFY_LITE_EXACT=1`` (the CLI's ``--exact``) makes "auto" the reference path, torch fp32,

@@ -20,8 +20,9 @@ from rankify_lite.models._batching import Tokenize, batches, progress_bar
 class SpladeEncoder:
     """Texts -> scipy CSR (n, vocab) float32 SPLADE weights.
 
-    ``backend`` "torch" (default), "openvino" (fp32, or bf16 with ``dtype="bf16"``) or
-    "openvino-int8" (static int8 calibrated with NNCF on ``calibration`` texts, default a
+    ``backend`` "auto" (default: the fastest faithful path for the machine,
+    :mod:`rankify_lite.models.backends`), "torch" (the reference path), "openvino" (fp32, or
+    bf16 with ``dtype="bf16"``) or "openvino-int8" (static int8 calibrated with NNCF on ``calibration`` texts, default a
     sample of the first texts encoded); the OpenVINO graph includes the max-pooling, so only
     (batch, vocab) weights leave it (:mod:`.openvino_backend`).
     """
