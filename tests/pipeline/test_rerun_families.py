@@ -67,6 +67,9 @@ BUILDERS = {
     "rank1": lambda p: _llm(p, reasoning_token_budget=6, passage_words=12),
     "reasonrank": lambda p: _llm(p, window_size=4, stride=2, passage_words=12,
                                  reasoning_token_budget=8),
+    "erank": lambda p: _llm(p, reasoning_token_budget=6, text_tokens=32),
+    "grouprank": lambda p: _llm(p, group_size=3, interval=3, repeats=1, max_new_tokens=8,
+                                max_doc_chars=100),
 }
 
 
