@@ -70,6 +70,9 @@ BUILDERS = {
     "erank": lambda p: _llm(p, reasoning_token_budget=6, text_tokens=32),
     "grouprank": lambda p: _llm(p, group_size=3, interval=3, repeats=1, max_new_tokens=8,
                                 max_doc_chars=100),
+    "rankllama": lambda p: _llm(p),  # a causal LM: the untrained head is drawn from seed 0
+    "dear-p": lambda p: _llm(p),
+    "dear-l": lambda p: _llm(p, window_size=4, stride=2, passage_words=12, max_new_tokens=8),
 }
 
 
