@@ -158,3 +158,18 @@ def test_a_model_without_a_head_gets_the_same_untrained_one_every_time(folders):
     np.testing.assert_array_equal(a.score_ids(ids), b.score_ids(ids))
     assert a.config()["score_head"] == "untrained (seed 0)"
     assert "score_head" not in load_reranker("rankllama", model=folders["plain"]).config()
+
+
+def test_base_model_option_and_a_bad_preset_are_handled_before_loading(folders, tmp_path):
+    from rankify_lite.errors import InputError
+
+    explicit = load_reranker("rankllama", model=folders["adapter"], base_model=folders["base"])
+    default = load_reranker("rankllama", model=folders["adapter"])
+    ids = default.input_ids(["query: cells"], ["document:  protein cells"])
+    np.testing.assert_array_equal(explicit.score_ids(ids), default.score_ids(ids))
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("name: bad\nversion: 1\nquery: 'q: {query}'\ndocument: 'd: {text}'\n"
+                   "encoding: joined\nmax_length: 64\n")
+    with pytest.raises(InputError, match="encoding must be one of") as err:
+        load_reranker("rankllama", model=str(tmp_path / "no-such-model"), prompt=str(bad))
+    assert "bad.yaml" in str(err.value)
