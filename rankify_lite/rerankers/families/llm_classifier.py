@@ -80,6 +80,8 @@ class LLMClassifierReranker(Reranker):
                              fix="pass e.g. max_length=196, or leave it to the preset.")
         self.batch_size = int(batch_size)
         self.model_name = str(model or self.default_model)
+        #: counters the driver sums into ``llm_stats``: one prompt (sequence) per pair
+        self.stats: dict[str, int] = {"prompts": 0, "model_calls": 0, "input_tokens": 0}
         self._load(self.model_name, revision, device, dtype, base_model)
 
     # ---- loading ---------------------------------------------------------------------------
@@ -194,6 +196,9 @@ class LLMClassifierReranker(Reranker):
                 out = self.model(input_ids=batch.to(self.device),
                                  attention_mask=mask.to(self.device)).logits
             scores[rows] = out[:, 0].float().cpu().numpy()
+            self.stats["model_calls"] += 1
+        self.stats["prompts"] += len(ids)
+        self.stats["input_tokens"] += sum(len(x) for x in ids)
         return scores
 
 

@@ -104,8 +104,12 @@ def test_scores_and_order_equal_the_reference_forward(folders):
     for row, qid in zip(ref, QUERIES, strict=True):
         expected = [DOCS[k].id for k in np.argsort(-row, kind="stable")]
         assert list(out[qid].doc_ids) == expected
-    scores = rr.score_ids(rr.input_ids(*zip(*[rr.texts(q, d) for q, d in pairs], strict=True)))
-    np.testing.assert_allclose(scores, ref.ravel(), rtol=1e-5, atol=1e-5)
+    # one sequence per pair; both queries' 10 pairs go to one call, in batches of 3
+    stats = out.metadata["llm_stats"]
+    ids = rr.input_ids(*zip(*[rr.texts(q, d) for q, d in pairs], strict=True))
+    assert stats["prompts"] == len(pairs) and stats["input_tokens"] == sum(map(len, ids))
+    assert stats["model_calls"] == -(-len(pairs) // 3)
+    np.testing.assert_allclose(rr.score_ids(ids), ref.ravel(), rtol=1e-5, atol=1e-5)
 
 
 def test_lora_adapter_over_its_base_equals_the_merged_model(folders):
