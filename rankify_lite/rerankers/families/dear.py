@@ -16,8 +16,11 @@ DeAR's prompt (preset ``dear_listwise``: the RankGPT-style multi-turn chat of it
   missing passages appended in their current order (``parse_answer``, counted as malformed in
   ``llm_stats`` as the ``listwise`` family counts them).
 
-One deliberate difference: DeAR samples (temperature 0.5, top-p 0.9); this family decodes
-greedily, so a run is reproducible (``config()["decoding"]``). ``dear-p % 100 >> dear-l % 20``
+Two deliberate differences: DeAR samples (temperature 0.5, top-p 0.9), this family decodes
+greedily, so a run is reproducible (``config()["decoding"]``); and DeAR's window loop stops
+before a window it would have to clip at the top (none at all when the depth is below the
+window), where this family clips it as rank_llm does. At DeAR's settings (depth 30 or 20, window
+20, step 10) the windows are the same. ``dear-p % 100 >> dear-l % 20``
 is the paper's cascade (DeAR-P reorders the top 100, DeAR-L the top 20 of that).
 """
 
