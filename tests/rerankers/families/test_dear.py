@@ -246,3 +246,22 @@ def test_dear_l_prompt_on_real_dl19_passages_is_build_messages(dl19):
         hits = [{"content": dear_content(d, titled=False)} for d in docs]  # MS MARCO: contents
         assert rr.messages(query, docs, 300, rr._words(docs)) == ref.build_messages(query.text,
                                                                                     hits)
+
+
+def dear_windows(rank_end: int, window: int, step: int) -> list[tuple[int, int]]:
+    """The spans of DeAR's pipeline.sliding_windows (rank_start=0), transcribed."""
+    spans, end, start = [], rank_end, rank_end - window
+    while start >= 0:
+        spans.append((max(start, 0), end))
+        end, start = end - step, start - step
+    return spans
+
+
+def test_dear_l_windows_are_dears_at_its_settings():
+    from rankify_lite.rerankers.llm.windows import window_spans
+
+    for n, w, s in ((30, 20, 10), (20, 20, 10), (100, 20, 10), (8, 4, 2), (10, 10, 5)):
+        assert window_spans(n, w, s) == dear_windows(n, w, s), (n, w, s)
+    # where they part (documented): DeAR skips a clipped top window, and a list below the window
+    assert dear_windows(25, 20, 10) == [(5, 25)] and window_spans(25, 20, 10)[-1] == (0, 15)
+    assert dear_windows(10, 20, 10) == [] and window_spans(10, 20, 10) == [(0, 10)]
