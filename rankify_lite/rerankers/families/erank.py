@@ -2,9 +2,10 @@
 
 Cai et al. 2025, "ERank: Fusing Supervised Fine-Tuning and Reinforcement Learning for Effective
 and Efficient Text Reranking" (arXiv 2509.00520; ``Alibaba-NLP/ERank-4B`` / ``-14B`` /
-``-32B``, Qwen3 backbones). For each (query, passage) the prompt (``prompts/erank.yaml``: the
-words of the paper's Figure 5 with the task ``instruction`` of its Table 7, through the chat
-template) asks for reasoning in a think block and then ``<answer>`` with an integer from 0 to 10.
+``-32B``, Qwen3 backbones; the authors' code, github.com/YZ-Cai/ERank, could not be read here).
+For each (query, passage) the prompt (``prompts/erank.yaml``: the words of the paper's Figure 5
+with the task ``instruction`` of its Table 7, through the chat template) asks for reasoning in
+a think block and then ``<answer>`` with an integer from 0 to 10.
 The paper's final ranking score is ``s * Pr(token = s)`` (Section 3.2): the integer the model
 writes times the probability of that token. Here:
 

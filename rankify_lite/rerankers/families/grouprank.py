@@ -6,9 +6,9 @@ runs it (``GroupReranker`` in github.com/AQ-MedAI/Diver, ``Reranker/rerank_group
 commit 95b111b):
 
 * **groups across the depth**: for each of ``repeats`` rounds the query's candidates are
-  shuffled (in place, so round 2 shuffles round 1's order) with a ``random.Random(seed)`` of the
-  query's own, and cut into groups ``order[i:i + group_size]`` for ``i`` in ``range(0, n,
-  interval)``; the authors' BRIGHT run uses ``group_size=20, interval=20, repeats=6`` (the
+  shuffled (in place, so round 2 shuffles round 1's order) by a query's own
+  ``random.Random(shuffle_seed)`` and cut into groups ``order[i:i + group_size]`` for ``i`` in
+  ``range(0, n, interval)``; the authors' BRIGHT run uses ``group_size=20, interval=20, repeats=6`` (the
   defaults here) and seeds Python's global generator with 666 once per process -- so a query's
   groups here equal the authors' for a run over that query alone;
 * **the prompt** (``prompts/grouprank.yaml``, their strings byte for byte): their system and user
@@ -139,11 +139,12 @@ class GroupRankReranker(LLMReranker):
     default_model = "AQ-MedAI/Diver-GroupRank-7B"
 
     #: what a shared file may set (rankify_lite.file_policy)
-    file_options = FileOptions(data=("model", "group_size", "interval", "repeats", "seed",
-                                      "max_doc_chars", "max_new_tokens", "prompt"))
+    file_options = FileOptions(data=("model", "group_size", "interval", "repeats",
+                                      "shuffle_seed", "max_doc_chars", "max_new_tokens",
+                                      "prompt"))
 
     def __init__(self, model: str | Any | None = None, *, group_size: int = 20,
-                 interval: int = 20, repeats: int = 6, seed: int = 666,
+                 interval: int = 20, repeats: int = 6, shuffle_seed: int = 666,
                  max_doc_chars: int = 3000, max_new_tokens: int = 8000,
                  prompt: str | Path | None = None, **kwargs: Any) -> None:
         self.group_size = _positive("group_size", group_size, "20")
@@ -151,16 +152,18 @@ class GroupRankReranker(LLMReranker):
         self.repeats = _positive("repeats", repeats, "6")
         self.max_doc_chars = _positive("max_doc_chars", max_doc_chars, "3000")
         self.max_new_tokens = _positive("max_new_tokens", max_new_tokens, "8000")
-        if isinstance(seed, bool) or not isinstance(seed, int):
-            raise InputError(f"seed must be a whole number, got {seed!r}.", fix="pass seed=666.")
-        self.seed = seed
+        if isinstance(shuffle_seed, bool) or not isinstance(shuffle_seed, int):
+            raise InputError(f"shuffle_seed must be a whole number, got {shuffle_seed!r}.",
+                             fix="pass shuffle_seed=666 (the authors' seed).")
+        self.shuffle_seed = shuffle_seed
         self.template = load_prompt(prompt or "grouprank", required=REQUIRED)
         self.prompt_rule = "explicit" if prompt is not None else "family default"
         super().__init__(model, **kwargs)
 
     def config(self) -> dict[str, Any]:
         return {**self._base_config(), "group_size": self.group_size, "interval": self.interval,
-                "repeats": self.repeats, "seed": self.seed, "max_doc_chars": self.max_doc_chars,
+                "repeats": self.repeats, "shuffle_seed": self.shuffle_seed,
+                "max_doc_chars": self.max_doc_chars,
                 "max_new_tokens": self.max_new_tokens, "decoding": "greedy",
                 "prompt": {**self.template.describe(), "source": self.prompt_rule}}
 
@@ -183,7 +186,7 @@ class GroupRankReranker(LLMReranker):
         jobs: list[tuple[int, list[int]]] = []      # (item index, candidate positions)
         for i, it in enumerate(items):
             jobs += [(i, g) for g in groups_of(len(it.documents), self.group_size, self.interval,
-                                               self.repeats, self.seed)]
+                                               self.repeats, self.shuffle_seed)]
         texts = [self.prompt(items[i].query, [items[i].documents[k] for k in g]) for i, g in jobs]
         ids = [self.prompt_ids(t) for t in texts]
         room = min((self.backend.max_context - len(p) for p in ids), default=1)

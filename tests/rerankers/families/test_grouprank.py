@@ -154,7 +154,7 @@ def test_fake_lm_end_to_end_scores_are_the_authors(tmp_path):
 def test_bad_options_are_refused_before_the_model_loads():
     for opts, match in [({"group_size": 0}, "group_size must be"),
                         ({"interval": 1.5}, "interval must be"),
-                        ({"seed": "x"}, "seed must be")]:
+                        ({"shuffle_seed": "x"}, "shuffle_seed must be")]:
         with pytest.raises(InputError, match=match):
             GroupRankReranker(model="no/such-model", **opts)
 
