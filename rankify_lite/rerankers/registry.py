@@ -202,6 +202,12 @@ register("setwise", "rankify_lite.rerankers.families.setwise:SetwiseReranker",
          default_model="HuggingFaceTB/SmolLM2-135M-Instruct",
          description="Setwise: 'which of Passage A/B/C/D is most relevant?', heapsort or "
                      "bubblesort to the top k; generation or label likelihood; causal LMs and T5")
+register("rank-r1", "rankify_lite.rerankers.families.rank_r1:RankR1Reranker",
+         extra="llm", requires=("torch", "transformers"),
+         default_model="ielabgroup/Rank-R1-7B-v0.1",
+         description="Rank-R1 setwise reasoning: heapsort over sets of 20 shuffled passages, "
+                     "think within reasoning_token_budget, read <answer>[k]</answer> (LoRA on "
+                     "Qwen2.5-Instruct; malformed counted, forced close on budget)")
 register("rank1", "rankify_lite.rerankers.families.rank1:Rank1Reranker",
          extra="llm", requires=("torch", "transformers"), default_model="jhu-clsp/rank1-7b",
          description="Rank1 pointwise reasoning: think within reasoning_token_budget, close the "

@@ -135,6 +135,11 @@ class SetwiseReranker(LLMReranker):
     file_options = FileOptions(data=("model", "method", "scoring", "num_child", "k",
                                       "passage_tokens", "query_tokens", "prompt"))
 
+    #: the packaged template used when ``prompt`` is not given, and the fields it must have
+    default_prompt: str = DEFAULT_PROMPT
+    prompt_fields: tuple[str, ...] = ("user", "passage", "passage_separator", "labels",
+                                      "assistant_prefix", "decoder_prefix")
+
     def __init__(self, model: str | Any | None = None, *, method: str = "heapsort",
                  scoring: str = "generation", num_child: int = 3, k: int = 10,
                  passage_tokens: int = 128, query_tokens: int = 128,
@@ -144,10 +149,8 @@ class SetwiseReranker(LLMReranker):
         if scoring not in SCORINGS:
             raise InputError(f"unknown setwise scoring {scoring!r}.",
                              fix=f"use one of {SCORINGS}.")
-        template = load_prompt(prompt or DEFAULT_PROMPT,
-                               required=("user", "passage", "passage_separator", "labels",
-                                         "assistant_prefix", "decoder_prefix"))
-        labels = list(str(template.get("labels")))
+        template = load_prompt(prompt or self.default_prompt, required=self.prompt_fields)
+        labels = self._labels(template)
         if num_child < 1 or num_child + 1 > len(labels) or len(set(labels)) != len(labels):
             raise InputError(f"num_child={num_child} needs {num_child + 1} distinct labels; "
                              f"the template has {len(labels)}.", path=template.path,
@@ -167,6 +170,11 @@ class SetwiseReranker(LLMReranker):
         self.template, self.labels = template, labels
         self.prompt_rule = "explicit" if prompt is not None else "family default"
         self.label_ids = self._label_ids() if scoring == "likelihood" else []
+
+    @staticmethod
+    def _labels(template: Any) -> list[str]:
+        """The set's labels, in order (one per character of the template's ``labels``)."""
+        return list(str(template.get("labels")))
 
     def _label_ids(self) -> list[int]:
         if self.seq2seq:  # the label's token right after the decoder prefix
