@@ -22,7 +22,8 @@ the set's first passage (the authors' "Unexpected voting." fallback in ``heapify
 theirs: when the budget runs out before an answer (``force_close=True``, the default), the
 prompt is extended with the reasoning (up to its ``</think>``, or cut after its last full
 sentence) and the template's ``forced`` close (``"\\n</think>\\n<answer>"``), and
-``answer_tokens`` more tokens are generated and read with the same pattern; with
+``answer_tokens`` more tokens are generated, whose text up to ``</answer>`` is the answer (the
+template's ``forced_pattern``); with
 ``force_close=False`` such an answer is malformed, as in the authors' code. Only generation
 scoring exists (the authors refuse ``likelihood`` too). The published checkpoints are LoRA
 adapters over Qwen2.5-{3B,7B,14B}-Instruct (``ielabgroup/Rank-R1-7B-v0.1``, ...); an adapter id
@@ -74,7 +75,7 @@ class RankR1Reranker(SetwiseReranker):
     default_model = "ielabgroup/Rank-R1-7B-v0.1"
     default_prompt = "rank_r1"
     prompt_fields = ("system", "user", "passage", "passage_separator", "label", "max_set",
-                     "pattern", "forced")
+                     "pattern", "forced", "forced_pattern")
 
     #: what a shared file may set (rankify_lite.file_policy)
     file_options = FileOptions(data=("model", "method", "num_child", "k", "passage_tokens",
@@ -112,7 +113,13 @@ class RankR1Reranker(SetwiseReranker):
         self.force_close, self.answer_tokens = force_close, int(answer_tokens)
         self.shuffle_seed = shuffle_seed
         self.pattern = str(self.template.get("pattern"))
-        re.compile(self.pattern)
+        self.forced_pattern = str(self.template.get("forced_pattern"))
+        for regex in (self.pattern, self.forced_pattern):
+            try:
+                re.compile(regex)
+            except re.error as exc:
+                raise InputError(f"prompt pattern {regex!r} is not a regular expression: {exc}.",
+                                 path=self.template.path, fix="fix the template's pattern.") from exc
         self._rngs: dict[int, random.Random | None] = {}
 
     @staticmethod
@@ -154,14 +161,15 @@ class RankR1Reranker(SetwiseReranker):
         return out
 
     def _close(self, ids: list[int], text: str) -> tuple[str, Any]:
-        """The forced close of one budget-cut completion: (the text read, its generation)."""
+        """The forced close of one budget-cut completion: (the forced text, the answer's
+        generation)."""
         ext = self.template.text("forced", reasoning=forced_reasoning(text))
         tail = continuation_ids(self.backend, self.backend.decode(ids), ext)
         tail = self.backend.encode(ext) if any(t < 0 for t in tail) else tail
         gen = self.backend.generate([ids + tail], self.answer_tokens)[0]
         self._count(model_calls=1, prompts=1, forward_passes=1, forced_closes=1,
                     input_tokens=gen.input_tokens, output_tokens=gen.output_tokens)
-        return ext + gen.text, gen
+        return ext, gen
 
     def _choose(self, asks: Sequence[tuple[RerankItem, list[int]]]) -> list[int]:
         """The winner's position in each set (0 for an unusable answer)."""
@@ -181,10 +189,11 @@ class RankR1Reranker(SetwiseReranker):
         records = []
         for r, n in enumerate(todo):
             gen, budget = gens[r]
-            read, answer, forced = gen.text, parse_answer(gen.text, self.pattern), False
+            read, answer, after = gen.text, parse_answer(gen.text, self.pattern), None
             if answer is None and self.force_close and gen.output_tokens >= budget:
-                read, _ = self._close(ids[r], gen.text)
-                answer, forced = parse_answer(read, self.pattern), True
+                ext, tail = self._close(ids[r], gen.text)
+                read, after = ext + tail.text, tail.text
+                answer = parse_answer(after, self.forced_pattern)
             labels = self.labels[:len(shown[n])]
             if answer in labels:
                 best[n] = shown[n][labels.index(answer)]
@@ -193,7 +202,8 @@ class RankR1Reranker(SetwiseReranker):
             it, s = asks[n]
             records.append({"qid": it.query.id, "doc_ids": [it.documents[j].id for j in s],
                             "shown": shown[n], "prompt": texts[r], "completion": gen.text,
-                            "read": read, "answer": answer, "forced_close": forced,
+                            "read": read, "answer": answer, "forced_close": after is not None,
+                            "after_close": after,
                             "choice": best[n], "input_tokens": int(gen.input_tokens),
                             "output_tokens": int(gen.output_tokens)})
         self._log(records)

@@ -211,6 +211,7 @@ def test_forced_close_when_the_budget_runs_out(dl19_top, tokenizer, tmp_path):
         cut = forced_reasoning(r["completion"])
         assert r["read"].startswith(cut + "\n</think>\n<answer>") and cut.endswith(".")
         assert r["answer"] is not None and r["answer"] in rr.labels      # the writer answered
+        assert r["answer"] == r["after_close"].split("</answer>")[0].strip()
     # the extended prompt is the set's prompt, the reasoning and the close, in context
     ext = [c for c in engine.calls if engine.decode(c).rstrip().endswith("<answer>")]
     assert len(ext) == len(forced)
@@ -257,3 +258,34 @@ def test_config_records_the_prompt_and_budget(tokenizer):
     assert cfg["reasoning_token_budget"] == 2048 and cfg["shuffle_seed"] == 929
     assert RankR1Reranker(backend=ref_mod.ScriptedEngine(tokenizer),
                           prompt="rank_r1_v02").config()["prompt"]["name"] == "rank_r1_v02"
+
+
+def test_smollm2_rank_r1_on_dl19(dl19, tmp_path):
+    """The real SmolLM2-135M-Instruct (not trained for Rank-R1): every set's answer is either
+    read with the authors' pattern or counted malformed, budget cuts are closed and answered,
+    and the counts add up; the ranking is a permutation of the candidates."""
+    run = dl19.load_run("bm25.top100")
+    q = next(iter(run))
+    first = Run({q: run[q].top(6)}, name="bm25")
+    log = tmp_path / "r1.jsonl"
+    rr = RankR1Reranker(cached_or_skip(SMOLLM2), device="cpu", num_child=5, k=2,
+                        passage_tokens=32, reasoning_token_budget=24, answer_tokens=6,
+                        log_path=log)
+    out = rr.rerank(dl19.queries, first, dl19.corpus, depth=6)
+    stats = out.metadata["llm_stats"]
+    records = [json.loads(x) for x in log.read_text().splitlines()]
+    forced = [r for r in records if r["forced_close"]]
+    assert stats["comparisons"] == len(records) > 0 and stats["forced_closes"] == len(forced)
+    assert stats["prompts"] == len(records) + len(forced)
+    labels = [f"[{i + 1}]" for i in range(6)]
+    bad = [r for r in records if r["answer"] not in labels[:len(r["doc_ids"])]]
+    assert stats["malformed"] == len(bad) and all(r["choice"] == 0 for r in bad)
+    for r in records:  # the authors' pattern on the completion, or ours after a forced close
+        if r["forced_close"]:
+            assert r["read"] == forced_reasoning(r["completion"]) + "\n</think>\n<answer>" + \
+                r["after_close"]
+            assert r["answer"] == parse_answer(r["after_close"], "^(.*?)</answer>")
+        else:
+            assert r["read"] == r["completion"]
+            assert r["answer"] == parse_answer(r["completion"], rr.pattern)
+    assert sorted(out[q].doc_ids) == sorted(first[q].doc_ids)
