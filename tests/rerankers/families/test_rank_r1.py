@@ -289,3 +289,52 @@ def test_smollm2_rank_r1_on_dl19(dl19, tmp_path):
             assert r["read"] == r["completion"]
             assert r["answer"] == parse_answer(r["completion"], rr.pattern)
     assert sorted(out[q].doc_ids) == sorted(first[q].doc_ids)
+
+
+def test_lora_adapter_equals_the_authors_merge(dl19_top, qwen, tmp_path):
+    """The published checkpoints are LoRA adapters over Qwen2.5-Instruct: an adapter folder
+    loads its base and merges, and equals the authors' README recipe (``PeftConfig`` ->
+    base -> ``PeftModel.from_pretrained`` -> ``merge_and_unload``) set for set."""
+    peft = pytest.importorskip("peft")
+    import torch
+    import transformers
+
+    ds, first = dl19_top
+    first = Run({q: first[q] for q in list(first)[:1]}, name="bm25")
+    torch.manual_seed(11)
+    cfg = peft.LoraConfig(r=4, lora_alpha=32, target_modules=["q_proj", "v_proj"],
+                          init_lora_weights=False)
+    base = transformers.AutoModelForCausalLM.from_pretrained(qwen)
+    peft.get_peft_model(base, cfg).save_pretrained(tmp_path / "adapter")
+    conf = peft.PeftConfig.from_pretrained(str(tmp_path / "adapter"))      # the authors' get_model
+    merged = peft.PeftModel.from_pretrained(
+        transformers.AutoModelForCausalLM.from_pretrained(conf.base_model_name_or_path),
+        str(tmp_path / "adapter")).merge_and_unload().eval()
+    tok = transformers.AutoTokenizer.from_pretrained(qwen)
+    chat = ref_mod.HFChat(merged, tok)
+    completions = []
+    inner = chat.chat
+
+    def record(*args, **kwargs):
+        outs = inner(*args, **kwargs)
+        completions.extend(o.outputs[0].text for o in outs)
+        return outs
+
+    chat.chat = record
+    ref = ref_mod.reference_class()(chat, tok, ref_mod.authors_prompt(), num_child=19, k=10,
+                                    max_tokens=12)
+    ref_order = _reference(ref, ds, first)
+    rr, run, records = _ours(tmp_path, ds, first, model=str(tmp_path / "adapter"),
+                             device="cpu", batch_size=1, reasoning_token_budget=12,
+                             force_close=False)
+    cfg_out = rr.config()
+    assert cfg_out["adapter"] and cfg_out["base_model"] == conf.base_model_name_or_path
+    name = "model.layers.0.self_attn.q_proj.weight"        # the adapter is in our weights
+    ours_w = rr.backend.model.state_dict()[name]
+    assert torch.equal(ours_w, merged.state_dict()[name])
+    assert not torch.equal(ours_w, transformers.AutoModelForCausalLM.from_pretrained(
+        qwen).state_dict()[name])
+    records = _by_query(records, first)
+    assert [rr.prompt_ids(r["prompt"]) for r in records] == chat.calls
+    assert [r["completion"] for r in records] == completions
+    assert {q: list(run[q].doc_ids) for q in first} == ref_order
