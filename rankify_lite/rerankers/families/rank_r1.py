@@ -12,10 +12,11 @@ commit b36517b) asks it:
   ``num_permutation=1``): a ``random.Random(shuffle_seed)`` per query (929, the authors' seed;
   theirs is one process-wide generator, so their shuffles of a query also depend on the queries
   ranked before it); ``shuffle_seed=None`` shows the set in heap order;
-* greedy generation of at most ``reasoning_token_budget`` tokens (2048, the
-  ``RankR1SetwiseLlmRanker``'s ``max_tokens``), and the answer read with the authors' pattern
-  ``<think>.*?</think>\\s*<answer>(.*?)</answer>`` (DOTALL) on the lower-cased completion,
-  stripped; it must be the label of a passage of the set (``[k]``, ``1 <= k <= len(set)``).
+* greedy generation of at most ``reasoning_token_budget`` tokens (2048, the package class
+  ``RankR1SetwiseLlmRanker``'s ``max_tokens``; ``run_setwise.py`` allows 8000), and the answer
+  read with the authors' pattern ``<think>.*?</think>\\s*<answer>(.*?)</answer>`` (DOTALL) on
+  the lower-cased completion, stripped; it must be the label of a passage of the set (``[k]``,
+  ``1 <= k <= len(set)``).
 
 An answer that does not match, or names no passage of the set, counts in ``malformed`` and keeps
 the set's first passage (the authors' "Unexpected voting." fallback in ``heapify``). Ours, not
@@ -23,8 +24,8 @@ theirs: when the budget runs out before an answer (``force_close=True``, the def
 prompt is extended with the reasoning (up to its ``</think>``, or cut after its last full
 sentence) and the template's ``forced`` close (``"\\n</think>\\n<answer>"``), and
 ``answer_tokens`` more tokens are generated, whose text up to ``</answer>`` is the answer (the
-template's ``forced_pattern``); with
-``force_close=False`` such an answer is malformed, as in the authors' code. Only generation
+template's ``forced_pattern``); with ``force_close=False`` such an answer is malformed, as in
+the authors' code. Only generation
 scoring exists (the authors refuse ``likelihood`` too). The published checkpoints are LoRA
 adapters over Qwen2.5-{3B,7B,14B}-Instruct (``ielabgroup/Rank-R1-7B-v0.1``, ...); an adapter id
 loads its base and merges (``rankify_lite.models.adapters``).
