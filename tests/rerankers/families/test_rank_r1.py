@@ -120,6 +120,7 @@ def _reference(ranker, ds, first: Run, seed: int | None = 929) -> dict:
         hits = [SearchResult(d, 0.0, ranker.truncate(ds.corpus[d].full_text(), PASSAGE_TOKENS))
                 for d in first[qid].doc_ids]
         out[qid] = [r.docid for r in ranker.rerank(query, hits)]
+        ranker.compares = getattr(ranker, "compares", 0) + ranker.total_compare
     return out
 
 
@@ -159,6 +160,7 @@ def test_scripted_answers_equal_the_authors(method, num_child, k, dl19_top, toke
     assert {q: list(run[q].doc_ids) for q in first} == ref_order
     stats = run.metadata["llm_stats"]
     assert stats["prompts"] == len(theirs.calls) and stats["forced_closes"] == 0
+    assert stats["comparisons"] == ref.compares                # the authors' total_compare
     # malformed: the answers the authors' vote rejects ("Unexpected voting."), set kept
     bad = [r for r in records if r["answer"] not in [f"[{i + 1}]" for i in range(len(r["shown"]))]]
     assert stats["malformed"] == len(bad) > 0 and all(r["choice"] == 0 for r in bad)
