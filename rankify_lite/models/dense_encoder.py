@@ -70,12 +70,12 @@ class DenseEncoder:
     (E5: ``"query: "`` / ``"passage: "``; BGE: an instruction on queries only); ``max_length``
     None is the sentence-transformers ``max_seq_length``, else the tokenizer's limit (<= 512).
     ``backend`` "auto" (default: the fastest faithful path for the machine,
-    :mod:`rankify_lite.models.backends`), "torch" (the reference path), "onnx" (ONNX Runtime,
-    fp32) or "onnx-int8" (ONNX Runtime, dynamic int8 weights; the exported model is cached,
-    see :mod:`.onnx_backend`), "openvino" (fp32; ``dtype="bf16"`` for bf16 on CPUs with native bf16) or "openvino-int8" (static int8,
-    NNCF-calibrated on ``calibration`` texts, default a sample of the first texts encoded; see
-    :mod:`.openvino_backend`); these run on the CPU and need ``pip install
-    'rankify-lite[onnx]'`` / ``'rankify-lite[openvino]'``.
+    :mod:`rankify_lite.models.backends`), "torch" (the reference path), "onnx" (ONNX Runtime, fp32) or
+    "onnx-int8" (ONNX Runtime, dynamic int8 weights; the exported model is cached, see
+    :mod:`.onnx_backend`), "openvino" (fp32; ``dtype="bf16"`` for bf16 on CPUs with native bf16) or
+    "openvino-int8" (static int8, NNCF-calibrated on ``calibration`` texts, default a sample of the first
+    texts encoded; see :mod:`.openvino_backend`); these run on the CPU and need
+    ``pip install 'rankify-lite[onnx]'`` / ``'rankify-lite[openvino]'``.
     """
 
     def __init__(self, model: str = "sentence-transformers/all-MiniLM-L6-v2", *,

@@ -21,9 +21,9 @@ class SpladeEncoder:
     """Texts -> scipy CSR (n, vocab) float32 SPLADE weights.
 
     ``backend`` "auto" (default: the fastest faithful path for the machine,
-    :mod:`rankify_lite.models.backends`), "torch" (the reference path), "openvino" (fp32, or
-    bf16 with ``dtype="bf16"``) or "openvino-int8" (static int8 calibrated with NNCF on ``calibration`` texts, default a
-    sample of the first texts encoded); the OpenVINO graph includes the max-pooling, so only
+    :mod:`rankify_lite.models.backends`), "torch" (the reference path), "openvino" (fp32, or bf16 with
+    ``dtype="bf16"``) or "openvino-int8" (static int8 calibrated with NNCF on ``calibration`` texts,
+    default a sample of the first texts encoded); the OpenVINO graph includes the max-pooling, so only
     (batch, vocab) weights leave it (:mod:`.openvino_backend`).
     """
 

@@ -160,6 +160,30 @@ def test_cli_announces_the_choice_once_and_exact_is_the_reference(monkeypatch, c
     assert os.environ.get(backends.EXACT_ENV) is None  # --exact lasts one command
 
 
+@needs_openvino
+def test_meta_json_records_the_resolved_path_and_rerun_repeats_it(monkeypatch, capsys,
+                                                                  tiny_bert, tmp_path):
+    import json
+
+    from rankify_lite.cli.main import main
+
+    _machine(monkeypatch, bf16=False)  # auto: OpenVINO fp32
+    out = tmp_path / "res"
+    assert main(["run", "--dataset", "dl19", "--retriever", "run:bm25.top100", "--reranker",
+                 f"bi-encoder model={tiny_bert}", "--depth", "5", "--no-cache", "-m",
+                 "ndcg@10", "--output", str(out)]) == 0
+    meta = json.loads((out / "meta.json").read_text())
+    (record,) = meta["pipeline"]["rerankers"]
+    assert (record["backend"], record["dtype"]) == ("openvino", "float32")
+    assert record["spec"]["options"]["backend"] == "openvino"
+    capsys.readouterr()
+    _machine(monkeypatch, bf16=True)  # auto would now pick bf16; the rerun keeps fp32
+    assert main(["rerun", str(out / "meta.json"), "--output", str(tmp_path / "again")]) == 0
+    again = json.loads((tmp_path / "again" / "meta.json").read_text())
+    assert again["pipeline"]["rerankers"][0]["dtype"] == "float32"
+    assert "backend: " not in capsys.readouterr().err  # nothing was chosen: it was recorded
+
+
 # ---- the quality goal, on real weights ----------------------------------------------------
 def _native_bf16_or_skip() -> None:
     if not HAS_OPENVINO:
