@@ -13,4 +13,8 @@ for s in gpu_cross_encoder gpu_dense gpu_first; do
   echo "== $s"
   python3 "benchmarks/$s.py" --out "$out" 2>&1 | tee "$out/$s.log" || rc=1
 done
+# the papers' released checkpoints (benchmarks/leaderboards/papers_gpu.yaml): the rows whose
+# weights are in the local Hugging Face cache; the others are named in papers/skipped.json
+echo "== gpu_papers"
+python3 benchmarks/gpu_papers.py --out "$out" 2>&1 | tee "$out/gpu_papers.log" || rc=1
 exit $rc

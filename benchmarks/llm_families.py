@@ -29,6 +29,7 @@ from rankify_lite import load_dataset  # noqa: E402
 from rankify_lite.evaluation.metrics import evaluate  # noqa: E402
 from rankify_lite.evaluation.significance import correct, paired_test  # noqa: E402
 from rankify_lite.leaderboard import load_config  # noqa: E402
+from rankify_lite.leaderboard.config import chain_of  # noqa: E402
 
 NAME = "llm_families"
 DATASET = "trec-dl/dl19-passage"
@@ -64,11 +65,14 @@ def main(argv: list[str] | None = None) -> None:
     rows, pending = [], []
     for name in args.rows:
         spec = specs[name]
-        pipe = Pipeline("run:bm25.top100", [spec.build()],
-                        depth=spec.depth or config.depth, k=config.k or 1000,
+        system = None  # a cascade row (after: NAME) runs its whole chain, as the leaderboard
+        for e in chain_of(spec, config.rerankers):
+            stage = e.build() % (e.depth or config.depth)
+            system = stage if system is None else system >> stage
+        pipe = Pipeline("run:bm25.top100", [system], k=config.k or 1000,
                         metrics=["ndcg@10"], cache=True, progress=True)
         res = pipe.run(ds)
-        run = res.reranked[0]
+        run = res.reranked[-1]
         stats = run.metadata.get("llm_stats", {})
         per_q = run.metadata.get("timing", {}).get("per_query_s", {})
         ev = evaluate(run, ds.qrels, ["ndcg@10"])
