@@ -73,6 +73,8 @@ BUILDERS = {
     "rankllama": lambda p: _llm(p),  # a causal LM: the untrained head is drawn from seed 0
     "dear-p": lambda p: _llm(p),
     "dear-l": lambda p: _llm(p, window_size=4, stride=2, passage_words=12, max_new_tokens=8),
+    "rank-r1": lambda p: _llm(p, num_child=2, k=2, passage_tokens=16, reasoning_token_budget=6,
+                              answer_tokens=4),
 }
 
 
