@@ -55,6 +55,28 @@ def _table(best, n, unit, agree) -> str:
                            "vs fastest sentence-transformers", "agreement with --exact"], rows)
 
 
+def _compare(args, tmp: Path, peer, why: str, kind: str, make, call, peer_args: dict,
+             unit: str, n: int, agree, title: str) -> str:
+    """One interleaved race: ours by default (auto), ours --exact, sentence-transformers.
+    ``make(**kw)`` builds our component, ``call(component)`` runs it on the inputs,
+    ``agree(out, ref)`` says how close an output is to --exact's."""
+    auto, exact = _ours(make)
+    label = f"ours default (auto: {auto.backend} {auto.config()['dtype']})"
+    systems = {label: timed(lambda: call(auto)),
+               "ours --exact (torch float32)": timed(lambda: call(exact))}
+    skipped: dict[str, str] = {}
+    add_peers(systems, skipped, peer, why, kind, peer_args, [], tmp)
+    systems = {k: v for k, v in systems.items() if "int8" not in k}
+    for fn in systems.values():
+        fn()  # warm-up: exports happen here, outside the timings
+    best, outs = race(systems, args.reps)
+    ref = outs["ours --exact (torch float32)"]
+    table = _table(best, n, unit, lambda k: agree(outs[k], ref))
+    print(table, flush=True)
+    return f"{title}\n\n{table}" + "".join(f"\n\n{k}: not run ({v})"
+                                           for k, v in skipped.items() if "int8" not in k)
+
+
 def cross(args, tmp: Path, peer, why: str) -> str:
     from scipy.stats import spearmanr
 
@@ -68,31 +90,19 @@ def cross(args, tmp: Path, peer, why: str) -> str:
     pairs = [(ds.queries[q].text, ds.corpus[d].full_text()) for q in qids
              for d in bm25[q].doc_ids]
     folder = str(build_cross_encoder(tmp / "minilm-l6-ce"))
-    auto, exact = _ours(lambda **kw: CrossEncoderReranker(folder, max_length=512, **kw))
-    label = f"ours default (auto: {auto.backend} {auto.config()['dtype']})"
-    systems = {label: timed(lambda: auto.predict(pairs)),
-               "ours --exact (torch float32)": timed(lambda: exact.predict(pairs))}
-    skipped: dict[str, str] = {}
-    add_peers(systems, skipped, peer, why, "cross",
-              {"path": folder, "pairs": pairs, "batch_size": 32, "max_length": 512}, [], tmp)
-    systems = {k: v for k, v in systems.items() if "int8" not in k}
-    for fn in systems.values():
-        fn()  # warm-up: exports happen here, outside the timings
-    best, outs = race(systems, args.reps)
-    ref = outs["ours --exact (torch float32)"]
-
-    def agree(k):
-        return f"Spearman {spearmanr(outs[k], ref).statistic:.4f}"
-
-    table = _table(best, len(pairs), "pairs", agree)
-    print(table, flush=True)
-    return (f"**Cross-encoder** (MiniLM-L6 encoder weights + seeded 1-label head), "
-            f"{len(pairs)} SciFact BM25 top-100 pairs, max_length 512.\n\n{table}"
-            + "".join(f"\n\n{k}: not run ({v})" for k, v in skipped.items()
-                      if "int8" not in k))
+    return _compare(
+        args, tmp, peer, why, "cross",
+        lambda **kw: CrossEncoderReranker(folder, max_length=512, **kw),
+        lambda ce: ce.predict(pairs),
+        {"path": folder, "pairs": pairs, "batch_size": 32, "max_length": 512},
+        "pairs", len(pairs), lambda out, ref: f"Spearman {spearmanr(out, ref).statistic:.4f}",
+        f"**Cross-encoder** (MiniLM-L6 encoder weights + seeded 1-label head), "
+        f"{len(pairs)} SciFact BM25 top-100 pairs, max_length 512.")
 
 
 def dense(args, tmp: Path, peer, why: str) -> str:
+    from int8_cpu import minilm_folder
+
     from rankify_lite import load_dataset
     from rankify_lite.models import DenseEncoder
 
@@ -100,29 +110,14 @@ def dense(args, tmp: Path, peer, why: str) -> str:
     docs = list(ds.corpus.values())
     step = max(1, len(docs) // args.docs)
     texts = [d.full_text(" ") for d in docs[::step][:args.docs]]
-    from int8_cpu import minilm_folder
-
-    auto, exact = _ours(lambda **kw: DenseEncoder(MINILM, batch_size=32, progress=False, **kw))
-    label = f"ours default (auto: {auto.backend} {auto.config()['dtype']})"
-    systems = {label: timed(lambda: auto.encode_documents(texts)),
-               "ours --exact (torch float32)": timed(lambda: exact.encode_documents(texts))}
-    skipped: dict[str, str] = {}
-    add_peers(systems, skipped, peer, why, "dense",
-              {"path": minilm_folder(), "texts": texts, "batch_size": 32}, [], tmp)
-    systems = {k: v for k, v in systems.items() if "int8" not in k}
-    for fn in systems.values():
-        fn()
-    best, outs = race(systems, args.reps)
-    ref = outs["ours --exact (torch float32)"]
-
-    def agree(k):
-        return f"min cosine {float((outs[k] * ref).sum(1).min()):.4f}"
-
-    table = _table(best, len(texts), "docs", agree)
-    print(table, flush=True)
-    return (f"**Dense encoder** (`{MINILM}`), {len(texts)} SciFact abstracts.\n\n{table}"
-            + "".join(f"\n\n{k}: not run ({v})" for k, v in skipped.items()
-                      if "int8" not in k))
+    return _compare(
+        args, tmp, peer, why, "dense",
+        lambda **kw: DenseEncoder(MINILM, batch_size=32, progress=False, **kw),
+        lambda enc: enc.encode_documents(texts),
+        {"path": minilm_folder(), "texts": texts, "batch_size": 32},
+        "docs", len(texts),
+        lambda out, ref: f"min cosine {float((out * ref).sum(1).min()):.4f}",
+        f"**Dense encoder** (`{MINILM}`), {len(texts)} SciFact abstracts.")
 
 
 def main() -> None:

@@ -30,10 +30,26 @@ def cluster(tmp_path):
         c.close()
 
 
-def _executor(c: LocalCluster) -> RayExecutor:
-    ex = RayExecutor(address=c.address, num_workers=2, num_cpus=0.5,
-                     actor_options={"scheduling_strategy": "SPREAD"})
-    return kill_midway(ex, lambda: c.kill_node(1), at=0.4)
+def _executor(c: LocalCluster, victim: int) -> RayExecutor:
+    """Two workers, one on each live node, and node ``victim`` SIGKILLed 40% into a pool.
+    SPREAD is best effort: a node that has just joined may not be in the scheduler's view yet,
+    and both workers then land on the head. Placement is therefore checked (and the workers
+    made again, for up to a minute) before the run, so the kill always takes a worker with it."""
+    import time
+
+    from rankify_lite.executors.local_cluster import _node_id
+
+    end = time.monotonic() + 60
+    while True:
+        ex = RayExecutor(address=c.address, num_workers=2, num_cpus=0.5,
+                         actor_options={"scheduling_strategy": "SPREAD"})
+        ex._actors = [ex._new_actor() for _ in range(2)]  # the pool uses these
+        nodes = {ray.get(a.__ray_call__.remote(_node_id)) for a in ex._actors}
+        if len(nodes) == 2 or time.monotonic() > end:
+            break
+        ex.close()
+        time.sleep(1)
+    return kill_midway(ex, lambda: c.kill_node(victim), at=0.4)
 
 
 def test_node_killed_during_encoding_and_reranking(cluster, scifact, tmp_path):
@@ -45,7 +61,7 @@ def test_node_killed_during_encoding_and_reranking(cluster, scifact, tmp_path):
 
     corpus = Corpus({d: scifact.corpus[d] for d in list(scifact.corpus)[:600]})
     folder = tiny_bert_folder(tmp_path / "bert")
-    ex = _executor(cluster)
+    ex = _executor(cluster, victim=1)
     path = ex.encode_corpus(Dense(folder, batch_size=2, progress=False), corpus)  # 10 units
     assert ex.kills == 1 and len(ex.nodes_before) == 2  # a worker on each node, then one lost
     sharded = np.load(path).copy()
@@ -56,7 +72,7 @@ def test_node_killed_during_encoding_and_reranking(cluster, scifact, tmp_path):
     assert sharded.tobytes() == single.tobytes()
     ex.close()
 
-    cluster.add_node()  # a fresh second node for the reranking run
+    fresh = cluster.add_node()  # a fresh second node for the reranking run, killed in turn
     qids = list(scifact.queries)[:20]
     queries = Queries({q: scifact.queries[q] for q in qids})
     first = BM25(backend="bm25s", index_root=tmp_path / "idx", progress=False).retrieve(
@@ -64,7 +80,7 @@ def test_node_killed_during_encoding_and_reranking(cluster, scifact, tmp_path):
     ce = load_reranker("cross-encoder", model=tiny_cross_encoder(tmp_path / "ce"),
                        query_batch_size=1)
     reference = ce.rerank(queries, first, scifact.corpus, 20)
-    ex = _executor(cluster)
+    ex = _executor(cluster, victim=fresh)
     ckpt = RecordingCheckpoint()
     run = ex.rerank(ce, queries, first, scifact.corpus, 20, checkpoint=ckpt)
     assert ex.kills == 1 and len(ex.nodes_before) == 2

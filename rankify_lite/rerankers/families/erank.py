@@ -47,7 +47,7 @@ from rankify_lite.rerankers.base import RerankItem, Scored
 from rankify_lite.rerankers.engines.llm_backend import LLMBackend, continuation_ids
 from rankify_lite.rerankers.families._scoring import split_per_query
 from rankify_lite.rerankers.llm.base import LLMReranker
-from rankify_lite.rerankers.llm.reasoning import Reasoning, check_budget, reason
+from rankify_lite.rerankers.llm.reasoning import Reasoning, check_budget, think
 from rankify_lite.rerankers.prompts.templates import load_prompt
 from rankify_lite.types import Document, Query
 
@@ -213,15 +213,7 @@ class ERankReranker(LLMReranker):
     def _rerank_batch(self, items: Sequence[RerankItem]) -> list[Scored]:
         pairs = [(it, d) for it in items for d in it.documents]
         texts = [self.prompt(it.query, d) for it, d in pairs]
-        thoughts: list[Reasoning | None] = [None] * len(texts)
-        if self.thinking:
-            thoughts = list(reason(self.backend, [self.prompt_ids(t) for t in texts],
-                                   self.reasoning_token_budget,
-                                   self.template.text("think_close")))
-            self._count(model_calls=1, prompts=len(texts),
-                        input_tokens=sum(t.input_tokens for t in thoughts),
-                        output_tokens=sum(t.output_tokens for t in thoughts),
-                        forced_closes=sum(not t.closed for t in thoughts))
+        thoughts = think(self, texts)
         endings = [self.ending(t) for t in thoughts]
         self._count(queries=len(items), missing_answers=sum(
             1 for t, (_, wrote) in zip(thoughts, endings, strict=True)

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from rankify_lite.errors import InputError
 from rankify_lite.rerankers.engines.llm_backend import Generation, LLMBackend
@@ -70,3 +71,19 @@ def reason(backend: LLMBackend, prompts: Sequence[Sequence[int]], budget: int, c
     """Step 1: reason within ``budget`` tokens, one greedy generation per prompt."""
     gens = backend.generate(prompts, int(budget), int(min(min_new_tokens, budget)))
     return [split_reasoning(g, close) for g in gens]
+
+
+def think(reranker: Any, texts: Sequence[str]) -> list[Reasoning | None]:
+    """Step 1 of a pointwise reasoning family (Rank1, ERank): one bounded reasoning per prompt
+    text, counted in the reranker's statistics; ``None`` for every prompt when thinking is off.
+    ``reranker`` has ``thinking``, ``reasoning_token_budget``, a ``template`` with
+    ``think_close``, ``prompt_ids``, ``backend`` and ``_count``."""
+    if not reranker.thinking:
+        return [None] * len(texts)
+    thoughts = reason(reranker.backend, [reranker.prompt_ids(t) for t in texts],
+                      reranker.reasoning_token_budget, reranker.template.text("think_close"))
+    reranker._count(model_calls=1, prompts=len(texts),
+                    input_tokens=sum(t.input_tokens for t in thoughts),
+                    output_tokens=sum(t.output_tokens for t in thoughts),
+                    forced_closes=sum(not t.closed for t in thoughts))
+    return list(thoughts)
