@@ -135,6 +135,18 @@ def _student(out: Path, pq_ds, teacher, recipe: dict) -> dict:
     return result.metadata
 
 
+def _pairs(cfg: dict) -> str:
+    """How the recipe drew its training triplets, in words."""
+    top = f"the teacher's top {cfg['depth']}"
+    if cfg["negatives"] == "judged":
+        return f"GPL triplets (source positive, a negative from {top})"
+    if cfg["negatives"] == "hard":
+        return (f"triplets of {top} (a positive from its top {cfg['positives']}, a negative "
+                f"below them)")
+    return (f"{cfg['pairs_per_query']} random pairs of {top} per query (the teacher's "
+            f"higher-ranked one is the positive: the teacher's own order, not the source)")
+
+
 def _dense(model: str, ds, name: str, timings: dict):
     from rankify_lite.retrievers.dense import Dense
 
@@ -257,8 +269,8 @@ def main() -> None:
         f"{timings['mpnet']:.0f} s, all 5,183 passages + the queries). How each ranker finds "
         f"the {len(held)} held-out pseudo-queries' sources (BM25 is favoured: the filter used "
         f"it):\n\n{diag}\n\n"
-        f"**Student** `{STUDENT}`, Margin-MSE, GPL triplets (source positive, a negative from "
-        f"the teacher's top {cfg['depth']}), labels z-scored x {cfg['label_scale']} (the "
+        f"**Student** `{STUDENT}`, Margin-MSE, {_pairs(cfg)}, labels z-scored x "
+        f"{cfg['label_scale']} (the "
         f"student's score spread); {data['queries']} training queries, {data['examples']} "
         f"triplets; {tr['steps']} steps of {cfg['batch_size']}, lr {cfg['learning_rate']}, max "
         f"length {cfg['max_length']}, bf16 autocast: "

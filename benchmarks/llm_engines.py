@@ -149,6 +149,32 @@ def start_server(python: Path) -> tuple[subprocess.Popen, str, float]:
     raise RuntimeError("the vLLM server did not come up in 900 s")
 
 
+def window_prompts(args) -> tuple:
+    """(DL19, its BM25 run, the window settings, transformers' FIRST reranker, the token ids
+    of every window prompt of the first ``args.queries`` queries, listwise's answer length)."""
+    from rankify_lite import load_dataset
+    from rankify_lite.rerankers.families.first import FirstReranker
+    from rankify_lite.rerankers.families.listwise import ListwiseReranker
+    from rankify_lite.rerankers.llm.windows import window_spans
+    from rankify_lite.types import Run
+
+    ds = load_dataset("trec-dl/dl19-passage")
+    bm25 = ds.load_run("bm25.top100")
+    qids = list(bm25)[:args.queries]
+    first_stage = Run.from_rankings({q: list(bm25[q].doc_ids[:args.depth]) for q in qids},
+                                    name="bm25")
+    win = {"window_size": args.window, "stride": args.stride,
+           "passage_words": args.passage_words}
+    local = FirstReranker(SMOL, **win)
+    max_new = ListwiseReranker(backend=local.backend, **win).generation_budget(args.window)[0]
+    prompts = []
+    for q in qids:
+        docs = [ds.corpus[d] for d in first_stage[q].doc_ids]
+        prompts += [local.window_prompt(ds.queries[q], docs[a:b]).ids
+                    for a, b in window_spans(len(docs), args.window, args.stride)]
+    return ds, bm25, win, local, prompts, max_new
+
+
 def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--queries", type=int, default=2, help="queries for the engine table")
@@ -174,28 +200,12 @@ def main(argv: list[str] | None = None) -> None:
     import torch
     from _results import markdown_table, write_section
 
-    from rankify_lite import load_dataset
     from rankify_lite.rerankers.families.first import FirstReranker
-    from rankify_lite.rerankers.families.listwise import ListwiseReranker
-    from rankify_lite.rerankers.llm.windows import window_spans
     from rankify_lite.types import Run
 
     torch.set_num_threads(args.threads)
     load_before = os.getloadavg()
-    ds = load_dataset("trec-dl/dl19-passage")
-    bm25 = ds.load_run("bm25.top100")
-    qids = list(bm25)[:args.queries]
-    first_stage = Run.from_rankings({q: list(bm25[q].doc_ids[:args.depth]) for q in qids},
-                                    name="bm25")
-    win = {"window_size": args.window, "stride": args.stride,
-           "passage_words": args.passage_words}
-    local = FirstReranker(SMOL, **win)
-    max_new = ListwiseReranker(backend=local.backend, **win).generation_budget(args.window)[0]
-    prompts = []
-    for q in qids:
-        docs = [ds.corpus[d] for d in first_stage[q].doc_ids]
-        prompts += [local.window_prompt(ds.queries[q], docs[a:b]).ids
-                    for a, b in window_spans(len(docs), args.window, args.stride)]
+    ds, bm25, win, local, prompts, max_new = window_prompts(args)
 
     results: dict[str, dict | str] = {}
     results["transformers (in-process)"] = timed_engine(local.backend, prompts,
@@ -279,7 +289,7 @@ def main(argv: list[str] | None = None) -> None:
                 "(a GPU server, several replicas, network latency to hide)."
                 if ratio < 1.2 else f"{load}")
     setup = (f"Model `{SMOL}` (fp32 on CPU; the server and the vLLM engine load the same "
-             f"weights as transformers), DL19 first {len(qids)} queries, BM25 top-{args.depth}, "
+             f"weights as transformers), DL19 first {args.queries} queries, BM25 top-{args.depth}, "
              f"window {args.window}, stride {args.stride}, {args.passage_words} words per "
              f"passage: {len(prompts)} windows, generation of {max_new} tokens per window "
              f"(min = max). Torch threads {args.threads}; the machine is shared with other "

@@ -50,7 +50,8 @@ ENGINE_OPTIONS: dict[str, FileOptions] = {
     "openai": FileOptions(data=("concurrency", "timeout", "max_retries", "backoff",
                                 "max_backoff", "prompt_format", "top_logprobs"),
                           server=("base_url",), credential=("api_key_env",)),
-    "llamacpp": FileOptions(data=("gguf_file", "n_threads", "n_batch", "seed", "reuse_prefix"),
+    "llamacpp": FileOptions(data=("gguf_file", "n_threads", "n_batch", "seed", "reuse_prefix",
+                                  "n_threads_batch", "n_ubatch", "flash_attn"),
                             python=("llama",)),
 }
 #: options the LLM families always pass (with their defaults) to whichever engine

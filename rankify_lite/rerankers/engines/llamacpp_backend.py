@@ -75,13 +75,24 @@ def resolve_gguf(model: str, gguf_file: str | None, revision: str | None) -> tup
 class LlamaCppBackend(TokenizerSide):
     """``LlamaCppBackend("model.Q4_1.gguf")`` or ``LlamaCppBackend("org/name-GGUF",
     gguf_file="model.Q4_K_M.gguf")``; ``llama=`` a ready ``llama_cpp.Llama`` (then
-    ``tokenizer=`` too)."""
+    ``tokenizer=`` too).
+
+    Tuning (speed; see ``benchmarks/llamacpp_tuning.py``): ``n_threads`` (generation) and
+    ``n_threads_batch`` (prompt processing, default ``n_threads``); ``n_batch`` (tokens per
+    ``eval`` chunk) and ``n_ubatch`` (tokens per compute pass, llama.cpp's default
+    ``min(n_batch, 512)``); ``flash_attn`` (llama.cpp's fused attention, off by default: 1.2x
+    faster FIRST on an F32 GGUF with the same orderings in that benchmark, but no faster on
+    Q4_1, where it moved an ordering in the engine's test; its sums are in another order, so
+    it is recorded in ``config()`` with ``n_ubatch``). The defaults of the
+    rest measured fastest there; on a CPU with native bf16 a BF16 GGUF is the fast file that
+    keeps fp32's orderings (docs/how-to/llm-engines.md)."""
 
     def __init__(self, model: str | None = None, *, gguf_file: str | None = None,
                  tokenizer: Any = None, revision: str | None = None,
                  max_context: int | None = None, n_threads: int | None = None,
                  n_batch: int = 512, seed: int = 0, reuse_prefix: bool = True,
-                 llama: Any = None) -> None:
+                 n_threads_batch: int | None = None, n_ubatch: int | None = None,
+                 flash_attn: bool = False, llama: Any = None) -> None:
         from rankify_lite.models.adapters import refuse_folder
 
         refuse_folder(model, "llamacpp", "merge the adapter into its base (engine='transformers' "
@@ -95,11 +106,13 @@ class LlamaCppBackend(TokenizerSide):
                                  fix="pass one of them.")
             self.path, self.revision = resolve_gguf(str(model), gguf_file, revision)
             threads = int(n_threads or _default_threads())
+            tuning = {"n_ubatch": int(n_ubatch)} if n_ubatch else {}
             llama = llama_cpp.Llama(model_path=str(self.path), n_ctx=int(max_context or
                                                                          DEFAULT_CONTEXT),
                                     n_batch=int(n_batch), n_threads=threads,
-                                    n_threads_batch=threads, seed=int(seed), logits_all=False,
-                                    verbose=False)
+                                    n_threads_batch=int(n_threads_batch or threads),
+                                    flash_attn=bool(flash_attn), seed=int(seed),
+                                    logits_all=False, verbose=False, **tuning)
         else:
             if tokenizer is None:
                 raise InputError("llama= was given without tokenizer=.",
@@ -115,6 +128,8 @@ class LlamaCppBackend(TokenizerSide):
         self.n_vocab = int(llama.n_vocab())
         self.reuse_prefix = bool(reuse_prefix)
         self.n_threads = getattr(getattr(llama, "context_params", None), "n_threads", n_threads)
+        self.flash_attn = bool(flash_attn)
+        self.n_ubatch = getattr(getattr(llama, "context_params", None), "n_ubatch", n_ubatch)
         self.eog = self._end_tokens()
         self._check_vocabulary()
         self.evaluated_tokens = 0  # tokens llama.cpp evaluated (prefix reuse skips the rest)
@@ -151,7 +166,8 @@ class LlamaCppBackend(TokenizerSide):
         return {"backend": "llamacpp", "model": self.model_id, "gguf_file": self.gguf_file,
                 "revision": self.revision, "file_type": meta.get("general.file_type"),
                 "llama_cpp_python": llama_cpp.__version__, "max_context": self.max_context,
-                "chat_template": self.has_chat_template,
+                "chat_template": self.has_chat_template, "flash_attn": self.flash_attn,
+                "n_ubatch": None if self.n_ubatch is None else int(self.n_ubatch),
                 "next_token_logits": "llama.cpp last-position logits (fp32)"}
 
     # -- evaluation ----------------------------------------------------------------------------
