@@ -105,6 +105,13 @@ class LlamaCppBackend(TokenizerSide):
                                  "/ folder with gguf_file=) or llama= (a ready llama_cpp.Llama).",
                                  fix="pass one of them.")
             self.path, self.revision = resolve_gguf(str(model), gguf_file, revision)
+            for name, value in (("n_threads", n_threads), ("n_batch", n_batch),
+                                ("n_threads_batch", n_threads_batch), ("n_ubatch", n_ubatch)):
+                if value is not None and (not isinstance(value, int) or isinstance(value, bool)
+                                          or value < 1):
+                    raise InputError(f"llama.cpp option {name} must be a whole number >= 1, "
+                                     f"got {value!r}.", fix=f"e.g. {name}=512 for a batch, "
+                                                            "2 for threads; or leave it unset.")
             threads = int(n_threads or _default_threads())
             tuning = {"n_ubatch": int(n_ubatch)} if n_ubatch else {}
             llama = llama_cpp.Llama(model_path=str(self.path), n_ctx=int(max_context or
@@ -127,9 +134,11 @@ class LlamaCppBackend(TokenizerSide):
         self.max_context = int(llama.n_ctx())
         self.n_vocab = int(llama.n_vocab())
         self.reuse_prefix = bool(reuse_prefix)
-        self.n_threads = getattr(getattr(llama, "context_params", None), "n_threads", n_threads)
-        self.flash_attn = bool(flash_attn)
-        self.n_ubatch = getattr(getattr(llama, "context_params", None), "n_ubatch", n_ubatch)
+        ctx = getattr(llama, "context_params", None)  # what llama.cpp runs with (also llama=)
+        self.n_threads = getattr(ctx, "n_threads", n_threads)
+        self.n_ubatch = getattr(ctx, "n_ubatch", n_ubatch)
+        kind = getattr(ctx, "flash_attn_type", None)  # 1 enabled, 0 disabled, -1 auto
+        self.flash_attn = bool(flash_attn) if kind is None else int(kind) == 1
         self.eog = self._end_tokens()
         self._check_vocabulary()
         self.evaluated_tokens = 0  # tokens llama.cpp evaluated (prefix reuse skips the rest)

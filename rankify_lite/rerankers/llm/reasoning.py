@@ -86,4 +86,4 @@ def think(reranker: Any, texts: Sequence[str]) -> list[Reasoning | None]:
                     input_tokens=sum(t.input_tokens for t in thoughts),
                     output_tokens=sum(t.output_tokens for t in thoughts),
                     forced_closes=sum(not t.closed for t in thoughts))
-    return list(thoughts)
+    return thoughts

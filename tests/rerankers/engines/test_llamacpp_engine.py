@@ -106,3 +106,22 @@ def test_engine_option_checks(llama):
         resolve_gguf(str(GGUF.parent), "other.gguf", None)
     with pytest.raises(InputError, match="does not fit the llama.cpp context"):
         llama.next_token_logits([[1] * 2048], [1, 2])
+
+
+def test_tuning_options_reach_llama_cpp_and_are_recorded():
+    """n_threads_batch / n_ubatch / flash_attn are what llama.cpp runs with and what config()
+    records (flash attention sums in another order); a bad value names the option."""
+    if not GGUF.is_file():
+        pytest.skip(f"no GGUF at {GGUF} (python scripts/install_gguf.py)")
+    from rankify_lite.rerankers.engines import build_backend
+
+    tuned = build_backend("llamacpp", str(GGUF), tokenizer=SMOL, n_threads=2, max_context=512,
+                          n_threads_batch=1, n_ubatch=128, flash_attn=True)
+    ctx = tuned.llama.context_params
+    assert (ctx.n_threads_batch, ctx.n_ubatch, ctx.flash_attn_type) == (1, 128, 1)
+    assert (tuned.config()["n_ubatch"], tuned.config()["flash_attn"]) == (128, True)
+    plain = build_backend("llamacpp", str(GGUF), tokenizer=SMOL, n_threads=2, max_context=512)
+    assert (plain.config()["n_ubatch"], plain.config()["flash_attn"]) == (512, False)
+    for bad in ({"n_ubatch": 0}, {"n_threads_batch": -1}, {"n_batch": 1.5}):
+        with pytest.raises(InputError, match=f"option {next(iter(bad))} must be"):
+            build_backend("llamacpp", str(GGUF), tokenizer=SMOL, **bad)
