@@ -6,19 +6,15 @@ to 1e-3 after centring. Skipped when the vLLM environment is absent (``.ci/run``
 
 from __future__ import annotations
 
-import json
-import os
-import subprocess
 from pathlib import Path
 
 import numpy as np
 import pytest
 
 pytest.importorskip("transformers")
-from helpers.real_server import WINDOW, vllm_python
+from helpers.real_server import WINDOW, run_vllm_job, vllm_python
 
 pytestmark = pytest.mark.slow
-REPO = Path(__file__).resolve().parents[3]
 
 
 @pytest.fixture(scope="module")
@@ -29,20 +25,10 @@ def engine_results(request, tmp_path_factory):
     inprocess = request.getfixturevalue("inprocess")    # only when there is something to compare
     first_stage = inprocess["first_stage"]
     folder = tmp_path_factory.mktemp("vllm-engine")
-    (folder / "in.json").write_text(json.dumps({
+    out = run_vllm_job(python, Path(__file__).with_name("_vllm_engine_job.py"), {
         "rankings": {q: list(first_stage[q].doc_ids) for q in first_stage},
         "prompts": inprocess["prompts"], "token_ids": inprocess["reranker"].identifier_ids,
-        "window": WINDOW}))
-    # a fixed 1 GiB KV cache: vLLM CPU otherwise sizes it as a share of RAM minus the worker's
-    # RSS, which left 0.02 GiB (0.09 needed) once in a full test run on a 24 GB machine
-    env = {**os.environ, "PYTHONPATH": str(REPO), "HF_HUB_OFFLINE": "1",
-           "VLLM_NO_USAGE_STATS": "1", "DO_NOT_TRACK": "1", "VLLM_CPU_KVCACHE_SPACE": "1"}
-    proc = subprocess.run([str(python), str(Path(__file__).with_name("_vllm_engine_job.py")),
-                           str(folder / "in.json"), str(folder / "out.json")], env=env,
-                          capture_output=True, text=True, timeout=1500)
-    if proc.returncode != 0:
-        pytest.fail(f"vLLM engine job failed ({proc.returncode}):\n{proc.stderr[-4000:]}")
-    out = json.loads((folder / "out.json").read_text())
+        "window": WINDOW}, folder)
     return out, inprocess["runs"], inprocess["values"].logits
 
 

@@ -7,17 +7,14 @@ backend on the same SmolLM2 weights (greedy, fp32), and Rank1's true/false score
 from __future__ import annotations
 
 import json
-import os
-import subprocess
 from pathlib import Path
 
 import pytest
 
 pytest.importorskip("transformers")
-from helpers.real_server import SMOL, smol_cached, vllm_python
+from helpers.real_server import SMOL, run_vllm_job, smol_cached, vllm_python
 
 pytestmark = pytest.mark.slow
-REPO = Path(__file__).resolve().parents[3]
 FAMILIES = {"rank1": {"reasoning_token_budget": 12, "passage_words": 30},
             "reasonrank": {"reasoning_token_budget": 24, "window_size": 4, "stride": 2,
                            "passage_words": 30}}
@@ -48,19 +45,10 @@ def results(dl19, tmp_path_factory):
         mine[name] = {"rankings": {q: list(out[q].doc_ids) for q in out},
                       "llm_stats": out.metadata["llm_stats"],
                       "log": [json.loads(x) for x in log.read_text().splitlines()]}
-    (folder / "in.json").write_text(json.dumps({
+    out = run_vllm_job(python, Path(__file__).with_name("_vllm_reasoning_job.py"), {
         "rankings": {q: list(first_stage[q].doc_ids) for q in first_stage},
-        "families": FAMILIES}))
-    # a fixed 1 GiB KV cache: vLLM CPU otherwise sizes it as a share of RAM minus the worker's
-    # RSS, which left 0.02 GiB (0.09 needed) once in a full test run on a 24 GB machine
-    env = {**os.environ, "PYTHONPATH": str(REPO), "HF_HUB_OFFLINE": "1",
-           "VLLM_NO_USAGE_STATS": "1", "DO_NOT_TRACK": "1", "VLLM_CPU_KVCACHE_SPACE": "1"}
-    proc = subprocess.run([str(python), str(Path(__file__).with_name("_vllm_reasoning_job.py")),
-                           str(folder / "in.json"), str(folder / "out.json")], env=env,
-                          capture_output=True, text=True, timeout=1500)
-    if proc.returncode != 0:
-        pytest.fail(f"vLLM reasoning job failed ({proc.returncode}):\n{proc.stderr[-4000:]}")
-    return json.loads((folder / "out.json").read_text()), mine
+        "families": FAMILIES}, folder)
+    return out, mine
 
 
 @pytest.mark.parametrize("family", sorted(FAMILIES))
