@@ -18,7 +18,9 @@ No SciFact qrels are read for training, recipe choice or checkpoint choice:
    teacher's top ``--depth`` the negative, the label the teacher's z-scored margin on the
    student's own score scale), bf16 autocast. A twentieth of the pseudo-queries is held out;
    nDCG@10 of reranking their teacher pools against their source passage picks the
-   checkpoint (and keeps the untrained student if nothing beats it).
+   checkpoint (and keeps the untrained student if nothing beats it). ``--loss distill-kl``
+   trains on lists instead (the source and ``--ways`` other passages of the teacher's top
+   ``--depth``, listwise KL at ``--temperature``; 0 = the loss's own default).
 5. **Test, once** (not with ``--validate-only``): SciFact test (300 queries; the dense first
    stage over all 5,183 passages, BEIR's self-hit rule) and DL19 (43 queries, a dense first
    stage over its 8,056 shipped passages, never seen), before and after, paired t-tests.
@@ -52,7 +54,8 @@ FILTER_K = 10
 # validation reranks the held-out queries' teacher top 20 (each evaluation encodes them all)
 RECIPE = {"depth": 50, "pairs_per_query": 1, "batch_size": 32, "lr": 2e-5, "epochs": 1.0,
           "max_length": 128, "eval_steps": 32, "validation": 0.05, "validation_depth": 20,
-          "negatives": "judged", "bf16": 1}
+          "negatives": "judged", "bf16": 1, "loss": "margin-mse", "ways": 7, "temperature": 0.0}
+LOSS_NAMES = {"margin-mse": "Margin-MSE", "distill-kl": "listwise KL (DistillKLDivLoss)"}
 
 
 def _pseudo(scifact, style: str):
@@ -120,7 +123,10 @@ def _student(out: Path, pq_ds, teacher, recipe: dict) -> dict:
 
     if (out / "rankify_lite_distill.json").is_file():
         return load_metadata(out)
-    cfg = DistillConfig(student_kind="bi-encoder", loss="margin-mse",
+    # recipes logged before loss / ways / temperature were flags are Margin-MSE ones
+    cfg = DistillConfig(student_kind="bi-encoder", loss=recipe.get("loss", "margin-mse"),
+                        ways=recipe.get("ways", 7),
+                        temperature=recipe.get("temperature") or None,
                         negatives=recipe["negatives"], positives=3, depth=recipe["depth"],
                         pairs_per_query=recipe["pairs_per_query"],
                         batch_size=recipe["batch_size"], learning_rate=recipe["lr"],
@@ -138,6 +144,10 @@ def _student(out: Path, pq_ds, teacher, recipe: dict) -> dict:
 def _pairs(cfg: dict) -> str:
     """How the recipe drew its training triplets, in words."""
     top = f"the teacher's top {cfg['depth']}"
+    if cfg["loss"] == "distill-kl":
+        return (f"lists of the source passage and {cfg['ways']} other passages of {top}, the "
+                f"student's softmax over them fitted to the teacher's (temperature "
+                f"{cfg['temperature']})")
     if cfg["negatives"] == "judged":
         return f"GPL triplets (source positive, a negative from {top})"
     if cfg["negatives"] == "hard":
@@ -269,7 +279,7 @@ def main() -> None:
         f"{timings['mpnet']:.0f} s, all 5,183 passages + the queries). How each ranker finds "
         f"the {len(held)} held-out pseudo-queries' sources (BM25 is favoured: the filter used "
         f"it):\n\n{diag}\n\n"
-        f"**Student** `{STUDENT}`, Margin-MSE, {_pairs(cfg)}, labels z-scored x "
+        f"**Student** `{STUDENT}`, {LOSS_NAMES[cfg['loss']]}, {_pairs(cfg)}, labels z-scored x "
         f"{cfg['label_scale']} (the "
         f"student's score spread); {data['queries']} training queries, {data['examples']} "
         f"triplets; {tr['steps']} steps of {cfg['batch_size']}, lr {cfg['learning_rate']}, max "
