@@ -13,7 +13,9 @@ pq.save("scifact-pq", ds.corpus)           # a BEIR folder: load_dataset("scifac
 * **Through the engine seam**: any :class:`~rankify_lite.rerankers.engines.llm_backend.LLMBackend`
   (transformers, vLLM, an OpenAI-compatible server, llama.cpp) generates: prompts become token
   ids with the backend's own tokenizer, decoding is greedy (so a rerun writes the same queries),
-  ``max_new_tokens`` per query, and the query is the output's first line.
+  ``max_new_tokens`` per query, and the query is the output's first line (engines that can
+  stop a generation, transformers and llama.cpp, stop once that line is complete; the queries
+  are the same, fewer tokens are decoded: `benchmarks/pseudo_query_speed.py`).
 * **Prompts are data**: a packaged preset per style (``inpars``: few-shot completion, no chat
   template; ``doc2query``: an instruction through the chat template; ``rankify_lite/distill/
   prompts/``) or the path of a YAML file of the same shape; its name, version and sha256 go
@@ -134,6 +136,15 @@ def cut_passage(backend: Any, text: str, max_tokens: int) -> str:
     return text if len(ids) <= max_tokens else backend.decode(ids[:max_tokens]).strip()
 
 
+def first_line_complete(text: str) -> bool:
+    """Whether ``text``'s first non-empty line is followed by a line break: :func:`clean_query`
+    keeps that line, so nothing generated after it can change the query."""
+    for part in text.splitlines(keepends=True):
+        if part.strip():
+            return part.splitlines()[0] != part
+    return False
+
+
 def clean_query(text: str, strip_prefixes: Sequence[str] = ()) -> str:
     """A generation as a query: its first non-empty line, a leading label (``Query:``) and
     surrounding quotes removed, whitespace collapsed."""
@@ -236,7 +247,11 @@ def _generate(corpus: Corpus, backend: Any, template: PromptTemplate, config: Ps
               progress: bool) -> tuple[list[dict[str, Any]], float]:
     from tqdm.auto import tqdm
 
+    from rankify_lite.rerankers.engines.llm_backend import supports_stop_when
+
     strip = [str(s) for s in (template.fields.get("strip_prefixes") or [])]
+    # the query is the first line: an engine that can stop there does (the same queries)
+    stop = {"stop_when": first_line_complete} if supports_stop_when(backend) else {}
     records = list(done)
     t0 = time.perf_counter()
     fh = open(partial, "a", encoding="utf-8") if partial is not None else None  # noqa: SIM115
@@ -249,7 +264,7 @@ def _generate(corpus: Corpus, backend: Any, template: PromptTemplate, config: Ps
                     backend, corpus[d].full_text(), config.max_passage_tokens)) for d in chunk]
                 for b in range(0, len(prompts), config.batch_size):
                     outs = backend.generate(prompts[b:b + config.batch_size],
-                                            config.max_new_tokens)
+                                            config.max_new_tokens, **stop)
                     for d, g in zip(chunk[b:b + config.batch_size], outs, strict=True):
                         records.append({"doc": d, "raw": g.text,
                                         "text": clean_query(g.text, strip),

@@ -13,7 +13,9 @@ from helpers.tiny import SMOLLM2, cached_or_skip, tiny_llm_folder
 from rankify_lite.distill.pseudo_queries import (
     PseudoQueryConfig,
     choose_passages,
+    clean_query,
     cut_passage,
+    first_line_complete,
     generate_pseudo_queries,
     load_style,
     prompt_ids,
@@ -65,3 +67,25 @@ def test_smollm2_writes_queries_about_their_passages(scifact):
         assert "\n" not in query and 0 < len(query) < 200
         shares += bool(words & {w.lower().strip(".,()?") for w in query.split()})
     assert shares >= 3       # about its own passage, not a generic sentence
+
+
+def test_stopping_at_the_first_line_keeps_the_queries_and_saves_tokens(scifact):
+    """SmolLM2 on 8 SciFact passages: decoding to 32 tokens and stopping once the first line is
+    complete give the same queries (clean_query's line) for fewer output tokens."""
+    backend = build_backend("transformers", cached_or_skip(SMOLLM2), batch_size=4)
+    cfg = PseudoQueryConfig(passages=8, max_new_tokens=32, max_passage_tokens=96, seed=5)
+    style = load_style(cfg.style)
+    prompts = [prompt_ids(backend, style, cut_passage(backend, scifact.corpus[d].full_text(),
+                                                      cfg.max_passage_tokens))
+               for d in choose_passages(scifact.corpus, cfg)]
+    full = backend.generate(prompts, 32)
+    short = backend.generate(prompts, 32, stop_when=first_line_complete)
+    strip = style.fields.get("strip_prefixes") or []
+    assert [clean_query(g.text, strip) for g in short] == \
+        [clean_query(g.text, strip) for g in full]
+    assert all(first_line_complete(g.text) or g.output_tokens == f.output_tokens
+               for g, f in zip(short, full, strict=True))
+    assert all(f.text.startswith(g.text) for g, f in zip(short, full, strict=True))
+    assert sum(g.output_tokens for g in short) < sum(f.output_tokens for f in full)
+    pq = generate_pseudo_queries(scifact.corpus, backend, cfg, cache=False, progress=False)
+    assert pq.counts["output_tokens"] == sum(g.output_tokens for g in short)  # it stops too

@@ -15,6 +15,7 @@ from rankify_lite.distill.pseudo_queries import (
     PseudoQueryConfig,
     choose_passages,
     clean_query,
+    first_line_complete,
     generate_pseudo_queries,
     load_style,
 )
@@ -63,6 +64,34 @@ def test_clean_query():
         == "what is tp53?"
     assert clean_query("query:   a   b\tc", ["Query:"]) == "a b c"
     assert clean_query(" \n \n") == ""
+
+
+def test_first_line_complete_once_the_kept_line_is_ended():
+    assert not first_line_complete("") and not first_line_complete(" \n \n")
+    assert not first_line_complete("\n  what is tp53")           # the line may still grow
+    assert first_line_complete("\n  what is tp53?\n")
+    assert first_line_complete("what is tp53?\r\nExample")
+    for text in ("a b\n", " \n x\ny", "q\u2028"):     # what follows cannot change the query
+        assert first_line_complete(text)
+        assert clean_query(text) == clean_query(text + "more words")
+
+
+def test_an_engine_without_stop_when_decodes_on(corpus):
+    from rankify_lite.rerankers.engines.llm_backend import supports_stop_when
+
+    class Stops(CopyingLM):
+        def generate(self, prompts, max_new_tokens, min_new_tokens=0, stop_when=None):
+            self.stop_when = stop_when
+            return super().generate(prompts, max_new_tokens, min_new_tokens)
+
+    assert not supports_stop_when(CopyingLM()) and supports_stop_when(Stops())
+    lm = Stops()
+    a = generate_pseudo_queries(corpus, lm, PseudoQueryConfig(passages=3), cache=False,
+                                progress=False)
+    assert lm.stop_when is first_line_complete
+    b = generate_pseudo_queries(corpus, CopyingLM(), PseudoQueryConfig(passages=3), cache=False,
+                                progress=False)
+    assert a.queries == b.queries
 
 
 def test_empty_generations_are_dropped_and_counted(corpus):

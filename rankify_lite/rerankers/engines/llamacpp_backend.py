@@ -21,7 +21,7 @@ the file in it. The revision recorded is the hub snapshot, or a fingerprint of t
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -214,7 +214,8 @@ class LlamaCppBackend(TokenizerSide):
         return NextTokenLogits(values, tuple(len(p) for p in ids))
 
     def generate(self, prompts: Sequence[Sequence[int]], max_new_tokens: int,
-                 min_new_tokens: int = 0) -> list[Generation]:
+                 min_new_tokens: int = 0,
+                 stop_when: Callable[[str], bool] | None = None) -> list[Generation]:
         out = []
         floor = min(int(min_new_tokens), int(max_new_tokens))
         for p in check_prompts(prompts):
@@ -228,6 +229,9 @@ class LlamaCppBackend(TokenizerSide):
                     break
                 toks.append(tok)
                 if len(toks) == max_new_tokens or len(p) + len(toks) >= self.max_context:
+                    break
+                if stop_when is not None and stop_when(
+                        self.tokenizer.decode(toks, skip_special_tokens=True)):
                     break
                 self.llama.eval([tok])
                 self.evaluated_tokens += 1

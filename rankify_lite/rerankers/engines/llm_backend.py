@@ -29,10 +29,14 @@ server, and the invocation log can say precisely what the model saw.
     log-probabilities (they differ by a per-prompt constant; callers only compare values
     within one row). Backends should compute them in fp32 (transformers projects the final
     hidden state onto the fp32 LM-head rows of ``token_ids``) so bf16 rounding cannot tie.
-``generate(prompts, max_new_tokens, min_new_tokens=0) -> list[Generation]``
+``generate(prompts, max_new_tokens, min_new_tokens=0, stop_when=None) -> list[Generation]``
     Greedy decoding of each token-id prompt; end-of-sequence is suppressed until
     ``min_new_tokens`` (rank_llm uses ``min_tokens == max_tokens``); ``text`` is the new
-    tokens decoded with special tokens skipped, cut at the first EOS.
+    tokens decoded with special tokens skipped, cut at the first EOS. ``stop_when`` (optional)
+    is a predicate on the text so far: an engine that can check it (transformers, llama.cpp)
+    ends a generation at the first token after which it holds; the others decode on to
+    ``max_new_tokens``, so callers use it only where the text they keep is the same either way
+    (pseudo-queries keep the first line, so they stop once it is complete).
 ``max_context: int`` and ``config() -> dict``
     The model's longest prompt + output in tokens; model id, revision, dtype, engine.
 
@@ -42,7 +46,7 @@ server, and the invocation log can say precisely what the model saw.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol, runtime_checkable
 
@@ -93,8 +97,32 @@ class LLMBackend(Protocol):
         """One forward pass per token-id prompt (batched); fp32 values at the last position."""
 
     def generate(self, prompts: Sequence[Sequence[int]], max_new_tokens: int,
-                 min_new_tokens: int = 0) -> list[Generation]:
+                 min_new_tokens: int = 0,
+                 stop_when: Callable[[str], bool] | None = None) -> list[Generation]:
         """Greedy continuation of each token-id prompt."""
+
+
+def cut_at_stop(tokenizer: Any, toks: list[int],
+                stop_when: Callable[[str], bool] | None) -> list[int]:
+    """``toks`` up to the first token after which ``stop_when`` holds for their decoded text
+    (all of them when it never does, or when there is no predicate)."""
+    if stop_when is not None:
+        for k in range(1, len(toks) + 1):
+            if stop_when(tokenizer.decode(toks[:k], skip_special_tokens=True)):
+                return toks[:k]
+    return toks
+
+
+def supports_stop_when(backend: Any) -> bool:
+    """Whether ``backend.generate`` takes ``stop_when`` (a backend of another package may
+    predate it; it then decodes to ``max_new_tokens``)."""
+    import inspect
+
+    try:
+        params = inspect.signature(backend.generate).parameters
+    except (TypeError, ValueError):
+        return False
+    return "stop_when" in params or any(p.kind is p.VAR_KEYWORD for p in params.values())
 
 
 def continuation_ids(backend: LLMBackend, context: str, piece: str) -> list[int]:
@@ -349,24 +377,44 @@ class TransformersBackend(TokenizerSide):
 
     # -- generation ----------------------------------------------------------------------------
     def generate(self, prompts: Sequence[Sequence[int]], max_new_tokens: int,
-                 min_new_tokens: int = 0) -> list[Generation]:
+                 min_new_tokens: int = 0,
+                 stop_when: Callable[[str], bool] | None = None) -> list[Generation]:
         import torch
 
         results: list[Generation | None] = [None] * len(prompts)
         eos = self.tokenizer.eos_token_id
         with torch.inference_mode():
             for idx, ids, mask, _ in self._batches(prompts):
+                stop = ({} if stop_when is None else
+                        {"stopping_criteria": _stopping(self.tokenizer, ids.shape[1], stop_when)})
                 out = self.model.generate(input_ids=ids, attention_mask=mask,
                                           max_new_tokens=max_new_tokens,
                                           min_new_tokens=min(min_new_tokens, max_new_tokens),
                                           do_sample=False,
                                           pad_token_id=self.tokenizer.pad_token_id,
-                                          eos_token_id=eos)
+                                          eos_token_id=eos, **stop)
                 new = out[:, ids.shape[1]:].cpu().tolist()
                 for row, i in enumerate(idx):
                     toks = new[row]
                     if eos is not None and eos in toks:
                         toks = toks[:toks.index(eos)]
+                    toks = cut_at_stop(self.tokenizer, toks, stop_when)  # pads after a stop
                     text = self.tokenizer.decode(toks, skip_special_tokens=True)
                     results[i] = Generation(text, len(prompts[i]), len(toks))
         return [r for r in results if r is not None]
+
+
+def _stopping(tokenizer: Any, start: int, stop_when: Callable[[str], bool]) -> Any:
+    """A transformers stopping criterion that ends each row once ``stop_when`` holds for its
+    new tokens' text (rows past ``start``, the padded prompt width)."""
+    import torch
+    from transformers import StoppingCriteria, StoppingCriteriaList
+
+    class _StopWhen(StoppingCriteria):
+        def __call__(self, input_ids: Any, scores: Any, **kwargs: Any) -> Any:
+            rows = input_ids[:, start:].tolist()
+            done = [bool(stop_when(tokenizer.decode(r, skip_special_tokens=True)))
+                    for r in rows]
+            return torch.tensor(done, dtype=torch.bool, device=input_ids.device)
+
+    return StoppingCriteriaList([_StopWhen()])

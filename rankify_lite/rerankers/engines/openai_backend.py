@@ -19,7 +19,7 @@ the prompt token count it reports is checked against ours on every call.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
@@ -180,7 +180,9 @@ class OpenAIBackend(TokenizerSide):
         return NextTokenLogits(values, tuple(r[1] for r in results))
 
     def generate(self, prompts: Sequence[Sequence[int]], max_new_tokens: int,
-                 min_new_tokens: int = 0) -> list[Generation]:
+                 min_new_tokens: int = 0,
+                 stop_when: Callable[[str], bool] | None = None) -> list[Generation]:
+        # stop_when is not checked here: decoding goes on to max_new_tokens (the protocol)
         prompts = check_prompts(prompts)
         params: dict[str, Any] = {"max_tokens": int(max_new_tokens)}
         if min_new_tokens:

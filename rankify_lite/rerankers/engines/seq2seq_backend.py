@@ -16,7 +16,7 @@ Batches are right-padded (as T5 tokenizers pad) and sorted by length.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
@@ -112,7 +112,9 @@ class Seq2SeqBackend(TokenizerSide):
         return NextTokenLogits(out, tuple(len(p) for p in prompts))
 
     def generate(self, prompts: Sequence[Sequence[int]], max_new_tokens: int,
-                 min_new_tokens: int = 0) -> list[Generation]:
+                 min_new_tokens: int = 0,
+                 stop_when: Callable[[str], bool] | None = None) -> list[Generation]:
+        # stop_when is not checked here: decoding goes on to max_new_tokens (the protocol)
         import torch
 
         results: list[Generation | None] = [None] * len(prompts)

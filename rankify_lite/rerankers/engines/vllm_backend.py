@@ -23,7 +23,7 @@ in the batch), and vLLM schedules them together.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -248,7 +248,9 @@ class VLLMBackend(TokenizerSide):
                               skip_special_tokens=True)
 
     def generate(self, prompts: Sequence[Sequence[int]], max_new_tokens: int,
-                 min_new_tokens: int = 0) -> list[Generation]:
+                 min_new_tokens: int = 0,
+                 stop_when: Callable[[str], bool] | None = None) -> list[Generation]:
+        # stop_when is not checked here: decoding goes on to max_new_tokens (the protocol)
         params = self.generation_params(max_new_tokens, min_new_tokens)
         outputs = self._generate(self._token_prompts(prompts), params)
         eos = getattr(self.tokenizer, "eos_token_id", None)

@@ -92,6 +92,10 @@ def test_generation_is_greedy_with_min_tokens(inprocess, llama):
     assert (gen.output_tokens, gen.input_tokens) == (4, len(prompt))
     short = llama.generate([prompt], max_new_tokens=2)[0]  # greedy: a prefix of the longer one
     assert gen.text.startswith(short.text) and short.output_tokens <= 2
+    # stop_when ends the generation at the first token after which it holds
+    stopped = llama.generate([prompt], max_new_tokens=4, min_new_tokens=4,
+                             stop_when=lambda text: len(text) > 0)[0]
+    assert stopped.output_tokens == 1 and gen.text.startswith(stopped.text)
 
 
 def test_engine_option_checks(llama):
