@@ -3,7 +3,10 @@ is complete (``stop_when=first_line_complete``, what ``generate_pseudo_queries``
 engines that can stop), SmolLM2-135M-Instruct on SciFact passages, interleaved batches.
 
 The query is the output's first line (``clean_query``), so both give the same queries; the
-script checks that and counts output tokens and queries/s for each, on the same prompts:
+script checks that and counts output tokens and queries/s for each, on the same prompts. The
+transformers engine decodes a batch until its longest row stops; llama.cpp (one sequence at a
+time; the BF16 GGUF of ``benchmarks/llamacpp_tuning.py``, a row when the file and
+llama-cpp-python are here) stops each query on its own:
 
     flock /tmp/bench.lock nice -n 5 python benchmarks/pseudo_query_speed.py [--passages 96]
 
@@ -23,6 +26,23 @@ from _results import markdown_table, write_section  # noqa: E402
 
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "data"
 GENERATOR = "HuggingFaceTB/SmolLM2-135M-Instruct"
+GGUF = Path.home() / ".cache" / "rankify-lite" / "gguf" / "SmolLM2-135M-Instruct.BF16.gguf"
+
+
+def _engines(batch_size: int) -> dict:
+    from rankify_lite.rerankers.engines import build_backend
+
+    out = {"transformers bf16": build_backend("transformers", GENERATOR, dtype="bfloat16",
+                                              batch_size=batch_size)}
+    try:
+        from rankify_lite.rerankers.engines.llamacpp_backend import LlamaCppBackend
+
+        if GGUF.is_file():
+            out["llama.cpp BF16 GGUF"] = LlamaCppBackend(str(GGUF), tokenizer=GENERATOR,
+                                                         max_context=2048)
+    except ImportError as exc:        # llama-cpp-python missing: the row is left out
+        print(f"llama.cpp: not run ({exc})")
+    return out
 
 
 def main() -> None:
@@ -41,12 +61,11 @@ def main() -> None:
         load_style,
         prompt_ids,
     )
-    from rankify_lite.rerankers.engines import build_backend
 
     scifact = load_dataset(SHARED / "beir" / "scifact")
-    llm = build_backend("transformers", GENERATOR, dtype="bfloat16", batch_size=16)
-    rows, total = [], {"full": 0.0, "stop": 0.0}
-    for style_name in args.styles.split(","):
+    rows = []
+    for (engine, llm), style_name in ((e, s) for e in _engines(16).items()
+                                      for s in args.styles.split(",")):
         cfg = PseudoQueryConfig(style=style_name, passages=args.passages, seed=0)
         style = load_style(style_name)
         strip = style.fields.get("strip_prefixes") or []
@@ -66,20 +85,18 @@ def main() -> None:
                 queries.setdefault(mode, []).extend(clean_query(g.text, strip) for g in outs)
         same = sum(a == b for a, b in zip(queries["full"], queries["stop"], strict=True))
         n = len(prompts)
-        rows.append([style_name, n, f"{n / seconds['full']:.2f}", f"{n / seconds['stop']:.2f}",
+        rows.append([engine, style_name, n, f"{n / seconds['full']:.2f}", f"{n / seconds['stop']:.2f}",
                      f"{seconds['full'] / seconds['stop']:.2f}x",
                      f"{tokens['full'] / n:.1f}", f"{tokens['stop'] / n:.1f}", f"{same}/{n}"])
-        for mode in total:
-            total[mode] += seconds[mode]
         print(rows[-1], flush=True)
-    table = markdown_table(["preset", "passages", "queries/s, to max_new_tokens",
+    table = markdown_table(["engine", "preset", "passages", "queries/s, to max_new_tokens",
                             "queries/s, stop at the first line", "speed-up",
                             "output tokens/query, full", "output tokens/query, stop",
                             "same queries"], rows)
-    body = (f"`{GENERATOR}` (transformers, bf16, greedy, batches of 16, 32 new tokens at most, "
-            f"passages cut to 128 tokens) on {args.passages} SciFact passages drawn "
-            f"with seed 0; each batch is decoded both ways, in alternating order.\n\n{table}\n\n"
-            f"Over both presets: {total['full'] / total['stop']:.2f}x.")
+    body = (f"`{GENERATOR}` (greedy, 32 new tokens at most, passages cut to 128 tokens; "
+            f"transformers in batches of 16, llama.cpp one prompt at a time) on "
+            f"{args.passages} SciFact passages drawn with seed 0; each batch of 16 is decoded "
+            f"both ways, in alternating order.\n\n{table}")
     print(body)
     write_section("pseudo_query_speed", body)
 
