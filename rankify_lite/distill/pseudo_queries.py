@@ -14,8 +14,8 @@ pq.save("scifact-pq", ds.corpus)           # a BEIR folder: load_dataset("scifac
   (transformers, vLLM, an OpenAI-compatible server, llama.cpp) generates: prompts become token
   ids with the backend's own tokenizer, decoding is greedy (so a rerun writes the same queries),
   ``max_new_tokens`` per query, and the query is the output's first line (engines that can
-  stop a generation, transformers and llama.cpp, stop once that line is complete; the queries
-  are the same, fewer tokens are decoded: `benchmarks/pseudo_query_speed.py`).
+  stop a generation, transformers, llama.cpp and vLLM, stop once that line is complete; the
+  queries are the same, fewer tokens are decoded: `benchmarks/pseudo_query_speed.py`).
 * **Prompts are data**: a packaged preset per style (``inpars``: few-shot completion, no chat
   template; ``doc2query``: an instruction through the chat template; ``rankify_lite/distill/
   prompts/``) or the path of a YAML file of the same shape; its name, version and sha256 go
@@ -143,6 +143,10 @@ def first_line_complete(text: str) -> bool:
         if part.strip():
             return part.splitlines()[0] != part
     return False
+
+
+#: engines with stop strings (vLLM) stop at a line break and check the predicate afterwards
+first_line_complete.stop_strings = ("\n",)  # type: ignore[attr-defined]
 
 
 def clean_query(text: str, strip_prefixes: Sequence[str] = ()) -> str:

@@ -33,8 +33,9 @@ server, and the invocation log can say precisely what the model saw.
     Greedy decoding of each token-id prompt; end-of-sequence is suppressed until
     ``min_new_tokens`` (rank_llm uses ``min_tokens == max_tokens``); ``text`` is the new
     tokens decoded with special tokens skipped, cut at the first EOS. ``stop_when`` (optional)
-    is a predicate on the text so far: an engine that can check it (transformers, llama.cpp)
-    ends a generation at the first token after which it holds; the others decode on to
+    is a predicate on the text so far: an engine that can check it (transformers, llama.cpp;
+    vLLM through the stop strings the predicate names in ``stop_when.stop_strings``) ends a
+    generation at the first token after which it holds; the others decode on to
     ``max_new_tokens``, so callers use it only where the text they keep is the same either way
     (pseudo-queries keep the first line, so they stop once it is complete).
 ``max_context: int`` and ``config() -> dict``

@@ -240,24 +240,52 @@ class VLLMBackend(TokenizerSide):
             values[row] = [float(step[t].logprob) for t in wanted]
         return NextTokenLogits(values, tuple(len(p) for p in prompts))
 
-    def generation_params(self, max_new_tokens: int, min_new_tokens: int = 0) -> Any:
+    def generation_params(self, max_new_tokens: int, min_new_tokens: int = 0,
+                          stop: Sequence[str] = ()) -> Any:
         from vllm import SamplingParams
 
+        extra = {"stop": list(stop), "include_stop_str_in_output": True} if stop else {}
         return SamplingParams(max_tokens=int(max_new_tokens), temperature=0.0,
                               min_tokens=int(min(min_new_tokens, max_new_tokens)),
-                              skip_special_tokens=True)
+                              skip_special_tokens=True, **extra)
 
     def generate(self, prompts: Sequence[Sequence[int]], max_new_tokens: int,
                  min_new_tokens: int = 0,
                  stop_when: Callable[[str], bool] | None = None) -> list[Generation]:
-        # stop_when is not checked here: decoding goes on to max_new_tokens (the protocol)
-        params = self.generation_params(max_new_tokens, min_new_tokens)
-        outputs = self._generate(self._token_prompts(prompts), params)
-        eos = getattr(self.tokenizer, "eos_token_id", None)
+        """Greedy decoding. ``stop_when`` is honoured through the stop strings it names
+        (``stop_when.stop_strings``, e.g. a line break), which free a finished row's slot in
+        vLLM's continuous batch; each output is then cut at the first token after which
+        ``stop_when`` holds, and one that a stop string ended before it held (a generation
+        that starts with a line break) is decoded again without them, so the result is the
+        transformers engine's."""
+        stop = tuple(getattr(stop_when, "stop_strings", ()) or ()) if stop_when else ()
+        outputs = self._generate(self._token_prompts(prompts),
+                                 self.generation_params(max_new_tokens, min_new_tokens, stop))
+        early = [i for i, o in enumerate(outputs) if stop and o.outputs[0].stop_reason in stop
+                 and not stop_when(self._text(o, stop_when))]
+        if early:
+            again = self._generate(self._token_prompts([prompts[i] for i in early]),
+                                   self.generation_params(max_new_tokens, min_new_tokens))
+            outputs = list(outputs)
+            for i, o in zip(early, again, strict=True):
+                outputs[i] = o
         results = []
         for o, p in zip(outputs, prompts, strict=True):
-            toks = list(o.outputs[0].token_ids)
-            if eos is not None and eos in toks:          # counted as the transformers backend
-                toks = toks[:toks.index(eos)]
-            results.append(Generation(o.outputs[0].text, len(p), len(toks)))
+            toks = self._tokens(o, stop_when)
+            text = o.outputs[0].text if stop_when is None else self._text(o, stop_when)
+            results.append(Generation(text, len(p), len(toks)))
         return results
+
+    def _tokens(self, output: Any, stop_when: Callable[[str], bool] | None) -> list[int]:
+        """An output's new tokens, cut at EOS (counted as the transformers backend) and, with
+        ``stop_when``, at the first token after which it holds."""
+        from rankify_lite.rerankers.engines.llm_backend import cut_at_stop
+
+        toks = list(output.outputs[0].token_ids)
+        eos = getattr(self.tokenizer, "eos_token_id", None)
+        if eos is not None and eos in toks:
+            toks = toks[:toks.index(eos)]
+        return cut_at_stop(self.tokenizer, toks, stop_when)
+
+    def _text(self, output: Any, stop_when: Callable[[str], bool] | None) -> str:
+        return self.tokenizer.decode(self._tokens(output, stop_when), skip_special_tokens=True)

@@ -5,7 +5,8 @@ real in-process vLLM engine, ``engine="vllm"``, with SmolLM2-135M-Instruct.
 
 IN: {"rankings": {qid: [doc ids]}, "prompts": [[ids]], "token_ids": [ids], "window": {...}}.
 OUT: the reranked orderings and llm_stats per family, the next-token values of the given
-prompts, the engine's start-up time, the engine's prefix-caching flag (``engine_args`` must
+prompts, pseudo-queries of 8 passages decoded in full and stopped at the first line, the
+engine's start-up time, the engine's prefix-caching flag (``engine_args`` must
 reach vLLM's EngineArgs) and the error a window wider than the engine's max_logprobs gets.
 """
 
@@ -45,6 +46,23 @@ def main(src: str, dst: str) -> None:
                 "listwise": ListwiseReranker(backend=backend, **job["window"]),
                 "pointwise": PointwiseReranker(backend=backend,
                                                passage_words=job["window"]["passage_words"])}
+    from rankify_lite.distill.pseudo_queries import (
+        clean_query,
+        cut_passage,
+        first_line_complete,
+        load_style,
+        prompt_ids,
+    )
+
+    style = load_style("inpars")              # pseudo-queries: stopped at the first line
+    strip = style.fields.get("strip_prefixes") or []
+    pq = [prompt_ids(backend, style, cut_passage(backend, d.full_text(), 96))
+          for d in list(ds.corpus.values())[:8]]
+    gens = {"full": backend.generate(pq, 32),
+            "stop": backend.generate(pq, 32, stop_when=first_line_complete)}
+    out["pseudo_queries"] = {k: {"queries": [clean_query(g.text, strip) for g in v],
+                                 "tokens": [g.output_tokens for g in v]}
+                             for k, v in gens.items()}
     for name, reranker in families.items():
         run = reranker.rerank(ds.queries, first_stage, ds.corpus)
         out[name] = {"rankings": {q: list(run[q].doc_ids) for q in run},

@@ -31,6 +31,7 @@ class Completion:
     text: str
     token_ids: list[int]
     logprobs: list[dict[int, Logprob]] | None = None
+    stop_reason: str | int | None = None
 
 
 @dataclass
@@ -47,8 +48,11 @@ class SamplingParams:
     logprob_token_ids: list[int] | None = None
     allowed_token_ids: list[int] | None = None
     skip_special_tokens: bool = True
+    stop: list[str] | None = None
+    include_stop_str_in_output: bool = False
     __struct_fields__ = ("max_tokens", "temperature", "min_tokens", "logprobs",
-                         "logprob_token_ids", "allowed_token_ids", "skip_special_tokens")
+                         "logprob_token_ids", "allowed_token_ids", "skip_special_tokens",
+                         "stop", "include_stop_str_in_output")
 
 
 class StubLLM:
@@ -80,8 +84,17 @@ class StubLLM:
                 for row in values]
         gens = self.lm.generate(ids, params.max_tokens, params.min_tokens)
         eos = [self.lm._id("</s>")]                  # vLLM keeps the EOS in token_ids
-        return [RequestOutput([Completion(g.text, self.lm.encode(g.text) + eos)])
-                for g in gens]
+        out = []
+        for g in gens:
+            hit = min(((g.text.find(x), x) for x in params.stop or () if x in g.text),
+                      default=None)
+            if hit is None:
+                out.append(RequestOutput([Completion(g.text, self.lm.encode(g.text) + eos)]))
+            else:                                     # vLLM: the stop string ends the output
+                text = g.text[:hit[0] + len(hit[1])]
+                out.append(RequestOutput([Completion(text, self.lm.encode(text),
+                                                     stop_reason=hit[1])]))
+        return out
 
 
 @pytest.fixture
@@ -199,3 +212,32 @@ def test_engine_args_reach_the_engine_as_keywords(stub_vllm):
         VLLMBackend(llm=made[0], engine_args={"enable_prefix_caching": False})
     with pytest.raises(TypeError):
         VLLMBackend("org/model", tokenizer=FakeTokenizer(lm), enable_prefix_caching=False)
+
+
+def test_stop_when_uses_its_stop_strings_and_redoes_an_output_they_cut_too_early(stub_vllm):
+    """pseudo-queries' first_line_complete names a line break as its stop string: vLLM stops
+    there, and an output whose line break came before any text is decoded again in full."""
+    from rankify_lite.distill.pseudo_queries import first_line_complete
+    from rankify_lite.rerankers.engines.llm_backend import Generation
+    from rankify_lite.rerankers.engines.vllm_backend import VLLMBackend
+
+    lm, made = stub_vllm
+    script = {"A": "what is tp53 ?\nExample 2 : more", "B": "\n how do cells grow\nnext one",
+              "C": "no line break at all"}
+    lm.generate = lambda ids, n, m=0: [
+        Generation(script[lm.decode(p)], len(p), len(lm.encode(script[lm.decode(p)])))
+        for p in ids]
+    tok = FakeTokenizer(lm)
+    tok.eos_token_id = lm._id("</s>")
+    backend = VLLMBackend("org/model", tokenizer=tok)
+    prompts = [lm.encode(k) for k in script]
+    full = backend.generate(prompts, 32)
+    short = backend.generate(prompts, 32, stop_when=first_line_complete)
+    assert [g.text for g in short] == ["what is tp53 ?\n", "\n how do cells grow\n",
+                                       "no line break at all"]
+    assert [g.text for g in full] == list(script.values())        # no predicate: no stop
+    assert short[0].output_tokens < full[0].output_tokens
+    (llm,) = made
+    stops = [params.stop for _, params in llm.calls]
+    assert stops == [None, ["\n"], None]          # the third call: "B" again, without stops
+    assert llm.calls[2][0] == [prompts[1]] and llm.calls[1][1].include_stop_str_in_output

@@ -53,3 +53,13 @@ def test_orderings_equal_in_process(engine_results, family):
     assert out[family]["rankings"] == ours
     for key in ("prompts", "input_tokens", "output_tokens"):
         assert out[family]["llm_stats"][key] == mine[family].metadata["llm_stats"][key], key
+
+
+def test_pseudo_queries_stop_at_the_first_line_on_vllm(engine_results):
+    """vLLM stops at the line break first_line_complete names: the same queries as decoding
+    all 32 tokens, fewer tokens."""
+    out = engine_results[0]["pseudo_queries"]
+    assert out["stop"]["queries"] == out["full"]["queries"]
+    assert all(q for q in out["stop"]["queries"])
+    assert all(s <= f for s, f in zip(out["stop"]["tokens"], out["full"]["tokens"], strict=True))
+    assert sum(out["stop"]["tokens"]) < sum(out["full"]["tokens"])
