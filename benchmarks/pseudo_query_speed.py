@@ -10,7 +10,11 @@ llama-cpp-python are here) stops each query on its own:
 
     flock /tmp/bench.lock nice -n 5 python benchmarks/pseudo_query_speed.py [--passages 96]
 
-Writes section ``pseudo_query_speed`` of ``benchmarks/RESULTS.md``.
+Writes section ``pseudo_query_speed`` of ``benchmarks/RESULTS.md``. With ``--engine vllm``, run
+by the vLLM environment's python (``PYTHONPATH=. VLLM_CPU_KVCACHE_SPACE=1
+~/.cache/rankify-lite/vllm-cpu/bin/python benchmarks/pseudo_query_speed.py --engine vllm``),
+it measures vLLM instead (stop strings, continuous batching) and writes
+``pseudo_query_speed_vllm``.
 """
 
 from __future__ import annotations
@@ -29,8 +33,15 @@ GENERATOR = "HuggingFaceTB/SmolLM2-135M-Instruct"
 GGUF = Path.home() / ".cache" / "rankify-lite" / "gguf" / "SmolLM2-135M-Instruct.BF16.gguf"
 
 
-def _engines(batch_size: int) -> dict:
+def _engines(batch_size: int, engine: str) -> dict:
     from rankify_lite.rerankers.engines import build_backend
+
+    if engine == "vllm":
+        from rankify_lite.rerankers.engines.vllm_backend import VLLMBackend
+
+        return {"vLLM bf16 (CPU build)": VLLMBackend(
+            GENERATOR, dtype="bfloat16", max_model_len=2048, gpu_memory_utilization=0.1,
+            enforce_eager=True)}
 
     out = {"transformers bf16": build_backend("transformers", GENERATOR, dtype="bfloat16",
                                               batch_size=batch_size)}
@@ -49,6 +60,8 @@ def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--passages", type=int, default=96)
     p.add_argument("--styles", default="inpars,claim")
+    p.add_argument("--engine", choices=("local", "vllm"), default="local",
+                   help="local: transformers and llama.cpp; vllm: vLLM (its own environment)")
     args = p.parse_args()
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     from rankify_lite import load_dataset
@@ -64,7 +77,7 @@ def main() -> None:
 
     scifact = load_dataset(SHARED / "beir" / "scifact")
     rows = []
-    for (engine, llm), style_name in ((e, s) for e in _engines(16).items()
+    for (engine, llm), style_name in ((e, s) for e in _engines(16, args.engine).items()
                                       for s in args.styles.split(",")):
         cfg = PseudoQueryConfig(style=style_name, passages=args.passages, seed=0)
         style = load_style(style_name)
@@ -94,11 +107,13 @@ def main() -> None:
                             "output tokens/query, full", "output tokens/query, stop",
                             "same queries"], rows)
     body = (f"`{GENERATOR}` (greedy, 32 new tokens at most, passages cut to 128 tokens; "
-            f"transformers in batches of 16, llama.cpp one prompt at a time) on "
+            + ("transformers in batches of 16, llama.cpp one prompt at a time" if
+               args.engine == "local" else "vLLM given batches of 16, continuous batching and "
+               "stop strings inside each") + ") on "
             f"{args.passages} SciFact passages drawn with seed 0; each batch of 16 is decoded "
             f"both ways, in alternating order.\n\n{table}")
     print(body)
-    write_section("pseudo_query_speed", body)
+    write_section("pseudo_query_speed" + ("_vllm" if args.engine == "vllm" else ""), body)
 
 
 if __name__ == "__main__":

@@ -255,20 +255,19 @@ class VLLMBackend(TokenizerSide):
         """Greedy decoding. ``stop_when`` is honoured through the stop strings it names
         (``stop_when.stop_strings``, e.g. a line break), which free a finished row's slot in
         vLLM's continuous batch; each output is then cut at the first token after which
-        ``stop_when`` holds, and one that a stop string ended before it held (a generation
-        that starts with a line break) is decoded again without them, so the result is the
-        transformers engine's."""
+        ``stop_when`` holds. When a stop string ended an output before the predicate held (a
+        generation that starts with a line break), the whole batch is decoded again without
+        stop strings and that output taken from it: the same batch gives the same greedy text
+        as a call without ``stop_when`` (alone, in bf16, a prompt can decode differently)."""
         stop = tuple(getattr(stop_when, "stop_strings", ()) or ()) if stop_when else ()
         outputs = self._generate(self._token_prompts(prompts),
                                  self.generation_params(max_new_tokens, min_new_tokens, stop))
         early = [i for i, o in enumerate(outputs) if stop and o.outputs[0].stop_reason in stop
                  and not stop_when(self._text(o, stop_when))]
         if early:
-            again = self._generate(self._token_prompts([prompts[i] for i in early]),
+            again = self._generate(self._token_prompts(prompts),
                                    self.generation_params(max_new_tokens, min_new_tokens))
-            outputs = list(outputs)
-            for i, o in zip(early, again, strict=True):
-                outputs[i] = o
+            outputs = [again[i] if i in early else o for i, o in enumerate(outputs)]
         results = []
         for o, p in zip(outputs, prompts, strict=True):
             toks = self._tokens(o, stop_when)

@@ -216,7 +216,8 @@ def test_engine_args_reach_the_engine_as_keywords(stub_vllm):
 
 def test_stop_when_uses_its_stop_strings_and_redoes_an_output_they_cut_too_early(stub_vllm):
     """pseudo-queries' first_line_complete names a line break as its stop string: vLLM stops
-    there, and an output whose line break came before any text is decoded again in full."""
+    there, and when an output's line break came before any text the batch is decoded again
+    without stop strings (the same batch as a call without stop_when) and that output taken."""
     from rankify_lite.distill.pseudo_queries import first_line_complete
     from rankify_lite.rerankers.engines.llm_backend import Generation
     from rankify_lite.rerankers.engines.vllm_backend import VLLMBackend
@@ -239,5 +240,5 @@ def test_stop_when_uses_its_stop_strings_and_redoes_an_output_they_cut_too_early
     assert short[0].output_tokens < full[0].output_tokens
     (llm,) = made
     stops = [params.stop for _, params in llm.calls]
-    assert stops == [None, ["\n"], None]          # the third call: "B" again, without stops
-    assert llm.calls[2][0] == [prompts[1]] and llm.calls[1][1].include_stop_str_in_output
+    assert stops == [None, ["\n"], None]          # the third call: the batch, without stops
+    assert llm.calls[2][0] == prompts and llm.calls[1][1].include_stop_str_in_output
