@@ -262,18 +262,19 @@ class VLLMBackend(TokenizerSide):
         stop = tuple(getattr(stop_when, "stop_strings", ()) or ()) if stop_when else ()
         outputs = self._generate(self._token_prompts(prompts),
                                  self.generation_params(max_new_tokens, min_new_tokens, stop))
-        early = [i for i, o in enumerate(outputs) if stop and o.outputs[0].stop_reason in stop
-                 and not stop_when(self._text(o, stop_when))]
+        toks = [self._tokens(o, stop_when) for o in outputs]
+        texts = [o.outputs[0].text if stop_when is None else self._decode(t)
+                 for o, t in zip(outputs, toks, strict=True)]
+        early = [i for i, o in enumerate(outputs)
+                 if stop and o.outputs[0].stop_reason in stop and not stop_when(texts[i])]
         if early:
             again = self._generate(self._token_prompts(prompts),
                                    self.generation_params(max_new_tokens, min_new_tokens))
-            outputs = [again[i] if i in early else o for i, o in enumerate(outputs)]
-        results = []
-        for o, p in zip(outputs, prompts, strict=True):
-            toks = self._tokens(o, stop_when)
-            text = o.outputs[0].text if stop_when is None else self._text(o, stop_when)
-            results.append(Generation(text, len(p), len(toks)))
-        return results
+            for i in early:
+                toks[i] = self._tokens(again[i], stop_when)
+                texts[i] = self._decode(toks[i])
+        return [Generation(text, len(p), len(t))
+                for text, p, t in zip(texts, prompts, toks, strict=True)]
 
     def _tokens(self, output: Any, stop_when: Callable[[str], bool] | None) -> list[int]:
         """An output's new tokens, cut at EOS (counted as the transformers backend) and, with
@@ -286,5 +287,5 @@ class VLLMBackend(TokenizerSide):
             toks = toks[:toks.index(eos)]
         return cut_at_stop(self.tokenizer, toks, stop_when)
 
-    def _text(self, output: Any, stop_when: Callable[[str], bool] | None) -> str:
-        return self.tokenizer.decode(self._tokens(output, stop_when), skip_special_tokens=True)
+    def _decode(self, toks: list[int]) -> str:
+        return self.tokenizer.decode(toks, skip_special_tokens=True)
